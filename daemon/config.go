@@ -1,0 +1,139 @@
+package daemon
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Config is every setting of flotad.
+type Config struct {
+	EtcdEndpoints []string
+	EtcdPrefix    string
+	EtcdCAFile    string
+	EtcdCertFile  string
+	EtcdKeyFile   string
+	DataDir       string
+	ClientURLs    []string
+	PeerURL       string
+	MachineID     string
+	MachineIDFile string
+	PublicIP      string
+	Metadata      string
+	MachineTTL    time.Duration
+	EngineTTL     time.Duration
+	Resync        time.Duration
+	Engine        bool
+	Agent         bool
+	LogLevel      string
+	ConfigFile    string
+}
+
+// flags declares flotad's flags on fs, with the defaults --help shows.
+func flags(fs *pflag.FlagSet, c *Config) {
+	fs.StringSliceVar(&c.EtcdEndpoints, "etcd-endpoints", nil, "etcd client URLs, comma-separated; none: run an embedded etcd in --data-dir")
+	fs.StringVar(&c.EtcdPrefix, "etcd-key-prefix", "/flota/", "prefix of every key flota keeps in etcd")
+	fs.StringVar(&c.EtcdCAFile, "etcd-cafile", "", "CA bundle to verify etcd's TLS certificate")
+	fs.StringVar(&c.EtcdCertFile, "etcd-certfile", "", "client TLS certificate for etcd")
+	fs.StringVar(&c.EtcdKeyFile, "etcd-keyfile", "", "client TLS key for etcd")
+	fs.StringVar(&c.DataDir, "data-dir", "/var/lib/flota", "where the embedded etcd keeps its data")
+	fs.StringSliceVar(&c.ClientURLs, "listen-client-urls", []string{"http://127.0.0.1:2379"}, "embedded etcd: client URLs to serve")
+	fs.StringVar(&c.PeerURL, "listen-peer-url", "http://127.0.0.1:2380", "embedded etcd: peer URL")
+	fs.StringVar(&c.MachineID, "machine-id", "", "this machine's ID (default: the content of --machine-id-file)")
+	fs.StringVar(&c.MachineIDFile, "machine-id-file", "/etc/machine-id", "file holding systemd's machine ID")
+	fs.StringVar(&c.PublicIP, "public-ip", "", "IP shown for this machine (default: first global IPv4 of an interface that is up)")
+	fs.StringVar(&c.Metadata, "metadata", "", "machine metadata, k=v pairs separated by commas, e.g. zone=dmz,rack=r1")
+	fs.DurationVar(&c.MachineTTL, "machine-ttl", 10*time.Second, "lease TTL: how long a silent machine still counts as present")
+	fs.DurationVar(&c.EngineTTL, "engine-ttl", 10*time.Second, "leadership TTL: how long a silent engine keeps leading")
+	fs.DurationVar(&c.Resync, "engine-resync", 5*time.Minute, "period of the engine's safety-net full reload")
+	fs.BoolVar(&c.Engine, "engine", true, "run the engine (it leads only when elected)")
+	fs.BoolVar(&c.Agent, "agent", true, "run the agent for this machine")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.ConfigFile, "config", "", "config file of flag=value lines (e.g. /etc/flota/flotad.conf)")
+}
+
+// parse fills a Config: command line beats environment (FLOTA_<FLAG>, upper
+// case, '-' as '_') beats config file beats default.
+func parse(args []string, env func(string) string, stderr io.Writer) (*Config, *pflag.FlagSet, error) {
+	c := &Config{}
+	fs := pflag.NewFlagSet("flotad", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: flotad [flags]\n\nflotad runs flota's engine and agent on this machine.\n\nFlags:\n%s", fs.FlagUsages())
+	}
+	flags(fs, c)
+	if err := fs.Parse(args); err != nil {
+		return nil, fs, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fs, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *pflag.Flag) { set[f.Name] = true })
+	fromEnv := func(name string) (string, bool) {
+		v := env("FLOTA_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")))
+		return v, v != ""
+	}
+	if v, ok := fromEnv("config"); ok && !set["config"] {
+		c.ConfigFile = v
+	}
+	fileVals := map[string]string{}
+	if c.ConfigFile != "" {
+		var err error
+		if fileVals, err = readConfigFile(c.ConfigFile, fs); err != nil {
+			return nil, fs, err
+		}
+	}
+	var err error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if err != nil || set[f.Name] || f.Name == "config" {
+			return
+		}
+		v, ok := fromEnv(f.Name)
+		src := "environment variable FLOTA_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if !ok {
+			v, ok = fileVals[f.Name]
+			src = "config file " + c.ConfigFile
+		}
+		if ok {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s: %s=%q: %w", src, f.Name, v, e)
+			}
+		}
+	})
+	return c, fs, err
+}
+
+// readConfigFile reads "name=value" lines; '#' starts a comment. Unknown
+// names are errors that give the line, so a typo is not silently ignored.
+func readConfigFile(path string, fs *pflag.FlagSet) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	out := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		k, v = strings.TrimSpace(k), strings.Trim(strings.TrimSpace(v), `"`)
+		if !ok {
+			return nil, fmt.Errorf("config file %s, line %d: want name=value", path, n)
+		}
+		k = strings.ReplaceAll(k, "_", "-")
+		if fs.Lookup(k) == nil || k == "config" {
+			return nil, fmt.Errorf("config file %s, line %d: unknown setting %q", path, n, k)
+		}
+		out[k] = v
+	}
+	return out, sc.Err()
+}

@@ -1,0 +1,126 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/spf13/pflag"
+
+	"github.com/flota-dev/flota/agent"
+	"github.com/flota-dev/flota/engine"
+	"github.com/flota-dev/flota/registry"
+)
+
+// Main runs flotad with args until ctx ends and returns its exit code.
+func Main(ctx context.Context, args []string, env func(string) string, stderr io.Writer) int {
+	c, _, err := parse(args, env, stderr)
+	if errors.Is(err, pflag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "flotad: %v\n", err)
+		return 2
+	}
+	log, err := newLogger(c.LogLevel, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "flotad: %v\n", err)
+		return 2
+	}
+	if err := run(ctx, c, log); err != nil && ctx.Err() == nil {
+		fmt.Fprintf(stderr, "flotad: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(level string, w io.Writer) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// run wires the parts, one stage a step.
+func run(ctx context.Context, c *Config, log *slog.Logger) error {
+	// Who this machine is, before touching etcd: a bad ID fails fast.
+	id := c.MachineID
+	if id == "" {
+		var err error
+		if id, err = agent.MachineID(c.MachineIDFile); err != nil {
+			return err
+		}
+	}
+	metadata, err := agent.ParseMetadata(c.Metadata)
+	if err != nil {
+		return fmt.Errorf("--metadata: %w", err)
+	}
+	ip := c.PublicIP
+	if ip == "" {
+		ip = agent.PublicIP()
+	}
+
+	// etcd: the cluster's, or our own embedded one.
+	endpoints := c.EtcdEndpoints
+	if len(endpoints) == 0 {
+		e, err := registry.StartEmbedded(ctx, registry.EmbedConfig{
+			Dir: c.DataDir, ClientURLs: c.ClientURLs, PeerURL: c.PeerURL, Name: id,
+		})
+		if err != nil {
+			return err
+		}
+		defer e.Close()
+		endpoints = e.Endpoints()
+		log.Info("embedded etcd serving", "endpoints", strings.Join(endpoints, ","), "data_dir", c.DataDir)
+	}
+	reg, err := registry.Connect(registry.Config{
+		Endpoints: endpoints, Prefix: c.EtcdPrefix,
+		CAFile: c.EtcdCAFile, CertFile: c.EtcdCertFile, KeyFile: c.EtcdKeyFile,
+	})
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+
+	var parts []func(context.Context) error
+	// The engine campaigns and schedules while it leads.
+	if c.Engine {
+		eng := engine.New(reg, engine.Config{ID: id, LeaderTTL: c.EngineTTL, Resync: c.Resync}, log.With("part", "engine"))
+		parts = append(parts, eng.Run)
+	}
+	// The agent registers this machine and follows its placements.
+	if c.Agent {
+		ag := agent.New(reg, agent.Config{MachineID: id, PublicIP: ip, Metadata: metadata, TTL: c.MachineTTL}, log.With("part", "agent"))
+		parts = append(parts, ag.Run)
+	}
+	return runAll(ctx, parts)
+}
+
+// runAll runs the parts until ctx ends or one fails, which stops the others.
+func runAll(ctx context.Context, parts []func(context.Context) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i, part := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[i] = part(ctx); errs[i] != nil {
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,34 @@
+package engine
+
+import "path"
+
+// conflictsChecker enforces Conflicts=, symmetrically: u cannot join a
+// machine where a unit matches one of u's patterns, nor one where a unit's
+// pattern matches u. A unit never conflicts with itself, and a unit that u
+// replaces does not count (u evicts it).
+type conflictsChecker struct{}
+
+func (conflictsChecker) check(u *Unit, m *machineState) string {
+	for _, v := range m.units {
+		if v.Name == u.Name || u.Req.ReplacesUnit(v.Name) {
+			continue
+		}
+		if p := matching(u.Req.Conflicts, v.Name); p != "" {
+			return `Conflicts "` + p + `"`
+		}
+		if p := matching(v.Req.Conflicts, u.Name); p != "" {
+			return `Conflicts "` + p + `" of ` + v.Name
+		}
+	}
+	return ""
+}
+
+// matching returns the first glob of patterns that matches name, or "".
+func matching(patterns []string, name string) string {
+	for _, p := range patterns {
+		if ok, _ := path.Match(p, name); ok {
+			return p
+		}
+	}
+	return ""
+}

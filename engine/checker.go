@@ -1,0 +1,46 @@
+package engine
+
+// checker is one feasibility rule. check returns "" when u may run on m, or
+// the constraint that rejects m, worded for an operator (for example
+// `Conflicts "nginx@*"`). Identical wording from many machines is counted
+// into one line of the explanation.
+type checker interface {
+	check(u *Unit, m *machineState) string
+}
+
+// machineState is a Machine during one Schedule run: what is placed on it so
+// far and its load.
+type machineState struct {
+	Machine
+	units []*Unit // units placed here in this run, globals included
+	index int     // position in the load order
+}
+
+func (m *machineState) load() int { return len(m.units) }
+
+func (m *machineState) has(name string) bool {
+	for _, u := range m.units {
+		if u.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *machineState) remove(name string) {
+	for i, u := range m.units {
+		if u.Name == name {
+			m.units = append(m.units[:i], m.units[i+1:]...)
+			return
+		}
+	}
+}
+
+// shortID is fleet's 8-character machine legend, which MachineID also
+// accepted.
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}

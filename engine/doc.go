@@ -1,0 +1,21 @@
+// Package engine decides where Units run and writes those decisions while,
+// and only while, it leads.
+//
+// It is two parts kept apart on purpose:
+//
+//   - Schedule, a pure function from an Input (Machines, Units, current
+//     Placements) to a Plan (Placements to write and remove, and why a Unit
+//     could not be placed). It does no I/O and reads no clock, so every
+//     placement rule is a table test and its invariants are property tests.
+//   - Engine, the thin loop around it: campaign for leadership, keep a
+//     registry.Cluster current from one watch, run Schedule when something
+//     changed, Apply the Plan in fenced transactions, repeat. A slow periodic
+//     reload is a safety net, never the way work gets done.
+//
+// Placement follows fleet: a Unit goes to the least-loaded feasible Machine
+// (load counts every Unit placed there, Global ones included), ties to the
+// lower Machine ID. Feasibility is a pipeline of checkers, one rule a file,
+// each saying why it rejects a Machine; when none is left the reasons are
+// counted ("Conflicts "nginx@*" filtered 3 machines") and stored for
+// flotactl to show.
+package engine

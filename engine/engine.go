@@ -1,0 +1,192 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/flota-dev/flota/registry"
+	"github.com/flota-dev/flota/unit"
+)
+
+// Store is what the Engine needs of the registry.
+type Store interface {
+	Campaign(ctx context.Context, id string, ttl time.Duration) (*registry.Leadership, error)
+	LoadCluster(ctx context.Context, log *slog.Logger) (*registry.Cluster, error)
+	WatchCluster(ctx context.Context, from int64) <-chan registry.ClusterUpdate
+	Apply(ctx context.Context, l *registry.Leadership, c *registry.Cluster, changes []registry.Change) (int64, error)
+	CollectFiles(ctx context.Context, l *registry.Leadership, c *registry.Cluster, hashes []unit.Hash) error
+}
+
+var _ Store = (*registry.Registry)(nil)
+
+// Config tunes an Engine.
+type Config struct {
+	ID        string        // this engine's name in the election (the machine ID)
+	LeaderTTL time.Duration // how long leadership outlives a silent engine; default 10s
+	Resync    time.Duration // safety-net full reload; default 5m
+}
+
+// Engine campaigns for leadership and, while it leads, keeps Placements in
+// line with Units and Machines.
+type Engine struct {
+	store Store
+	cfg   Config
+	log   *slog.Logger
+	in    *inputs
+	// Passes counts scheduling passes, for tests and benchmarks.
+	passes int
+}
+
+// New returns an Engine over store.
+func New(store Store, cfg Config, log *slog.Logger) *Engine {
+	if cfg.LeaderTTL == 0 {
+		cfg.LeaderTTL = 10 * time.Second
+	}
+	if cfg.Resync == 0 {
+		cfg.Resync = 5 * time.Minute
+	}
+	return &Engine{store: store, cfg: cfg, log: log, in: newInputs()}
+}
+
+// Run campaigns, leads until leadership is lost, and campaigns again, until
+// ctx ends. Losing etcd is not fatal: the Engine waits and tries again, and
+// while it cannot reach etcd it decides nothing.
+func (e *Engine) Run(ctx context.Context) error {
+	backoff := time.Second
+	for ctx.Err() == nil {
+		l, err := e.store.Campaign(ctx, e.cfg.ID, e.cfg.LeaderTTL)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			e.log.Warn("engine campaign failed", "err", err, "retry_in", backoff)
+			sleep(ctx, backoff)
+			backoff = min(2*backoff, 30*time.Second)
+			continue
+		}
+		backoff = time.Second
+		e.log.Info("engine leads", "id", e.cfg.ID)
+		err = e.lead(ctx, l)
+		resignCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		_ = l.Resign(resignCtx)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			e.log.Warn("engine stopped leading", "err", err)
+			sleep(ctx, time.Second)
+		}
+	}
+	return ctx.Err()
+}
+
+// lead runs scheduling passes while l holds.
+func (e *Engine) lead(ctx context.Context, l *registry.Leadership) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-l.Done():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	c, err := e.store.LoadCluster(ctx, e.log)
+	if err != nil {
+		return err
+	}
+	updates := e.store.WatchCluster(ctx, c.Revision+1)
+	resync := time.NewTicker(e.cfg.Resync)
+	defer resync.Stop()
+	var waitFor int64 // revision of our last write: schedule again once the cache has it
+	for {
+		if c.Revision >= waitFor {
+			rev, err := e.pass(ctx, l, c)
+			switch {
+			case err == nil:
+				waitFor = rev
+			case errors.Is(err, registry.ErrStale):
+				waitFor = c.Revision + 1 // something changed under us: wait for it
+			default:
+				return err
+			}
+		}
+		select {
+		case u, ok := <-updates:
+			if !ok {
+				return ctx.Err()
+			}
+			if u.Err != nil {
+				return u.Err // the caller campaigns again and reloads
+			}
+			c.Apply(u)
+			drain(updates, c)
+		case <-resync.C:
+			fresh, err := e.store.LoadCluster(ctx, e.log)
+			if err != nil {
+				return err
+			}
+			c = fresh
+			waitFor = 0
+			e.collect(ctx, l, c)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// drain applies every update already waiting, so one pass covers a burst.
+func drain(updates <-chan registry.ClusterUpdate, c *registry.Cluster) {
+	for {
+		select {
+		case u, ok := <-updates:
+			if !ok || u.Err != nil {
+				return
+			}
+			c.Apply(u)
+		default:
+			return
+		}
+	}
+}
+
+// pass schedules once and applies the plan; it returns the revision written
+// (0 when nothing was).
+func (e *Engine) pass(ctx context.Context, l *registry.Leadership, c *registry.Cluster) (int64, error) {
+	e.passes++
+	plan := Schedule(e.in.build(c))
+	if plan.Empty() {
+		return 0, nil
+	}
+	return e.store.Apply(ctx, l, c, plan.Changes)
+}
+
+// collect deletes unit files no unit refers to any more. It is a chore of
+// the periodic reload; failing it only postpones it.
+func (e *Engine) collect(ctx context.Context, l *registry.Leadership, c *registry.Cluster) {
+	used := map[unit.Hash]bool{}
+	for _, u := range c.Units {
+		used[u.Hash] = true
+	}
+	var unused []unit.Hash
+	for h := range c.Files {
+		if !used[h] {
+			unused = append(unused, h)
+		}
+	}
+	if len(unused) == 0 {
+		return
+	}
+	if err := e.store.CollectFiles(ctx, l, c, unused); err != nil {
+		e.log.Info("unit file collection postponed", "err", err)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}

@@ -1,0 +1,32 @@
+package engine
+
+// stack is the feasibility pipeline. A machine is feasible for a unit when
+// every checker accepts it; the first rejection is the one reported.
+type stack struct {
+	checkers []checker
+}
+
+// newStack wires the pipeline, cheapest and most decisive rules first.
+func newStack(where func(unit string) (string, bool)) stack {
+	return stack{checkers: []checker{
+		// MachineID pins a unit to one machine.
+		machineIDChecker{},
+		// MachineMetadata filters on the machine's own labels.
+		metadataChecker{},
+		// MachineOf follows the units it names, wherever this run put them.
+		machineOfChecker{where: where},
+		// A unit replaced by one already on the machine cannot go there.
+		replacedChecker{},
+		// Conflicts last: it scans every unit on the machine.
+		conflictsChecker{},
+	}}
+}
+
+func (s stack) reject(u *Unit, m *machineState) string {
+	for _, c := range s.checkers {
+		if why := c.check(u, m); why != "" {
+			return why
+		}
+	}
+	return ""
+}

@@ -1,0 +1,134 @@
+package engine
+
+import (
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/flota-dev/flota/registry"
+	"github.com/flota-dev/flota/unit"
+)
+
+// world is a cluster for scheduler tests: Schedule is run on it and its
+// plan applied to it, as the Engine and etcd would.
+type world struct {
+	t          testing.TB
+	machines   []Machine
+	units      map[string]Unit
+	placements map[string]map[string]registry.Placement // unit -> machine
+	unplaced   map[string]string
+}
+
+func newWorld(t testing.TB) *world {
+	return &world{t: t, units: map[string]Unit{}, placements: map[string]map[string]registry.Placement{}, unplaced: map[string]string{}}
+}
+
+func (w *world) machine(id string, md ...string) *world {
+	m := Machine{ID: id, Metadata: map[string]string{}}
+	for _, kv := range md {
+		k, v, _ := strings.Cut(kv, "=")
+		m.Metadata[k] = v
+	}
+	w.machines = append(w.machines, m)
+	return w
+}
+
+func (w *world) removeMachine(id string) *world {
+	for i, m := range w.machines {
+		if m.ID == id {
+			w.machines = append(w.machines[:i], w.machines[i+1:]...)
+			break
+		}
+	}
+	return w
+}
+
+// unit adds a launched unit whose [X-Fleet] section holds the given lines.
+func (w *world) unit(name string, fleet ...string) *world {
+	return w.unitIn(name, registry.StateLaunched, fleet...)
+}
+
+func (w *world) unitIn(name string, st registry.State, fleet ...string) *world {
+	w.t.Helper()
+	text := "[Service]\nExecStart=/bin/true\n"
+	if len(fleet) > 0 {
+		text += "[X-Fleet]\n" + strings.Join(fleet, "\n") + "\n"
+	}
+	f, err := unit.Parse(name, []byte(text))
+	if err != nil {
+		w.t.Fatalf("parse %s: %v", name, err)
+	}
+	w.units[name] = Unit{Name: name, Hash: f.Hash, Desired: st, Req: f.Fleet}
+	return w
+}
+
+func (w *world) input() Input {
+	in := Input{Machines: append([]Machine(nil), w.machines...), Unplaced: map[string]string{}}
+	for _, u := range w.units {
+		in.Units = append(in.Units, u)
+	}
+	for _, byM := range w.placements {
+		for _, p := range byM {
+			in.Placements = append(in.Placements, p)
+		}
+	}
+	for k, v := range w.unplaced {
+		in.Unplaced[k] = v
+	}
+	return in
+}
+
+// step schedules once and applies the plan.
+func (w *world) step() Plan {
+	plan := Schedule(w.input())
+	for _, ch := range plan.Changes {
+		for _, p := range ch.Delete {
+			delete(w.placements[p.Unit], p.Machine)
+			if len(w.placements[p.Unit]) == 0 {
+				delete(w.placements, p.Unit)
+			}
+		}
+		for _, p := range ch.Put {
+			if w.placements[p.Unit] == nil {
+				w.placements[p.Unit] = map[string]registry.Placement{}
+			}
+			w.placements[p.Unit][p.Machine] = p
+		}
+		if ch.Unplaced != nil {
+			if *ch.Unplaced == "" {
+				delete(w.unplaced, ch.Unit)
+			} else {
+				w.unplaced[ch.Unit] = *ch.Unplaced
+			}
+		}
+	}
+	return plan
+}
+
+// settle steps until the plan is empty; the scheduler must converge at
+// once, so a second non-empty plan is a failure.
+func (w *world) settle() {
+	w.t.Helper()
+	w.step()
+	if again := w.step(); !again.Empty() {
+		w.t.Fatalf("schedule did not converge: second plan %+v", again.Changes)
+	}
+}
+
+// where lists the machines a unit is placed on, sorted.
+func (w *world) where(name string) []string {
+	var out []string
+	for m := range w.placements[name] {
+		out = append(out, m)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (w *world) on(name string) string {
+	ms := w.where(name)
+	if len(ms) != 1 {
+		return strings.Join(ms, ",")
+	}
+	return ms[0]
+}

@@ -1,0 +1,168 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/flota-dev/flota/unit"
+)
+
+// Change is everything the Engine decided about one Unit: Placements to
+// write, Placements to remove and the unplaced reason ("" clears it, nil
+// leaves it). A Change is applied atomically; several share a transaction.
+type Change struct {
+	Unit     string
+	Put      []Placement
+	Delete   []Placement
+	Unplaced *string
+}
+
+func (ch Change) ops() int { return len(ch.Put) + len(ch.Delete) + 1 }
+
+// Apply writes the Engine's changes, decided from c, in as few transactions
+// as the limit allows. Each transaction compares the leadership fence, the
+// revision of every Unit it touches (as c saw it) and the incarnation of
+// every Machine it places on, so nothing decided from a stale view or by a
+// deposed Engine lands. It returns the revision of the last transaction;
+// ErrNotLeader or ErrStale say why a transaction did not apply, and the
+// Engine then waits for its watch to catch up.
+func (r *Registry) Apply(ctx context.Context, l *Leadership, c *Cluster, changes []Change) (int64, error) {
+	var rev int64
+	b := r.newBatch(l)
+	flush := func() error {
+		if b.empty() {
+			return nil
+		}
+		got, err := b.commit(ctx, r)
+		if err != nil {
+			return err
+		}
+		rev = got
+		b = r.newBatch(l)
+		return nil
+	}
+	for _, ch := range changes {
+		// A Change too large for one transaction (a Global unit on many
+		// machines) is split: its parts are independent placements.
+		for _, part := range split(ch, r.txnOps-2) {
+			if !b.fits(c, part, r.txnOps) {
+				if err := flush(); err != nil {
+					return rev, err
+				}
+			}
+			b.add(r, c, part)
+		}
+	}
+	return rev, flush()
+}
+
+func split(ch Change, per int) []Change {
+	if ch.ops() <= per {
+		return []Change{ch}
+	}
+	var out []Change
+	for len(ch.Put)+len(ch.Delete) > 0 {
+		part := Change{Unit: ch.Unit}
+		n := min(per, len(ch.Delete))
+		part.Delete, ch.Delete = ch.Delete[:n], ch.Delete[n:]
+		n = min(per-len(part.Delete), len(ch.Put))
+		part.Put, ch.Put = ch.Put[:n], ch.Put[n:]
+		out = append(out, part)
+	}
+	out[len(out)-1].Unplaced = ch.Unplaced
+	return out
+}
+
+type batch struct {
+	l        *Leadership
+	cmps     []clientv3.Cmp
+	ops      []clientv3.Op
+	units    map[string]bool
+	machines map[string]bool
+}
+
+func (r *Registry) newBatch(l *Leadership) *batch {
+	return &batch{l: l, cmps: []clientv3.Cmp{l.fence()}, units: map[string]bool{}, machines: map[string]bool{}}
+}
+
+func (b *batch) empty() bool { return len(b.ops) == 0 }
+
+func (b *batch) fits(c *Cluster, ch Change, limit int) bool {
+	cmps := len(b.cmps)
+	if !b.units[ch.Unit] {
+		cmps++
+	}
+	seen := map[string]bool{}
+	for _, p := range ch.Put {
+		if !b.machines[p.Machine] && !seen[p.Machine] {
+			seen[p.Machine] = true
+			cmps++
+		}
+	}
+	return b.empty() || (cmps <= limit && len(b.ops)+ch.ops() <= limit)
+}
+
+func (b *batch) add(r *Registry, c *Cluster, ch Change) {
+	if !b.units[ch.Unit] {
+		b.units[ch.Unit] = true
+		// A unit absent from c has revision 0, which is also what etcd
+		// compares for a missing key: a destroyed unit stays destroyed.
+		b.cmps = append(b.cmps, clientv3.Compare(clientv3.ModRevision(r.k.unit(ch.Unit)), "=", c.Units[ch.Unit].Revision))
+	}
+	for _, p := range ch.Delete {
+		b.ops = append(b.ops, clientv3.OpDelete(r.k.placement(p.Machine, p.Unit)))
+	}
+	for _, p := range ch.Put {
+		if !b.machines[p.Machine] {
+			b.machines[p.Machine] = true
+			b.cmps = append(b.cmps, clientv3.Compare(clientv3.CreateRevision(r.k.machine(p.Machine)), "=", c.Machines[p.Machine].Revision))
+		}
+		b.ops = append(b.ops, clientv3.OpPut(r.k.placement(p.Machine, p.Unit), mustJSON(placementValue{Hash: p.Hash.String(), Desired: p.Desired})))
+	}
+	if ch.Unplaced != nil {
+		if *ch.Unplaced == "" {
+			b.ops = append(b.ops, clientv3.OpDelete(r.k.unplacedUnit(ch.Unit)))
+		} else {
+			b.ops = append(b.ops, clientv3.OpPut(r.k.unplacedUnit(ch.Unit), *ch.Unplaced))
+		}
+	}
+}
+
+func (b *batch) commit(ctx context.Context, r *Registry) (int64, error) {
+	resp, err := r.txn(ctx).If(b.cmps...).Then(b.ops...).Else(clientv3.OpGet(b.l.e.Key())).Commit()
+	if err != nil {
+		return 0, r.wrap("apply placements", err)
+	}
+	if resp.Succeeded {
+		return resp.Header.Revision, nil
+	}
+	kvs := resp.Responses[0].GetResponseRange().Kvs
+	if len(kvs) == 0 || kvs[0].CreateRevision != b.l.e.Rev() {
+		return 0, fmt.Errorf("apply placements: %w", ErrNotLeader)
+	}
+	return 0, fmt.Errorf("apply placements at revision %d: %w", resp.Header.Revision, ErrStale)
+}
+
+// CollectFiles deletes unit files that no unit referred to in c, under the
+// fence, and only if no unit record changed since c was read (a unit created
+// since might use one of them).
+func (r *Registry) CollectFiles(ctx context.Context, l *Leadership, c *Cluster, hashes []unit.Hash) error {
+	for start := 0; start < len(hashes); start += r.txnOps {
+		var ops []clientv3.Op
+		for _, h := range hashes[start:min(start+r.txnOps, len(hashes))] {
+			ops = append(ops, clientv3.OpDelete(r.k.file(h)))
+		}
+		resp, err := r.txn(ctx).If(l.fence(),
+			clientv3.Compare(clientv3.ModRevision(r.k.units()).WithPrefix(), "<", c.Revision+1)).
+			Then(ops...).Commit()
+		if err != nil {
+			return r.wrap("collect unit files", err)
+		}
+		if !resp.Succeeded {
+			return fmt.Errorf("collect unit files: %w", ErrStale)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,160 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/flota-dev/flota/unit"
+)
+
+// Cluster is the Engine's in-memory copy of <p>cluster/ at Revision: loaded
+// once, then kept current by applying the ClusterUpdates of WatchCluster.
+// It is not safe for concurrent use; one goroutine owns it.
+type Cluster struct {
+	Revision   int64
+	Units      map[string]Unit
+	Files      map[unit.Hash][]byte
+	Machines   map[string]Machine
+	Placements map[string]map[string]Placement // unit -> machine -> placement
+	Unplaced   map[string]string               // unit -> reason
+
+	k   keys
+	log *slog.Logger
+}
+
+// ClusterUpdate is one watch response: the changes of one or more revisions.
+// Err is set (ErrCompacted, or an etcd error) when the watch broke; the owner
+// must then LoadCluster again.
+type ClusterUpdate struct {
+	Revision int64
+	events   []*clientv3.Event
+	Err      error
+}
+
+// LoadCluster reads all of <p>cluster/ at one revision.
+func (r *Registry) LoadCluster(ctx context.Context, log *slog.Logger) (*Cluster, error) {
+	resp, err := r.cli.Get(ctx, r.k.cluster(), clientv3.WithPrefix())
+	if err != nil {
+		return nil, r.wrap("load cluster", err)
+	}
+	c := &Cluster{
+		Revision:   resp.Header.Revision,
+		Units:      map[string]Unit{},
+		Files:      map[unit.Hash][]byte{},
+		Machines:   map[string]Machine{},
+		Placements: map[string]map[string]Placement{},
+		Unplaced:   map[string]string{},
+		k:          r.k,
+		log:        log,
+	}
+	for _, kv := range resp.Kvs {
+		c.put(kv)
+	}
+	return c, nil
+}
+
+// WatchCluster streams the changes to <p>cluster/ from revision from on.
+// The channel closes when ctx ends or after an update carrying Err.
+func (r *Registry) WatchCluster(ctx context.Context, from int64) <-chan ClusterUpdate {
+	out := make(chan ClusterUpdate)
+	wch := r.cli.Watch(clientv3.WithRequireLeader(ctx), r.k.cluster(), clientv3.WithPrefix(), clientv3.WithRev(from))
+	go func() {
+		defer close(out)
+		for resp := range wch {
+			u := ClusterUpdate{Revision: resp.Header.Revision, events: resp.Events}
+			if resp.CompactRevision != 0 {
+				u.Err = fmt.Errorf("watch cluster from %d: %w (compacted at %d)", from, ErrCompacted, resp.CompactRevision)
+			} else if err := resp.Err(); err != nil {
+				u.Err = r.wrap("watch cluster", err)
+			}
+			select {
+			case out <- u:
+			case <-ctx.Done():
+				return
+			}
+			if u.Err != nil {
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// Apply folds an update into the cache.
+func (c *Cluster) Apply(u ClusterUpdate) {
+	for _, ev := range u.events {
+		if ev.Type == mvccpb.DELETE {
+			c.del(ev.Kv)
+		} else {
+			c.put(ev.Kv)
+		}
+	}
+	if u.Revision > c.Revision {
+		c.Revision = u.Revision
+	}
+}
+
+func (c *Cluster) put(kv *mvccpb.KeyValue) {
+	kind, a, b := c.k.parse(string(kv.Key))
+	var err error
+	switch kind {
+	case kindUnit:
+		var u Unit
+		if u, err = decodeUnit(a, kv.Value, kv.ModRevision); err == nil {
+			c.Units[a] = u
+		}
+	case kindFile:
+		var h unit.Hash
+		if h, err = unit.ParseHash(a); err == nil {
+			c.Files[h] = kv.Value
+		}
+	case kindMachine:
+		var m Machine
+		if m, err = decodeMachine(a, kv.Value, kv.CreateRevision); err == nil {
+			c.Machines[a] = m
+		}
+	case kindPlacement:
+		var p Placement
+		if p, err = decodePlacement(a, b, kv.Value); err == nil {
+			byMachine := c.Placements[b]
+			if byMachine == nil {
+				byMachine = map[string]Placement{}
+				c.Placements[b] = byMachine
+			}
+			byMachine[a] = p
+		}
+	case kindUnplaced:
+		c.Unplaced[a] = string(kv.Value)
+	}
+	if err != nil && c.log != nil {
+		// A corrupt record must not stop the Engine: it is skipped and said.
+		c.log.Warn("skipping corrupt record", "key", string(kv.Key), "err", err)
+	}
+}
+
+func (c *Cluster) del(kv *mvccpb.KeyValue) {
+	kind, a, b := c.k.parse(string(kv.Key))
+	switch kind {
+	case kindUnit:
+		delete(c.Units, a)
+	case kindFile:
+		if h, err := unit.ParseHash(a); err == nil {
+			delete(c.Files, h)
+		}
+	case kindMachine:
+		delete(c.Machines, a)
+	case kindPlacement:
+		if byMachine := c.Placements[b]; byMachine != nil {
+			delete(byMachine, a)
+			if len(byMachine) == 0 {
+				delete(c.Placements, b)
+			}
+		}
+	case kindUnplaced:
+		delete(c.Unplaced, a)
+	}
+}

@@ -1,0 +1,90 @@
+package registry
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/flota-dev/flota/unit"
+)
+
+// The stored JSON shapes. They are the on-disk format of the cluster: add
+// fields, never rename them.
+type unitValue struct {
+	Hash    string `json:"hash"`
+	Desired State  `json:"desired"`
+}
+
+type machineValue struct {
+	IP       string            `json:"ip,omitempty"`
+	Metadata map[string]string `json:"metadata,omitempty"`
+}
+
+type placementValue struct {
+	Hash    string `json:"hash"`
+	Desired State  `json:"desired"`
+}
+
+type stateValue struct {
+	Hash   string `json:"hash,omitempty"`
+	Load   string `json:"load,omitempty"`
+	Active string `json:"active,omitempty"`
+	Sub    string `json:"sub,omitempty"`
+	State  State  `json:"state,omitempty"`
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only plain structs of strings and maps are marshalled here.
+		panic(fmt.Sprintf("registry: marshal %T: %v", v, err))
+	}
+	return string(b)
+}
+
+func decodeUnit(name string, data []byte, rev int64) (Unit, error) {
+	var v unitValue
+	if err := json.Unmarshal(data, &v); err != nil {
+		return Unit{}, fmt.Errorf("unit %s: corrupt record: %w", name, err)
+	}
+	h, err := unit.ParseHash(v.Hash)
+	if err != nil {
+		return Unit{}, fmt.Errorf("unit %s: corrupt record: %w", name, err)
+	}
+	return Unit{Name: name, Hash: h, Desired: v.Desired, Revision: rev}, nil
+}
+
+func decodeMachine(id string, data []byte, rev int64) (Machine, error) {
+	var v machineValue
+	if err := json.Unmarshal(data, &v); err != nil {
+		return Machine{}, fmt.Errorf("machine %s: corrupt record: %w", id, err)
+	}
+	return Machine{ID: id, IP: v.IP, Metadata: v.Metadata, Revision: rev}, nil
+}
+
+func decodePlacement(machine, name string, data []byte) (Placement, error) {
+	var v placementValue
+	if err := json.Unmarshal(data, &v); err != nil {
+		return Placement{}, fmt.Errorf("placement of %s on %s: corrupt record: %w", name, machine, err)
+	}
+	h, err := unit.ParseHash(v.Hash)
+	if err != nil {
+		return Placement{}, fmt.Errorf("placement of %s on %s: corrupt record: %w", name, machine, err)
+	}
+	return Placement{Unit: name, Machine: machine, Hash: h, Desired: v.Desired}, nil
+}
+
+func decodeState(machine, name string, data []byte) (UnitState, error) {
+	var v stateValue
+	if err := json.Unmarshal(data, &v); err != nil {
+		return UnitState{}, fmt.Errorf("state of %s on %s: corrupt record: %w", name, machine, err)
+	}
+	s := UnitState{Unit: name, Machine: machine, Load: v.Load, Active: v.Active, Sub: v.Sub, State: v.State}
+	if v.Hash != "" {
+		h, err := unit.ParseHash(v.Hash)
+		if err != nil {
+			return UnitState{}, fmt.Errorf("state of %s on %s: corrupt record: %w", name, machine, err)
+		}
+		s.Hash = h
+	}
+	return s, nil
+}

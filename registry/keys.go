@@ -1,0 +1,88 @@
+package registry
+
+import (
+	"strings"
+
+	"github.com/flota-dev/flota/unit"
+)
+
+// The key schema. Everything flota stores lives under one prefix (default
+// "/flota/"), split so that each reader watches only what it needs:
+//
+//	<p>cluster/units/<unit>                  Unit record (JSON: hash, desired state)
+//	<p>cluster/files/<sha1>                  normalized unit file text, stored once per content hash
+//	<p>cluster/machines/<machine>            Machine presence (JSON: ip, metadata), under the machine's lease
+//	<p>cluster/placements/<machine>/<unit>   Placement (JSON: hash, desired state), written by the leading Engine
+//	<p>cluster/unplaced/<unit>               why the Engine could not place a Unit (text), written by the leading Engine
+//	<p>states/<machine>/<unit>               UnitState published by that Machine's Agent, under its lease
+//	<p>leader/                               Engine election (client/v3/concurrency)
+//
+// The Engine watches <p>cluster/ only, so the churn of published states never
+// wakes it; an Agent watches <p>cluster/placements/<its machine>/ only, so a
+// change for one machine wakes one Agent (fleet woke all of them).
+type keys struct{ prefix string }
+
+const (
+	dirCluster    = "cluster/"
+	dirUnits      = "cluster/units/"
+	dirFiles      = "cluster/files/"
+	dirMachines   = "cluster/machines/"
+	dirPlacements = "cluster/placements/"
+	dirUnplaced   = "cluster/unplaced/"
+	dirStates     = "states/"
+	dirLeader     = "leader/"
+)
+
+func (k keys) cluster() string                   { return k.prefix + dirCluster }
+func (k keys) units() string                     { return k.prefix + dirUnits }
+func (k keys) unit(name string) string           { return k.prefix + dirUnits + name }
+func (k keys) files() string                     { return k.prefix + dirFiles }
+func (k keys) file(h unit.Hash) string           { return k.prefix + dirFiles + h.String() }
+func (k keys) machines() string                  { return k.prefix + dirMachines }
+func (k keys) machine(id string) string          { return k.prefix + dirMachines + id }
+func (k keys) placements() string                { return k.prefix + dirPlacements }
+func (k keys) machinePlacements(m string) string { return k.prefix + dirPlacements + m + "/" }
+func (k keys) placement(m, u string) string      { return k.prefix + dirPlacements + m + "/" + u }
+func (k keys) unplaced() string                  { return k.prefix + dirUnplaced }
+func (k keys) unplacedUnit(u string) string      { return k.prefix + dirUnplaced + u }
+func (k keys) states() string                    { return k.prefix + dirStates }
+func (k keys) state(m, u string) string          { return k.prefix + dirStates + m + "/" + u }
+func (k keys) leader() string                    { return k.prefix + dirLeader }
+
+// kind classifies a key under <p>cluster/ and returns its name parts.
+type keyKind int
+
+const (
+	kindOther keyKind = iota
+	kindUnit
+	kindFile
+	kindMachine
+	kindPlacement
+	kindUnplaced
+)
+
+// parse splits a cluster key into its kind and the names it carries: the unit
+// or machine name, or for a placement the machine then the unit.
+func (k keys) parse(key string) (keyKind, string, string) {
+	rest, ok := strings.CutPrefix(key, k.prefix)
+	if !ok {
+		return kindOther, "", ""
+	}
+	switch {
+	case strings.HasPrefix(rest, dirUnits):
+		return kindUnit, rest[len(dirUnits):], ""
+	case strings.HasPrefix(rest, dirFiles):
+		return kindFile, rest[len(dirFiles):], ""
+	case strings.HasPrefix(rest, dirMachines):
+		return kindMachine, rest[len(dirMachines):], ""
+	case strings.HasPrefix(rest, dirPlacements):
+		m, u, ok := strings.Cut(rest[len(dirPlacements):], "/")
+		if !ok {
+			return kindOther, "", ""
+		}
+		return kindPlacement, m, u
+	case strings.HasPrefix(rest, dirUnplaced):
+		return kindUnplaced, rest[len(dirUnplaced):], ""
+	}
+	return kindOther, "", ""
+}

@@ -1,0 +1,123 @@
+package registry
+
+import (
+	"context"
+	"strings"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// Status is everything flotactl shows, read at one revision: units,
+// machines, placements, unplaced reasons and published states.
+type Status struct {
+	Revision   int64
+	Units      []Unit
+	Machines   []Machine
+	Placements []Placement
+	Unplaced   map[string]string
+	States     []UnitState
+}
+
+// ReadStatus reads the whole cluster state in one request. Unit files are
+// not included: File fetches one when needed.
+func (r *Registry) ReadStatus(ctx context.Context) (*Status, error) {
+	resp, err := r.cli.Txn(ctx).Then(
+		clientv3.OpGet(r.k.units(), clientv3.WithPrefix()),
+		clientv3.OpGet(r.k.machines(), clientv3.WithPrefix()),
+		clientv3.OpGet(r.k.placements(), clientv3.WithPrefix()),
+		clientv3.OpGet(r.k.unplaced(), clientv3.WithPrefix()),
+		clientv3.OpGet(r.k.states(), clientv3.WithPrefix()),
+	).Commit()
+	if err != nil {
+		return nil, r.wrap("read cluster status", err)
+	}
+	s := &Status{Revision: resp.Header.Revision, Unplaced: map[string]string{}}
+	rr := func(i int) []*mvccpb.KeyValue { return resp.Responses[i].GetResponseRange().Kvs }
+	for _, kv := range rr(0) {
+		u, err := decodeUnit(strings.TrimPrefix(string(kv.Key), r.k.units()), kv.Value, kv.ModRevision)
+		if err != nil {
+			return nil, err
+		}
+		s.Units = append(s.Units, u)
+	}
+	for _, kv := range rr(1) {
+		m, err := decodeMachine(strings.TrimPrefix(string(kv.Key), r.k.machines()), kv.Value, kv.CreateRevision)
+		if err != nil {
+			return nil, err
+		}
+		s.Machines = append(s.Machines, m)
+	}
+	for _, kv := range rr(2) {
+		m, u, ok := strings.Cut(strings.TrimPrefix(string(kv.Key), r.k.placements()), "/")
+		if !ok {
+			continue
+		}
+		p, err := decodePlacement(m, u, kv.Value)
+		if err != nil {
+			return nil, err
+		}
+		s.Placements = append(s.Placements, p)
+	}
+	for _, kv := range rr(3) {
+		s.Unplaced[strings.TrimPrefix(string(kv.Key), r.k.unplaced())] = string(kv.Value)
+	}
+	for _, kv := range rr(4) {
+		m, u, ok := strings.Cut(strings.TrimPrefix(string(kv.Key), r.k.states()), "/")
+		if !ok {
+			continue
+		}
+		st, err := decodeState(m, u, kv.Value)
+		if err != nil {
+			return nil, err
+		}
+		s.States = append(s.States, st)
+	}
+	return s, nil
+}
+
+// WatchStatus signals, with the revision, every change to what ReadStatus
+// reads after revision after; flotactl waits on it instead of polling. The
+// channel closes when ctx ends or the watch breaks (an error is sent first).
+func (r *Registry) WatchStatus(ctx context.Context, after int64) <-chan StatusChange {
+	out := make(chan StatusChange, 1)
+	ctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
+	cluster := r.cli.Watch(ctx, r.k.cluster(), clientv3.WithPrefix(), clientv3.WithRev(after+1))
+	states := r.cli.Watch(ctx, r.k.states(), clientv3.WithPrefix(), clientv3.WithRev(after+1))
+	go func() {
+		defer close(out)
+		defer cancel()
+		for {
+			var resp clientv3.WatchResponse
+			var ok bool
+			select {
+			case resp, ok = <-cluster:
+			case resp, ok = <-states:
+			case <-ctx.Done():
+				return
+			}
+			if !ok {
+				return
+			}
+			ch := StatusChange{Revision: resp.Header.Revision}
+			if err := resp.Err(); err != nil {
+				ch.Err = r.wrap("watch cluster status", err)
+			}
+			select {
+			case out <- ch:
+			case <-ctx.Done():
+				return
+			}
+			if ch.Err != nil {
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// StatusChange says that the cluster changed at Revision.
+type StatusChange struct {
+	Revision int64
+	Err      error
+}

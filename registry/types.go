@@ -1,0 +1,70 @@
+package registry
+
+import (
+	"fmt"
+
+	"github.com/flota-dev/flota/unit"
+)
+
+// State is a Unit's desired state, or the state an Agent reports it reached.
+type State string
+
+// The three states of fleet, in the order a Unit moves through them.
+const (
+	StateInactive State = "inactive" // known to the cluster, not placed
+	StateLoaded   State = "loaded"   // placed and loaded into systemd, not started
+	StateLaunched State = "launched" // placed and started
+)
+
+// ParseState accepts only the three states; fleet stored anything and then
+// could not list units at all.
+func ParseState(s string) (State, error) {
+	switch st := State(s); st {
+	case StateInactive, StateLoaded, StateLaunched:
+		return st, nil
+	}
+	return "", fmt.Errorf("%w: invalid state %q (want inactive, loaded or launched)", ErrInvalid, s)
+}
+
+// Unit is a submitted unit: its name, the content hash of its file and the
+// state the user wants it in.
+type Unit struct {
+	Name    string
+	Hash    unit.Hash
+	Desired State
+	// Revision is the etcd ModRevision of the record: the Compare that makes
+	// a read-modify-write safe.
+	Revision int64
+}
+
+// Machine is a registered host. It exists while its lease lives.
+type Machine struct {
+	ID       string
+	IP       string
+	Metadata map[string]string
+	// Revision is the CreateRevision of the presence key: it changes when the
+	// machine re-registers with a new lease, so a Placement decided for an
+	// earlier incarnation cannot land on a later one by accident.
+	Revision int64
+}
+
+// Placement says that Unit runs on Machine in the Desired state, from the
+// file with Hash.
+type Placement struct {
+	Unit    string
+	Machine string
+	Hash    unit.Hash
+	Desired State
+}
+
+// UnitState is what a Machine's Agent reports about one Unit: systemd's
+// LOAD/ACTIVE/SUB and the fleet state it reached.
+type UnitState struct {
+	Unit    string
+	Machine string
+	Hash    unit.Hash
+	Load    string
+	Active  string
+	Sub     string
+	State   State
+}
