@@ -70,6 +70,7 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 	if len(endpoints) == 0 {
 		e, err := registry.StartEmbedded(ctx, registry.EmbedConfig{
 			Dir: c.DataDir, ClientURLs: c.ClientURLs, PeerURL: c.PeerURL, Name: id,
+			Verbose: c.LogLevel == "debug",
 		})
 		if err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
 )
 
 // EmbedConfig configures the etcd that flotad runs itself when it is given
@@ -20,6 +21,10 @@ type EmbedConfig struct {
 	Name       string   // member name
 	// UnsafeNoFsync trades durability for speed; for tests only.
 	UnsafeNoFsync bool
+	// Verbose keeps etcd's own logs (errors and up) on stderr. Off, etcd is
+	// silent and flotad reports what matters through its own errors: etcd
+	// otherwise logs every listener it closes at shutdown as an error.
+	Verbose bool
 }
 
 // Embedded is a running embedded etcd.
@@ -51,6 +56,9 @@ func StartEmbedded(ctx context.Context, c EmbedConfig) (*Embedded, error) {
 	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = peer, peer
 	cfg.InitialCluster = cfg.Name + "=" + c.PeerURL
 	cfg.LogLevel = "error"
+	if !c.Verbose {
+		cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
+	}
 	cfg.UnsafeNoFsync = c.UnsafeNoFsync
 	// Keep an hour of history for watches to resume from, then compact.
 	cfg.AutoCompactionMode = "periodic"

@@ -1,0 +1,268 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/flota-dev/flota/engine"
+	"github.com/flota-dev/flota/registry"
+	"github.com/flota-dev/flota/registry/registrytest"
+	"github.com/flota-dev/flota/unit"
+)
+
+type cluster struct {
+	t   *testing.T
+	ctx context.Context
+	eps []string
+	reg *registry.Registry
+	mu  sync.Mutex
+	ms  map[string]context.CancelFunc
+}
+
+func newCluster(t *testing.T) *cluster {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	eps := registrytest.Etcd(t)
+	return &cluster{t: t, ctx: ctx, eps: eps, reg: registrytest.Registry(t, eps), ms: map[string]context.CancelFunc{}}
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// engine starts an Engine on a client of its own; cancel stops it.
+func (c *cluster) engine(id string) context.CancelFunc {
+	ctx, cancel := context.WithCancel(c.ctx)
+	e := engine.New(registrytest.Registry(c.t, c.eps), engine.Config{ID: id, LeaderTTL: time.Second}, quiet())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = e.Run(ctx) }()
+	c.t.Cleanup(func() { cancel(); <-done })
+	return cancel
+}
+
+// machine registers a machine with a short lease; leave() lets it expire.
+func (c *cluster) machine(id string, md map[string]string) {
+	ctx, cancel := context.WithCancel(c.ctx)
+	if _, err := c.reg.Register(ctx, registry.Machine{ID: id, IP: "127.0.0.1", Metadata: md}, time.Second); err != nil {
+		c.t.Fatal(err)
+	}
+	c.mu.Lock()
+	c.ms[id] = cancel
+	c.mu.Unlock()
+}
+
+func (c *cluster) leave(id string) {
+	c.mu.Lock()
+	c.ms[id]()
+	c.mu.Unlock()
+}
+
+func (c *cluster) start(name, text string) {
+	f, err := unit.Parse(name, []byte(text))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if err := c.reg.CreateUnits(c.ctx, []*unit.File{f}, registry.StateLaunched); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// eventually waits, following the cluster's watch, until cond holds.
+func (c *cluster) eventually(what string, cond func(*registry.Status) bool) *registry.Status {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(c.ctx, 20*time.Second)
+	defer cancel()
+	for {
+		st, err := c.reg.ReadStatus(ctx)
+		if err != nil {
+			c.t.Fatalf("waiting for %s: %v", what, err)
+		}
+		if cond(st) {
+			return st
+		}
+		select {
+		case <-c.reg.WatchStatus(ctx, st.Revision):
+		case <-ctx.Done():
+			c.t.Fatalf("timed out waiting for %s; last status: placements %v unplaced %v", what, st.Placements, st.Unplaced)
+		}
+	}
+}
+
+func where(st *registry.Status, u string) []string {
+	var out []string
+	for _, p := range st.Placements {
+		if p.Unit == u {
+			out = append(out, p.Machine)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+const nginx = `[Unit]
+Description=My NGinx server
+
+[Service]
+ExecStart=/bin/true
+
+[X-Fleet]
+MachineMetadata=zone=dmz
+Conflicts=nginx@*
+`
+
+// The seed's story: three instances on three machines, a fourth that cannot
+// be placed and says why, then placed when a fourth machine registers.
+func TestSeedConflictsFourthInstance(t *testing.T) {
+	c := newCluster(t)
+	for i := 1; i <= 3; i++ {
+		c.machine(fmt.Sprintf("m%d", i), map[string]string{"zone": "dmz"})
+	}
+	c.engine("e1")
+	for i := 1; i <= 4; i++ {
+		c.start(fmt.Sprintf("nginx@%d.service", i), nginx)
+	}
+	st := c.eventually("3 placed, 1 explained", func(st *registry.Status) bool {
+		return len(st.Placements) == 3 && st.Unplaced["nginx@4.service"] != ""
+	})
+	seen := map[string]bool{}
+	for _, p := range st.Placements {
+		if seen[p.Machine] {
+			t.Fatalf("two instances on %s: %v", p.Machine, st.Placements)
+		}
+		seen[p.Machine] = true
+	}
+	if got := st.Unplaced["nginx@4.service"]; !strings.Contains(got, `Conflicts "nginx@*" filtered 3 machines`) {
+		t.Fatalf("reason %q", got)
+	}
+	c.machine("m4", map[string]string{"zone": "dmz"})
+	st = c.eventually("nginx@4 placed on m4", func(st *registry.Status) bool {
+		return slices.Equal(where(st, "nginx@4.service"), []string{"m4"})
+	})
+	if r, ok := st.Unplaced["nginx@4.service"]; ok {
+		t.Fatalf("stale reason %q", r)
+	}
+}
+
+func TestSeedGlobalFollowsMachines(t *testing.T) {
+	c := newCluster(t)
+	c.machine("m1", map[string]string{"zone": "dmz"})
+	c.machine("m2", map[string]string{"zone": "lan"})
+	c.engine("e1")
+	c.start("proxy.service", "[Service]\nExecStart=/bin/true\n[X-Fleet]\nGlobal=true\nMachineMetadata=zone=dmz\n")
+	c.eventually("proxy on m1", func(st *registry.Status) bool {
+		return slices.Equal(where(st, "proxy.service"), []string{"m1"})
+	})
+	c.machine("m3", map[string]string{"zone": "dmz"})
+	c.eventually("proxy on m1, m3", func(st *registry.Status) bool {
+		return slices.Equal(where(st, "proxy.service"), []string{"m1", "m3"})
+	})
+	c.leave("m1")
+	c.eventually("proxy on m3 after m1 left", func(st *registry.Status) bool {
+		return slices.Equal(where(st, "proxy.service"), []string{"m3"})
+	})
+}
+
+func TestUnitMovesOffDeadMachine(t *testing.T) {
+	c := newCluster(t)
+	c.machine("m1", nil)
+	c.engine("e1")
+	c.start("a.service", "[Service]\nExecStart=/bin/true\n")
+	c.eventually("a on m1", func(st *registry.Status) bool { return slices.Equal(where(st, "a.service"), []string{"m1"}) })
+	c.machine("m2", nil)
+	c.leave("m1")
+	c.eventually("a on m2", func(st *registry.Status) bool { return slices.Equal(where(st, "a.service"), []string{"m2"}) })
+}
+
+func TestDestroyRemovesPlacements(t *testing.T) {
+	c := newCluster(t)
+	c.machine("m1", nil)
+	c.engine("e1")
+	c.start("a.service", "[Service]\nExecStart=/bin/true\n")
+	c.eventually("a placed", func(st *registry.Status) bool { return len(st.Placements) == 1 })
+	if err := c.reg.DestroyUnits(c.ctx, []string{"a.service"}); err != nil {
+		t.Fatal(err)
+	}
+	c.eventually("no placements", func(st *registry.Status) bool { return len(st.Placements) == 0 })
+}
+
+// recorder wraps a registry and logs every successful Apply with its
+// revision and whether the engine still believed it led.
+type recorder struct {
+	*registry.Registry
+	id  string
+	log *writeLog
+}
+
+type writeLog struct {
+	mu     sync.Mutex
+	writes []write
+}
+
+type write struct {
+	engine string
+	rev    int64
+}
+
+func (r recorder) Apply(ctx context.Context, l *registry.Leadership, c *registry.Cluster, ch []registry.Change) (int64, error) {
+	rev, err := r.Registry.Apply(ctx, l, c, ch)
+	if err == nil && rev > 0 {
+		r.log.mu.Lock()
+		r.log.writes = append(r.log.writes, write{r.id, rev})
+		r.log.mu.Unlock()
+	}
+	return rev, err
+}
+
+// Two engines never both write: each one's writes form one unbroken run of
+// revisions, the first engine's before the second's, and work goes on after
+// the leader dies.
+func TestTwoEnginesNeverBothWrite(t *testing.T) {
+	c := newCluster(t)
+	for i := 1; i <= 3; i++ {
+		c.machine(fmt.Sprintf("m%d", i), nil)
+	}
+	log := &writeLog{}
+	run := func(id string) context.CancelFunc {
+		ctx, cancel := context.WithCancel(c.ctx)
+		e := engine.New(recorder{registrytest.Registry(t, c.eps), id, log}, engine.Config{ID: id, LeaderTTL: time.Second}, quiet())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = e.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+		return cancel
+	}
+	stopA := run("a")
+	for who := ""; who != "a"; who, _ = c.reg.Leader(c.ctx) {
+		if c.ctx.Err() != nil {
+			t.Fatal("engine a never led")
+		}
+		time.Sleep(20 * time.Millisecond) // the election prefix is not in the status watch
+	}
+	run("b")
+	for i := 0; i < 20; i++ {
+		c.start(fmt.Sprintf("u%02d.service", i), "[Service]\nExecStart=/bin/true\n")
+	}
+	c.eventually("20 placed", func(st *registry.Status) bool { return len(st.Placements) == 20 })
+	stopA()
+	for i := 20; i < 40; i++ {
+		c.start(fmt.Sprintf("u%02d.service", i), "[Service]\nExecStart=/bin/true\n")
+	}
+	c.eventually("40 placed", func(st *registry.Status) bool { return len(st.Placements) == 40 })
+
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	slices.SortFunc(log.writes, func(x, y write) int { return int(x.rev - y.rev) })
+	var order []string
+	for _, w := range log.writes {
+		if len(order) == 0 || order[len(order)-1] != w.engine {
+			order = append(order, w.engine)
+		}
+	}
+	if !slices.Equal(order, []string{"a", "b"}) {
+		t.Fatalf("writes by engine in revision order: %v (want a's, then b's): %v", order, log.writes)
+	}
+}

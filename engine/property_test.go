@@ -1,0 +1,148 @@
+package engine
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path"
+	"testing"
+
+	"github.com/flota-dev/flota/registry"
+)
+
+// TestScheduleInvariants checks, on random clusters and random changes to
+// them, what must hold after every settled schedule:
+//   - every placement is on a live machine that satisfies the unit's rules;
+//   - no two units on a machine conflict;
+//   - a non-global active unit is placed exactly once or has a reason;
+//   - inactive and destroyed units are placed nowhere;
+//   - a second run changes nothing (the engine converges in one pass).
+func TestScheduleInvariants(t *testing.T) {
+	for seed := uint64(1); seed <= 150; seed++ {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, seed*7919))
+			w := randomWorld(t, rng)
+			w.settle()
+			checkInvariants(t, w)
+			for step := 0; step < 5; step++ {
+				mutate(w, rng)
+				w.settle()
+				checkInvariants(t, w)
+			}
+		})
+	}
+}
+
+var zones = []string{"dmz", "lan", "edge"}
+
+func randomWorld(t *testing.T, rng *rand.Rand) *world {
+	w := newWorld(t)
+	for i := range 1 + rng.IntN(8) {
+		w.machine(fmt.Sprintf("m%02d", i), "zone="+zones[rng.IntN(len(zones))])
+	}
+	for i := range rng.IntN(25) {
+		addRandomUnit(w, rng, i)
+	}
+	return w
+}
+
+func addRandomUnit(w *world, rng *rand.Rand, i int) {
+	switch rng.IntN(6) {
+	case 0:
+		w.unit(fmt.Sprintf("web@%d.service", i), "Conflicts=web@*")
+	case 1:
+		w.unit(fmt.Sprintf("dmz%d.service", i), "MachineMetadata=zone="+zones[rng.IntN(len(zones))])
+	case 2:
+		w.unit(fmt.Sprintf("g%d.service", i), "Global=true", "MachineMetadata=zone="+zones[rng.IntN(len(zones))])
+	case 3:
+		w.unit(fmt.Sprintf("side%d.service", i), fmt.Sprintf("MachineOf=web@%d.service", rng.IntN(i+1)))
+	case 4:
+		w.unit(fmt.Sprintf("new%d.service", i), fmt.Sprintf("Replaces=old%d.service", rng.IntN(i+1)))
+	default:
+		w.unit(fmt.Sprintf("old%d.service", i))
+	}
+}
+
+func mutate(w *world, rng *rand.Rand) {
+	switch rng.IntN(5) {
+	case 0:
+		w.machine(fmt.Sprintf("n%03d", rng.IntN(1000)), "zone="+zones[rng.IntN(len(zones))])
+	case 1:
+		if len(w.machines) > 0 {
+			w.removeMachine(w.machines[rng.IntN(len(w.machines))].ID)
+		}
+	case 2:
+		addRandomUnit(w, rng, 100+rng.IntN(100))
+	case 3:
+		for name := range w.units {
+			delete(w.units, name)
+			break
+		}
+	default:
+		for name, u := range w.units {
+			u.Desired = []registry.State{registry.StateInactive, registry.StateLoaded, registry.StateLaunched}[rng.IntN(3)]
+			w.units[name] = u
+			break
+		}
+	}
+}
+
+func checkInvariants(t *testing.T, w *world) {
+	t.Helper()
+	machines := map[string]*machineState{}
+	for _, m := range w.machines {
+		machines[m.ID] = &machineState{Machine: m}
+	}
+	for name, byM := range w.placements {
+		u, ok := w.units[name]
+		if !ok || u.Desired == registry.StateInactive {
+			t.Fatalf("%s is placed on %v but is destroyed or inactive", name, w.where(name))
+		}
+		if !u.Req.Global && len(byM) != 1 {
+			t.Fatalf("%s is placed %d times", name, len(byM))
+		}
+		for m, p := range byM {
+			ms := machines[m]
+			if ms == nil {
+				t.Fatalf("%s is placed on %s, which is gone", name, m)
+			}
+			if p.Desired != u.Desired || p.Hash != u.Hash {
+				t.Fatalf("%s placement %+v does not match the unit", name, p)
+			}
+			if why := (metadataChecker{}).check(&u, ms); why != "" {
+				t.Fatalf("%s on %s breaks %s", name, m, why)
+			}
+			uu := u
+			ms.units = append(ms.units, &uu)
+		}
+	}
+	for _, ms := range machines {
+		for _, a := range ms.units {
+			for _, b := range ms.units {
+				if a.Name == b.Name {
+					continue
+				}
+				for _, p := range a.Req.Conflicts {
+					if ok, _ := path.Match(p, b.Name); ok {
+						t.Fatalf("%s and %s conflict on %s", a.Name, b.Name, ms.ID)
+					}
+				}
+			}
+			for _, peer := range a.Req.MachineOf {
+				if w.on(peer) != ms.ID {
+					t.Fatalf("%s on %s but its MachineOf peer %s is on %q", a.Name, ms.ID, peer, w.on(peer))
+				}
+			}
+		}
+	}
+	for name, u := range w.units {
+		if u.Desired == registry.StateInactive || u.Req.Global {
+			continue
+		}
+		if len(w.placements[name]) == 0 && w.unplaced[name] == "" {
+			t.Fatalf("%s is neither placed nor explained", name)
+		}
+		if len(w.placements[name]) > 0 && w.unplaced[name] != "" {
+			t.Fatalf("%s is placed yet explained as unplaced: %q", name, w.unplaced[name])
+		}
+	}
+}
