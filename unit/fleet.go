@@ -1,0 +1,317 @@
+package unit
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	sdunit "github.com/coreos/go-systemd/v22/unit"
+)
+
+// Requirements is the [X-Fleet] section with fleet's semantics, specifiers
+// already expanded for the unit's name.
+type Requirements struct {
+	MachineID       string              // "" if unset; MachineID / X-ConditionMachineID
+	MachineOf       []string            // exact unit names (MachineOf / X-ConditionMachineOf); fleet calls these Peers
+	MachineMetadata map[string][]string // key -> allowed values (OR within key, AND across keys); nil if none
+	Conflicts       []string            // path.Match globs (Conflicts / X-Conflicts)
+	Global          bool
+	Replaces        []string // globs
+}
+
+// MatchesMetadata reports whether a machine with metadata md may run the
+// unit: for every required key the machine has the key, with one of the
+// allowed values.
+func (r Requirements) MatchesMetadata(md map[string]string) bool {
+	for k, allowed := range r.MachineMetadata {
+		v, ok := md[k]
+		if !ok || !slices.Contains(allowed, v) {
+			return false
+		}
+	}
+	return true
+}
+
+// ConflictsWith reports whether one of the unit's Conflicts globs matches
+// other. Conflicts are symmetric, so the engine asks both units; and a unit
+// never conflicts with itself, so the engine does not ask about it.
+func (r Requirements) ConflictsWith(other string) bool { return anyMatch(r.Conflicts, other) }
+
+// ReplacesUnit reports whether one of the unit's Replaces globs matches other.
+func (r Requirements) ReplacesUnit(other string) bool { return anyMatch(r.Replaces, other) }
+
+func anyMatch(globs []string, name string) bool {
+	for _, g := range globs {
+		if ok, _ := path.Match(g, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+const fleetSection = "X-Fleet"
+
+type reqKind int
+
+const (
+	reqMachineID reqKind = iota
+	reqMachineOf
+	reqMachineMetadata
+	reqConflicts
+	reqGlobal
+	reqReplaces
+	numReqKinds
+)
+
+// reqKey is what an [X-Fleet] option name means.
+type reqKey struct {
+	kind    reqKind
+	instead string // for a deprecated name, the name to use instead
+}
+
+var reqKeys = map[string]reqKey{
+	"MachineID":                  {reqMachineID, ""},
+	"X-ConditionMachineID":       {reqMachineID, "MachineID"},
+	"MachineOf":                  {reqMachineOf, ""},
+	"X-ConditionMachineOf":       {reqMachineOf, "MachineOf"},
+	"MachineMetadata":            {reqMachineMetadata, ""},
+	"X-ConditionMachineMetadata": {reqMachineMetadata, "MachineMetadata"},
+	"Conflicts":                  {reqConflicts, ""},
+	"X-Conflicts":                {reqConflicts, "Conflicts"},
+	"Global":                     {reqGlobal, ""},
+	"Replaces":                   {reqReplaces, ""},
+}
+
+// ParseOptions reads the [X-Fleet] options among opts for the unit called
+// name. The engine calls it to resolve a template's cached options for each
+// instance; errors carry no line, as there is no text.
+func ParseOptions(name string, opts []*sdunit.UnitOption) (Requirements, []string, error) {
+	if err := ValidateName(name); err != nil {
+		return Requirements{}, nil, err
+	}
+	return parseFleet(name, opts, nil)
+}
+
+// reqBuilder accumulates Requirements option by option, remembering where
+// each requirement came from so that errors about combinations can point
+// at a line.
+type reqBuilder struct {
+	name      string
+	req       Requirements
+	warnings  []string
+	first     [numReqKinds]int // line of the first value of each kind
+	globalAt  int              // line of the Global value in force (the last)
+	conflicts []int            // line of each of req.Conflicts
+}
+
+func parseFleet(name string, opts []*sdunit.UnitOption, lines []int) (Requirements, []string, error) {
+	b := &reqBuilder{name: name}
+	for i, o := range opts {
+		if o == nil || o.Section != fleetSection {
+			continue
+		}
+		line := lineAt(lines, i)
+		key, ok := reqKeys[o.Name]
+		if !ok {
+			b.warn(fmt.Sprintf("unrecognized requirement in [X-Fleet] section: %q", o.Name))
+			continue
+		}
+		if key.instead != "" {
+			b.warn(fmt.Sprintf("%s is deprecated, use %s", o.Name, key.instead))
+		}
+		for _, raw := range splitValues(key.kind, o.Value) {
+			v, err := expandSpecifiers(raw, name)
+			if err != nil {
+				return Requirements{}, nil, unitError(name, line, "%v in %s value %q", err, o.Name, raw)
+			}
+			if err := b.add(key.kind, o.Name, v, line); err != nil {
+				return Requirements{}, nil, err
+			}
+		}
+	}
+	if err := b.check(); err != nil {
+		return Requirements{}, nil, err
+	}
+	return b.req, b.warnings, nil
+}
+
+func (b *reqBuilder) warn(w string) {
+	if !slices.Contains(b.warnings, w) {
+		b.warnings = append(b.warnings, w)
+	}
+}
+
+// add records one value of an option called key (as spelled in the file).
+func (b *reqBuilder) add(kind reqKind, key, v string, line int) error {
+	r := &b.req
+	switch kind {
+	case reqMachineID:
+		if v == "" {
+			return nil
+		}
+		// fleet silently used the first; a unit cannot be on two machines,
+		// so two different IDs are a mistake worth reporting.
+		if r.MachineID != "" && r.MachineID != v {
+			return unitError(b.name, line, "%s %q conflicts with MachineID %q given before", key, v, r.MachineID)
+		}
+		r.MachineID = v
+	case reqMachineOf:
+		if v == "" {
+			return nil
+		}
+		r.MachineOf = appendNew(r.MachineOf, v)
+	case reqMachineMetadata:
+		// fleet skipped malformed pairs, dropping the constraint without a
+		// word and placing the unit anywhere.
+		k, val, ok := strings.Cut(v, "=")
+		k, val = strings.TrimSpace(k), strings.TrimSpace(val)
+		switch {
+		case !ok:
+			return unitError(b.name, line, "invalid %s %q: want key=value", key, v)
+		case k == "":
+			return unitError(b.name, line, "invalid %s %q: empty key", key, v)
+		case val == "":
+			return unitError(b.name, line, "invalid %s %q: empty value", key, v)
+		}
+		if r.MachineMetadata == nil {
+			r.MachineMetadata = make(map[string][]string)
+		}
+		r.MachineMetadata[k] = appendNew(r.MachineMetadata[k], val)
+	case reqConflicts, reqReplaces:
+		if _, err := path.Match(v, ""); err != nil {
+			return unitError(b.name, line, "invalid %s pattern %q: %v", key, v, err)
+		}
+		if kind == reqReplaces {
+			if ok, _ := path.Match(v, b.name); ok {
+				return unitError(b.name, line, "unit cannot replace itself")
+			}
+			r.Replaces = appendNew(r.Replaces, v)
+		} else if !slices.Contains(r.Conflicts, v) {
+			r.Conflicts = append(r.Conflicts, v)
+			b.conflicts = append(b.conflicts, line)
+		}
+	case reqGlobal:
+		switch strings.ToLower(v) {
+		case "true", "yes", "1", "on", "t":
+			r.Global = true
+		case "false", "no", "0", "off", "f":
+			r.Global = false
+		default:
+			return unitError(b.name, line, "invalid %s value %q: want true or false", key, v)
+		}
+		b.globalAt = line
+	}
+	if b.first[kind] == 0 {
+		b.first[kind] = line
+	}
+	return nil
+}
+
+// check refuses the combinations fleet refused, with fleet's messages, in
+// fleet's order; each error points at the option that makes the
+// combination impossible.
+func (b *reqBuilder) check() error {
+	r := &b.req
+	if r.MachineID != "" {
+		for _, c := range []struct {
+			set  bool
+			what string
+			line int
+		}{
+			{len(r.MachineOf) > 0, "Peers", b.first[reqMachineOf]},
+			{len(r.Conflicts) > 0, "Conflicts", b.first[reqConflicts]},
+			{r.Global, "Global", b.globalAt},
+			{len(r.Replaces) > 0, "Replaces", b.first[reqReplaces]},
+		} {
+			if c.set {
+				return unitError(b.name, c.line, "MachineID cannot be used with %s", c.what)
+			}
+		}
+	}
+	if r.Global {
+		if len(r.MachineOf) > 0 {
+			return unitError(b.name, b.first[reqMachineOf], "Global cannot be used with Peers")
+		}
+		if len(r.Replaces) > 0 {
+			return unitError(b.name, b.first[reqReplaces], "Global cannot be used with Replaces")
+		}
+	}
+	if len(r.Conflicts) > 0 && len(r.Replaces) > 0 {
+		return unitError(b.name, b.first[reqReplaces], "Conflicts cannot be used with Replaces")
+	}
+	for _, p := range r.MachineOf {
+		for i, c := range r.Conflicts {
+			if ok, _ := path.Match(c, p); ok {
+				return unitError(b.name, b.conflicts[i], "unresolvable requirements: peer %q matches conflict %q", p, c)
+			}
+		}
+	}
+	return nil
+}
+
+// splitValues turns one [X-Fleet] value into the values it holds, the way
+// fleet did: a value is a list only when it starts and ends with '"'
+// (MachineMetadata="region=us" "zone=a"); then it splits on blanks outside
+// quotes and drops the quotes. Conflicts and Replaces are also split on
+// blanks when unquoted, as fleet did for Conflicts.
+//
+// A continuation ("\" at the end of a line) reaches us as "\\\n" in the
+// value; systemd reads it as a space, and so do we, where fleet kept both
+// characters in the value.
+func splitValues(kind reqKind, value string) []string {
+	value = strings.TrimSpace(strings.ReplaceAll(value, "\\\n", " "))
+	vals := []string{value}
+	if len(value) > 0 && value[0] == '"' && value[len(value)-1] == '"' {
+		vals = splitQuoted(value)
+	}
+	if kind == reqConflicts || kind == reqReplaces {
+		var fields []string
+		for _, v := range vals {
+			fields = append(fields, strings.Fields(v)...)
+		}
+		return fields
+	}
+	return vals
+}
+
+// splitQuoted splits on blanks outside double quotes, removing the quotes.
+// Quotes only toggle quoting, as in fleet, so unbalanced ones are no error;
+// empty values (from repeated blanks or "") are dropped.
+func splitQuoted(s string) []string {
+	var vals []string
+	var cur strings.Builder
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			quoted = !quoted
+		case !quoted && isBlank(c):
+			if cur.Len() > 0 {
+				vals = append(vals, cur.String())
+				cur.Reset()
+			}
+		default:
+			cur.WriteByte(c)
+		}
+	}
+	if cur.Len() > 0 {
+		vals = append(vals, cur.String())
+	}
+	return vals
+}
+
+func isBlank(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', '\v', '\f':
+		return true
+	}
+	return false
+}
+
+func appendNew(list []string, v string) []string {
+	if slices.Contains(list, v) {
+		return list
+	}
+	return append(list, v)
+}

@@ -1,0 +1,169 @@
+package unit
+
+import (
+	"bytes"
+	"crypto/sha1"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	sdunit "github.com/coreos/go-systemd/v22/unit"
+)
+
+// File is a parsed, validated unit file. It holds only exported data, so
+// other packages can build, compare and copy Files freely.
+type File struct {
+	Name     string
+	Options  []*sdunit.UnitOption
+	Hash     Hash
+	Fleet    Requirements
+	Warnings []string // e.g. `unrecognized requirement in [X-Fleet] section: "Foo"`
+}
+
+// Parse reads a unit file submitted as name: it checks the name, reads the
+// options with go-systemd (as fleet did, so the same files are accepted and
+// hash the same), and reads and checks the [X-Fleet] section for this name.
+func Parse(name string, data []byte) (*File, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	n, err := normalize(name, data)
+	if err != nil {
+		return nil, err
+	}
+	req, warnings, err := parseFleet(name, n.opts, n.lines)
+	if err != nil {
+		return nil, err
+	}
+	return &File{
+		Name:     name,
+		Options:  n.opts,
+		Hash:     sha1.Sum(n.text),
+		Fleet:    req,
+		Warnings: append(n.warnings, warnings...),
+	}, nil
+}
+
+// ForName returns the same content under another name, as when an instance
+// uses its template's file: the name is checked again and the [X-Fleet]
+// specifiers are resolved for it, and the Hash stays the same, since the
+// text is the same. Errors carry no line, as a File keeps no text; to show
+// a user the line, Parse the template's text under the instance's name.
+func (f *File) ForName(name string) (*File, error) {
+	if f == nil {
+		return nil, unitError(name, 0, "no unit file")
+	}
+	req, warnings, err := ParseOptions(name, f.Options)
+	if err != nil {
+		return nil, err
+	}
+	return &File{Name: name, Options: f.Options, Hash: f.Hash, Fleet: req, Warnings: warnings}, nil
+}
+
+// Bytes returns the normalized text: what `cat` prints, what the agent
+// writes for systemd, and what Hash is the hash of.
+func (f *File) Bytes() []byte {
+	if f == nil {
+		return nil
+	}
+	return serialize(f.Options)
+}
+
+// Description returns the last [Unit] Description=, as fleet did, or "".
+func (f *File) Description() string {
+	if f == nil {
+		return ""
+	}
+	desc := ""
+	for _, o := range f.Options {
+		if o != nil && o.Section == "Unit" && o.Name == "Description" {
+			desc = o.Value
+		}
+	}
+	return desc
+}
+
+// normalized is a unit file read and checked, before [X-Fleet].
+type normalized struct {
+	opts     []*sdunit.UnitOption
+	text     []byte
+	lines    []int
+	warnings []string
+}
+
+// normalize reads data with go-systemd and serializes it back, refusing the
+// few files whose normalized text would not read back as the same options:
+// without that, `cat` would print, and the agent would hand systemd, a file
+// that means something else than the one that was hashed and scheduled.
+func normalize(name string, data []byte) (*normalized, error) {
+	opts, err := sdunit.DeserializeOptions(bytes.NewReader(data))
+	sc := scan(data)
+	if err != nil {
+		return nil, syntaxError(name, data, sc, err)
+	}
+	if line := longLine(data); line > 0 {
+		return nil, unitError(name, line, "%v", sdunit.ErrLineTooLong)
+	}
+	if len(opts) == 0 {
+		return nil, unitError(name, 0, "unit file is empty")
+	}
+	lines := sc.optLines
+	if len(lines) != len(opts) {
+		lines = nil // should not happen; better no line than a wrong one
+	}
+	for i, o := range opts {
+		line := lineAt(lines, i)
+		if strings.HasSuffix(o.Value, `\`) {
+			// The value ended in a backslash that go-systemd did not take as
+			// a continuation ("X=a\ " or at the end of the file); written
+			// back it would swallow the next line.
+			return nil, unitError(name, line, "value of %s ends in a backslash that does not continue the line", o.Name)
+		}
+		if longLine([]byte(o.Name+"="+o.Value)) > 0 || longLine([]byte("["+o.Section+"]")) > 0 {
+			// go-systemd writes invalid UTF-8 in names as U+FFFD, which
+			// can make the normalized line longer than the original.
+			return nil, unitError(name, line, "%v", sdunit.ErrLineTooLong)
+		}
+	}
+	n := &normalized{opts: opts, text: serialize(opts), lines: lines}
+	if sc.outsideLine > 0 {
+		n.warnings = append(n.warnings, fmt.Sprintf("line %d: text before the first section is ignored", sc.outsideLine))
+	}
+	return n, nil
+}
+
+// syntaxError turns a go-systemd error into an *Error with the line scan
+// found for it.
+func syntaxError(name string, data []byte, sc scanResult, err error) *Error {
+	line := sc.errLine
+	if errors.Is(err, sdunit.ErrLineTooLong) {
+		line = longLine(data)
+	}
+	msg := err.Error()
+	if errors.Is(err, io.EOF) {
+		// go-systemd passes the reader's EOF through when the file ends in
+		// the middle of an option name.
+		msg = "unexpected end of file while parsing option name"
+	}
+	return &Error{Unit: name, Line: line, Msg: msg, Kind: ErrInvalidUnit}
+}
+
+// serialize is go-systemd's Serialize, which is what fleet hashed.
+func serialize(opts []*sdunit.UnitOption) []byte {
+	clean := make([]*sdunit.UnitOption, 0, len(opts))
+	for _, o := range opts {
+		if o != nil {
+			clean = append(clean, o)
+		}
+	}
+	b, _ := io.ReadAll(sdunit.Serialize(clean)) // reading a bytes.Buffer cannot fail
+	return b
+}
+
+func lineAt(lines []int, i int) int {
+	if i < len(lines) {
+		return lines[i]
+	}
+	return 0
+}
