@@ -1,0 +1,100 @@
+package ctl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/flota-dev/flota/registry"
+)
+
+// cli is one invocation of flotactl: its streams, its options and, for
+// commands that need it, the registry.
+type cli struct {
+	version   string
+	stdin     io.Reader
+	out       io.Writer
+	errOut    io.Writer
+	log       *slog.Logger
+	cmds      []*command
+	global    *pflag.FlagSet
+	reg       *registry.Registry
+	endpoints string
+	timeout   time.Duration
+}
+
+// request runs one etcd request under the per-request timeout
+// (--request-timeout) and logs it at debug level.
+func request[T any](ctx context.Context, c *cli, op string, f func(context.Context) (T, error)) (T, error) {
+	rctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	start := time.Now()
+	v, err := f(rctx)
+	c.log.Debug("etcd request", "op", op, "took", time.Since(start).Round(time.Microsecond), "err", err)
+	return v, err
+}
+
+// do is request for calls that return only an error.
+func do(ctx context.Context, c *cli, op string, f func(context.Context) error) error {
+	_, err := request(ctx, c, op, func(ctx context.Context) (struct{}, error) { return struct{}{}, f(ctx) })
+	return err
+}
+
+// status reads the whole cluster status in one request.
+func (c *cli) status(ctx context.Context) (*registry.Status, error) {
+	return request(ctx, c, "read status", c.reg.ReadStatus)
+}
+
+// chunks calls f on successive slices of names of at most n names: the
+// registry refuses transactions over its size limit.
+func chunks(names []string, n int, f func([]string) error) error {
+	n = max(n, 1)
+	for start := 0; start < len(names); start += n {
+		if err := f(names[start:min(start+n, len(names))]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setDesired sets the desired state of names, in as few transactions as the
+// registry allows.
+func (c *cli) setDesired(ctx context.Context, names []string, state registry.State) error {
+	return chunks(names, c.reg.TxnOps(), func(part []string) error {
+		return do(ctx, c, "set desired state "+string(state), func(ctx context.Context) error {
+			return c.reg.SetDesiredState(ctx, part, state)
+		})
+	})
+}
+
+// existing returns the registry records of names, in order; a name that is
+// not in the registry is an error naming it (fleetctl's "Unit X not found").
+func existing(st *registry.Status, names []string) ([]registry.Unit, error) {
+	byName := make(map[string]registry.Unit, len(st.Units))
+	for _, u := range st.Units {
+		byName[u.Name] = u
+	}
+	out := make([]registry.Unit, 0, len(names))
+	var missing []string
+	for _, n := range names {
+		u, ok := byName[n]
+		if !ok {
+			missing = append(missing, n)
+			continue
+		}
+		out = append(out, u)
+	}
+	if len(missing) > 0 {
+		err := make([]error, len(missing))
+		for i, n := range missing {
+			err[i] = fmt.Errorf("Unit %s not found", n)
+		}
+		return nil, errors.Join(err...)
+	}
+	return out, nil
+}

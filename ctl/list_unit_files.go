@@ -1,0 +1,85 @@
+package ctl
+
+import (
+	"context"
+	"slices"
+	"strconv"
+
+	"github.com/flota-dev/flota/registry"
+	"github.com/flota-dev/flota/unit"
+)
+
+func listUnitFilesCommand() *command {
+	cmd := newCommand("list-unit-files", "", "List the units that exist in the cluster",
+		`One row per submitted unit, sorted by name: its hash, desired state (DSTATE),
+current state (STATE: inactive while placed nowhere, then what its machine
+reports; "-" for global units) and machine (TARGET: "-" while placed nowhere,
+"global" for global units). GLOBAL and DESC (the unit's Description) read
+the unit files too.`)
+	cmd.maxArgs = 0
+	keys := []string{"unit", "hash", "dstate", "state", "target", "global", "desc"}
+	var t tableFlags
+	t.register(cmd.flags, "unit,hash,dstate,state,target", keys, false)
+	cmd.run = func(ctx context.Context, c *cli, _ []string) error {
+		cols, err := t.columns(keys)
+		if err != nil {
+			return err
+		}
+		st, err := c.status(ctx)
+		if err != nil {
+			return err
+		}
+		v := newView(st)
+		var files map[string]*unit.File
+		if slices.ContainsFunc(cols, needsFile) {
+			if files, err = c.storedFiles(ctx, st.Units, nil); err != nil {
+				return err
+			}
+		}
+		return writeTable(c.out, &t, cols, st.Units, func(u registry.Unit, col string) string {
+			global := isGlobal(files, u.Name)
+			switch col {
+			case "unit":
+				return u.Name
+			case "hash":
+				return hashText(u.Hash, t.full)
+			case "dstate":
+				return dash(string(u.Desired))
+			case "state":
+				if global {
+					return "-"
+				}
+				state, _ := v.current(u.Name)
+				return string(state)
+			case "target":
+				_, m := v.current(u.Name)
+				switch {
+				case global:
+					return "global"
+				case m == "":
+					return "-"
+				}
+				return v.legend(m, t.full)
+			case "global":
+				return strconv.FormatBool(global)
+			case "desc":
+				if f := files[u.Name]; f != nil {
+					return dash(f.Description())
+				}
+				return "-"
+			}
+			return ""
+		})
+	}
+	return cmd
+}
+
+// needsFile tells the list-unit-files columns that need the unit's file:
+// whether a unit is global, and its description, are in the file only.
+func needsFile(col string) bool {
+	switch col {
+	case "state", "target", "global", "desc":
+		return true
+	}
+	return false
+}

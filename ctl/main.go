@@ -1,0 +1,119 @@
+package ctl
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/flota-dev/flota/registry"
+)
+
+// Version is flotactl's version. It is set at link time
+// (-ldflags "-X github.com/flota-dev/flota/ctl.Version=1.2.3") and never
+// changed at run time.
+var Version = "0.1.0-dev"
+
+// Main runs flotactl with args (without the program name) and returns the
+// exit code. env looks up environment variables (os.Getenv); everything is
+// written to stdout and stderr, nothing to the process's own streams.
+func Main(ctx context.Context, args []string, env func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var g globals
+	c := &cli{
+		version: Version,
+		stdin:   stdin,
+		out:     stdout,
+		errOut:  stderr,
+		log:     slog.New(slog.DiscardHandler),
+		global:  newGlobalFlags(&g),
+	}
+	c.cmds = commands()
+	return c.exitCode(ctx, c.main(ctx, &g, args, env))
+}
+
+func (c *cli) main(ctx context.Context, g *globals, args []string, env func(string) string) error {
+	c.global.SetInterspersed(false)
+	if err := c.global.Parse(args); err != nil {
+		return flagError(nil, err)
+	}
+	rest := c.global.Args()
+	if len(rest) == 0 {
+		switch {
+		case g.help:
+			return c.writeHelp(c.out)
+		case g.version:
+			return c.writeVersion()
+		}
+		_ = c.writeHelp(c.errOut)
+		return &reportedError{code: exitUsage}
+	}
+	cmd := c.lookup(rest[0])
+	if cmd == nil {
+		if notYet(rest[0]) {
+			return usageErrorf(nil, "command %q is not implemented by flotactl yet", rest[0])
+		}
+		return usageErrorf(nil, "unknown command %q", rest[0])
+	}
+	fs := pflag.NewFlagSet("flotactl "+cmd.name, pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.AddFlagSet(cmd.flags)
+	fs.AddFlagSet(c.global) // global options may follow the command too
+	if err := fs.Parse(rest[1:]); err != nil {
+		return flagError(cmd, err)
+	}
+	switch {
+	case g.help:
+		return c.writeCommandHelp(c.out, cmd)
+	case g.version:
+		return c.writeVersion()
+	}
+	operands := fs.Args()
+	if len(operands) < cmd.minArgs {
+		return usageErrorf(cmd, "%s: missing %s", cmd.name, cmd.args)
+	}
+	if cmd.maxArgs >= 0 && len(operands) > cmd.maxArgs {
+		return usageErrorf(cmd, "%s: too many arguments: %q", cmd.name, operands[cmd.maxArgs:])
+	}
+	if cmd.offline {
+		return cmd.run(ctx, c, operands)
+	}
+	if err := applyEnv(c.global, env); err != nil {
+		return err
+	}
+	s, err := g.check()
+	if err != nil {
+		return err
+	}
+	c.endpoints, c.timeout = strings.Join(s.endpoints, ","), s.timeout
+	if g.debug {
+		c.log = slog.New(slog.NewTextHandler(c.errOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	c.log.Debug("flotactl", "command", cmd.name, "settings", s.String())
+	reg, err := registry.Connect(s.reg)
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	c.reg = reg
+	return cmd.run(ctx, c, operands)
+}
+
+// flagError turns a pflag parse error into a usage error.
+func flagError(cmd *command, err error) error {
+	if cmd != nil {
+		return usageErrorf(cmd, "%s: %v", cmd.name, err)
+	}
+	return usageErrorf(nil, "%v", err)
+}
+
+// notYet reports the fleetctl commands flotactl does not have yet: they get
+// a clearer answer than "unknown command".
+func notYet(name string) bool {
+	switch name {
+	case "status", "journal", "ssh", "fd-forward":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,245 @@
+package ctl
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/flota-dev/flota/registry"
+)
+
+const helloText = `# a comment, dropped from the stored text
+[Unit]
+Description=Hello   World
+
+[Service]
+ExecStart=/bin/sh -c "while true; do echo hi; sleep 1; done"
+`
+
+// TestSubmitCat submits a file and reads back its normalized text and
+// hash.
+func TestSubmitCat(t *testing.T) {
+	c := newCluster(t)
+	dir := t.TempDir()
+	path := writeFile(t, dir, "hello.service", helloText)
+	want := parse(t, "hello.service", helloText)
+
+	t.Run("submit prints inactive", func(t *testing.T) {
+		check(t, c.ctl("submit", path), 0, "Unit hello.service inactive\n", "")
+	})
+	t.Run("stored as submitted", func(t *testing.T) {
+		u := c.unit("hello.service")
+		if u.Hash != want.Hash || u.Desired != registry.StateInactive {
+			t.Errorf("stored %s %s, want %s inactive", u.Hash, u.Desired, want.Hash)
+		}
+	})
+	t.Run("cat prints the normalized text", func(t *testing.T) {
+		check(t, c.ctl("cat", "hello"), 0, string(want.Bytes()), "")
+		if strings.Contains(string(want.Bytes()), "# a comment") {
+			t.Error("normalized text kept the comment")
+		}
+	})
+	t.Run("hash in list-unit-files", func(t *testing.T) {
+		check(t, c.ctl("list-unit-files", "--no-legend", "--fields=unit,hash"), 0, "hello.service\t"+want.Hash.Short()+"\n", "")
+		check(t, c.ctl("list-unit-files", "--no-legend", "--full", "--fields=hash"), 0, want.Hash.String()+"\n", "")
+	})
+	t.Run("submit again is quiet", func(t *testing.T) {
+		check(t, c.ctl("submit", path), 0, "", "")
+	})
+	t.Run("by name from the current directory", func(t *testing.T) {
+		writeFile(t, dir, "bye.service", "[Service]\nExecStart=/bin/true\n")
+		t.Chdir(dir)
+		check(t, c.ctl("submit", "bye"), 0, "Unit bye.service inactive\n", "")
+	})
+	t.Run("cat unknown unit", func(t *testing.T) {
+		check(t, c.ctl("cat", "nope"), 1, "", "Unit nope.service not found\n")
+	})
+	t.Run("missing file", func(t *testing.T) {
+		check(t, c.ctl("submit", filepath.Join(dir, "gone.service")), 1, "", "unable to find Unit(gone.service) in Registry or on filesystem\n")
+	})
+}
+
+// TestLocalFileDiffers checks the WARNING and --replace, which keeps the
+// desired state (fleet reset it to inactive).
+func TestLocalFileDiffers(t *testing.T) {
+	c := newCluster(t)
+	dir := t.TempDir()
+	path := writeFile(t, dir, "hello.service", helloText)
+	c.must("submit", path)
+	old := c.unit("hello.service")
+	check(t, c.ctl("load", "--no-block", path), 0, "Triggered unit hello.service load\n", "")
+
+	changed := strings.Replace(helloText, "echo hi", "echo hello", 1)
+	writeFile(t, dir, "hello.service", changed)
+	newHash := parse(t, "hello.service", changed).Hash
+	warning := "WARNING: Unit hello.service in registry differs from local unit file " + path + ". Add --replace to override.\n"
+
+	t.Run("warning, registry kept", func(t *testing.T) {
+		check(t, c.ctl("submit", path), 0, "", warning)
+		check(t, c.ctl("start", "--no-block", path), 0, "Triggered unit hello.service start\n", warning)
+		if u := c.unit("hello.service"); u.Hash != old.Hash {
+			t.Errorf("hash changed to %s without --replace", u.Hash)
+		}
+	})
+	t.Run("replace keeps the desired state", func(t *testing.T) {
+		check(t, c.ctl("submit", "--replace", path), 0, "", "")
+		u := c.unit("hello.service")
+		if u.Hash != newHash || u.Desired != registry.StateLaunched {
+			t.Errorf("after --replace: %s %s, want %s launched", u.Hash, u.Desired, newHash)
+		}
+	})
+	t.Run("replace with load", func(t *testing.T) {
+		writeFile(t, dir, "hello.service", helloText)
+		check(t, c.ctl("load", "--replace", "--no-block", path), 0, "Triggered unit hello.service load\n", "")
+		if u := c.unit("hello.service"); u.Hash != old.Hash || u.Desired != registry.StateLoaded {
+			t.Errorf("after load --replace: %s %s", u.Hash, u.Desired)
+		}
+	})
+	t.Run("replace with a bad file fails", func(t *testing.T) {
+		writeFile(t, dir, "hello.service", "[Service\n")
+		r := c.ctl("submit", "--replace", path)
+		if r.code != 1 || !strings.HasPrefix(r.errOut, "unit hello.service, line 1: ") {
+			t.Errorf("exit %d stderr %q", r.code, r.errOut)
+		}
+		if u := c.unit("hello.service"); u.Hash != old.Hash {
+			t.Error("a bad file replaced the stored one")
+		}
+	})
+}
+
+// TestTemplates checks how an instance finds its file.
+func TestTemplates(t *testing.T) {
+	c := newCluster(t)
+	tmplDir, empty := t.TempDir(), t.TempDir()
+	const webText = "[Unit]\nDescription=web %i\n\n[Service]\nExecStart=/bin/web %i\n\n[X-Fleet]\nConflicts=web@*.service\n"
+	web := parse(t, "web@.service", webText)
+	c.must("submit", writeFile(t, tmplDir, "web@.service", webText))
+
+	t.Run("instance from the registry's template", func(t *testing.T) {
+		check(t, c.ctl("submit", filepath.Join(empty, "web@1.service")), 0, "Unit web@1.service inactive\n", "")
+		if u := c.unit("web@1.service"); u.Hash != web.Hash {
+			t.Errorf("instance hash %s, want the template's %s", u.Hash, web.Hash)
+		}
+	})
+	t.Run("two instances in one command", func(t *testing.T) {
+		t.Chdir(empty)
+		check(t, c.ctl("start", "--no-block", "web@2", "web@3"), 0,
+			"Unit web@2.service inactive\nUnit web@3.service inactive\nTriggered unit web@2.service start\nTriggered unit web@3.service start\n", "")
+	})
+	t.Run("instance from a local template", func(t *testing.T) {
+		const apiText = "[Service]\nExecStart=/bin/api\n"
+		writeFile(t, tmplDir, "api@.service", apiText)
+		check(t, c.ctl("submit", filepath.Join(tmplDir, "api@2.service")), 0, "Unit api@2.service inactive\n", "")
+		if u := c.unit("api@2.service"); u.Hash != parse(t, "api@.service", apiText).Hash {
+			t.Error("instance does not have the local template's content")
+		}
+		if _, err := c.reg.Unit(context.Background(), "api@.service"); err == nil {
+			t.Error("the local template was submitted too")
+		}
+	})
+	t.Run("template and instance in one command", func(t *testing.T) {
+		other := t.TempDir()
+		p := writeFile(t, other, "db@.service", "[Service]\nExecStart=/bin/db\n")
+		check(t, c.ctl("submit", p, filepath.Join(empty, "db@1.service")), 0, "Unit db@.service inactive\nUnit db@1.service inactive\n", "")
+	})
+	t.Run("an instance's own file wins", func(t *testing.T) {
+		own := "[Service]\nExecStart=/bin/own\n"
+		p := writeFile(t, t.TempDir(), "web@9.service", own)
+		c.must("submit", p)
+		if u := c.unit("web@9.service"); u.Hash != parse(t, "web@9.service", own).Hash {
+			t.Error("the template was used although the instance has a file")
+		}
+	})
+	t.Run("no template anywhere", func(t *testing.T) {
+		check(t, c.ctl("submit", filepath.Join(empty, "nope@1.service")), 1, "", "unable to find template Unit(nope@.service) in Registry or on filesystem\n")
+	})
+	t.Run("instance warns about a differing local template", func(t *testing.T) {
+		p := writeFile(t, empty, "web@.service", strings.Replace(webText, "/bin/web", "/bin/web2", 1))
+		want := "WARNING: Unit web@1.service in registry differs from local template unit file " + p + ". Add --replace to override.\n"
+		check(t, c.ctl("submit", filepath.Join(empty, "web@1.service")), 0, "", want)
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("starting the template fails", func(t *testing.T) {
+		r := c.ctl("start", filepath.Join(tmplDir, "web@.service"))
+		if r.code != 1 || !strings.Contains(r.errOut, "is a template, which is never scheduled") {
+			t.Errorf("exit %d stderr %q", r.code, r.errOut)
+		}
+		if u := c.unit("web@.service"); u.Desired != registry.StateInactive {
+			t.Errorf("template desired %s", u.Desired)
+		}
+	})
+	t.Run("stopping the template fails", func(t *testing.T) {
+		if r := c.ctl("stop", "web@.service"); r.code != 1 {
+			t.Errorf("exit %d", r.code)
+		}
+	})
+}
+
+// TestBadUnitFile checks that a bad file stops the whole command before
+// anything is written, with a message naming unit and line.
+func TestBadUnitFile(t *testing.T) {
+	c := newCluster(t)
+	dir := t.TempDir()
+	good := writeFile(t, dir, "good.service", "[Service]\nExecStart=/bin/true\n")
+	bad := writeFile(t, dir, "bad.service", "[Service]\nExecStart=/bin/true\n\n[X-Fleet]\nMachineID=abc\nGlobal=true\n")
+	r := c.ctl("start", good, bad)
+	if r.code != 1 || r.out != "" || !strings.HasPrefix(r.errOut, "unit bad.service") || !strings.Contains(r.errOut, "MachineID cannot be used with Global") {
+		t.Errorf("exit %d stdout %q stderr %q", r.code, r.out, r.errOut)
+	}
+	check(t, c.ctl("list-unit-files", "--no-legend"), 0, "", "")
+}
+
+// TestWarnings checks that a unit's warnings reach stderr.
+func TestWarnings(t *testing.T) {
+	c := newCluster(t)
+	p := writeFile(t, t.TempDir(), "w.service", "[Service]\nExecStart=/bin/true\n\n[X-Fleet]\nFrobnicate=yes\n")
+	f := parse(t, "w.service", "[Service]\nExecStart=/bin/true\n\n[X-Fleet]\nFrobnicate=yes\n")
+	if len(f.Warnings) == 0 {
+		t.Skip("unit package gives no warning for an unknown [X-Fleet] key")
+	}
+	check(t, c.ctl("submit", p), 0, "Unit w.service inactive\n", "WARNING: unit w.service: "+f.Warnings[0]+"\n")
+}
+
+// TestNoBlock checks the --no-block messages, printed once each, and the
+// errors of commands on units that are not there or not loaded.
+func TestNoBlock(t *testing.T) {
+	c := newCluster(t)
+	dir := t.TempDir()
+	hello := writeFile(t, dir, "hello.service", helloText)
+	glob := writeFile(t, dir, "g.service", "[Service]\nExecStart=/bin/true\n\n[X-Fleet]\nGlobal=true\n")
+	steps := []struct {
+		name     string
+		args     []string
+		code     int
+		out, err string
+		desired  registry.State
+	}{
+		{"stop an unknown unit", []string{"stop", "--no-block", "nope"}, 1, "", "Unit nope.service not found\n", ""},
+		{"start", []string{"start", "--no-block", hello}, 0, "Unit hello.service inactive\nTriggered unit hello.service start\n", "", registry.StateLaunched},
+		{"start again", []string{"start", "--no-block", "hello"}, 0, "Triggered unit hello.service start\n", "", registry.StateLaunched},
+		{"stop", []string{"stop", "--no-block", "hello"}, 0, "Triggered unit hello.service stop\n", "Successfully stopped units [hello.service].\n", registry.StateLoaded},
+		{"load", []string{"load", "--no-block", "hello.service"}, 0, "Triggered unit hello.service load\n", "", registry.StateLoaded},
+		{"unload", []string{"unload", "--no-block", "hello"}, 0, "Triggered unit hello.service unload\n", "Successfully unloaded units [hello.service].\n", registry.StateInactive},
+		{"stop an inactive unit", []string{"stop", "--no-block", "hello"}, 1, "", "Unable to stop unit hello.service in state inactive\n", registry.StateInactive},
+		{"start a global unit", []string{"start", "--no-block", glob}, 0, "Unit g.service inactive\nTriggered global unit g.service start\n", "", ""},
+		{"start a global unit, blocking", []string{"start", "g"}, 0, "Triggered global unit g.service start\n", "", ""},
+		{"stop a global unit", []string{"stop", "g"}, 0, "Triggered global unit g.service stop\n", "Successfully stopped units [].\n", ""},
+		{"destroy one unknown destroys nothing", []string{"destroy", "--no-block", "hello", "nope"}, 1, "", "Unit nope.service not found\n", registry.StateInactive},
+		{"destroy", []string{"destroy", "--no-block", "hello", "g"}, 0, "Destroyed hello.service\nDestroyed g.service\n", "", ""},
+		{"destroy again", []string{"destroy", "hello"}, 1, "", "Unit hello.service not found\n", ""},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			check(t, c.ctl(s.args...), s.code, s.out, s.err)
+			if s.desired != "" {
+				if u := c.unit("hello.service"); u.Desired != s.desired {
+					t.Errorf("desired %s, want %s", u.Desired, s.desired)
+				}
+			}
+		})
+	}
+}

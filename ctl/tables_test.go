@@ -1,0 +1,120 @@
+package ctl
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/flota-dev/flota/registry"
+)
+
+// TestTables checks the list commands byte for byte against fleetctl's
+// format: text/tabwriter with tab padding, upper-case header. The test acts
+// as the Engine (placements) and the Agents (published states).
+func TestTables(t *testing.T) {
+	c := newCluster(t)
+	ctx := context.Background()
+	const (
+		m1 = "54a526e2c1d94c4ba7ac0fd2d9c6c5e9"
+		m2 = "9f3c1b7e00000000000000000000000a"
+		m3 = "b1"
+	)
+	p1 := c.register(m1, "127.0.0.2", map[string]string{"region": "us-east", "disk": "ssd", "a.b": "x"})
+	p2 := c.register(m2, "", nil)
+	c.register(m3, "10.0.0.3", map[string]string{"role": "web"})
+
+	dir := t.TempDir()
+	const helloText = "[Unit]\nDescription=Hello\n\n[Service]\nExecStart=/bin/hello\n"
+	const webText = "[Unit]\nDescription=web %i\n\n[Service]\nExecStart=/bin/web\n"
+	hello := parse(t, "hello.service", helloText).Hash
+	web := parse(t, "web@.service", webText).Hash
+	g := parse(t, "g.service", "[Service]\nExecStart=/bin/g\n\n[X-Fleet]\nGlobal=true\n").Hash
+	c.must("start", "--no-block", writeFile(t, dir, "hello.service", helloText))
+	c.must("submit", writeFile(t, dir, "web@.service", webText))
+	c.must("load", "--no-block", writeFile(t, dir, "web@1.service", webText))
+	c.must("start", "--no-block", writeFile(t, dir, "g.service", "[Service]\nExecStart=/bin/g\n\n[X-Fleet]\nGlobal=true\n"))
+	c.place("hello.service", m1, "")
+	c.place("web@1.service", m3, "")
+	publish := func(p *registry.Presence, s registry.UnitState) {
+		if err := p.PublishState(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish(p1, registry.UnitState{Unit: "hello.service", Machine: m1, Hash: hello, Load: "loaded", Active: "active", Sub: "running", State: registry.StateLaunched})
+	// A machine still reporting a unit the cluster no longer has.
+	publish(p2, registry.UnitState{Unit: "old.service", Machine: m2, Load: "loaded", Active: "inactive", Sub: "dead", State: registry.StateLoaded})
+
+	h, w, gh := hello.Short(), web.Short(), g.Short()
+	tests := []struct {
+		name string
+		args []string
+		out  string
+	}{
+		{"list-machines", []string{"list-machines"},
+			"MACHINE\t\tIP\t\tMETADATA\n" +
+				"54a526e2...\t127.0.0.2\ta.b=x,disk=ssd,region=us-east\n" +
+				"9f3c1b7e...\t-\t\t-\n" +
+				"b1...\t\t10.0.0.3\trole=web\n"},
+		{"list-machines -l", []string{"list-machines", "-l"},
+			"MACHINE\t\t\t\t\tIP\t\tMETADATA\n" +
+				m1 + "\t127.0.0.2\ta.b=x,disk=ssd,region=us-east\n" +
+				m2 + "\t-\t\t-\n" +
+				"b1\t\t\t\t\t10.0.0.3\trole=web\n"},
+		{"list-machines --fields --no-legend", []string{"list-machines", "--no-legend", "--fields=ip,machine"},
+			"127.0.0.2\t54a526e2...\n" +
+				"-\t\t9f3c1b7e...\n" +
+				"10.0.0.3\tb1...\n"},
+		{"list-units", []string{"list-units"},
+			"UNIT\t\tMACHINE\t\t\tACTIVE\t\tSUB\n" +
+				"hello.service\t54a526e2.../127.0.0.2\tactive\t\trunning\n" +
+				"old.service\t9f3c1b7e...\t\tinactive\tdead\n" +
+				"web@1.service\tb1.../10.0.0.3\t\t-\t\t-\n"},
+		{"list-units --fields", []string{"list-units", "--no-legend", "--fields=hash,load"},
+			h + "\tloaded\n" +
+				"-\tloaded\n" +
+				w + "\t-\n"},
+		{"list-units --full", []string{"list-units", "--full", "--fields=unit,machine,hash"},
+			"UNIT\t\tMACHINE\t\t\t\t\t\tHASH\n" +
+				"hello.service\t" + m1 + "/127.0.0.2\t" + hello.String() + "\n" +
+				"old.service\t" + m2 + "\t\t-\n" +
+				"web@1.service\tb1/10.0.0.3\t\t\t\t\t" + web.String() + "\n"},
+		{"list-unit-files", []string{"list-unit-files"},
+			"UNIT\t\tHASH\tDSTATE\t\tSTATE\t\tTARGET\n" +
+				"g.service\t" + gh + "\tlaunched\t-\t\tglobal\n" +
+				"hello.service\t" + h + "\tlaunched\tlaunched\t54a526e2.../127.0.0.2\n" +
+				"web@.service\t" + w + "\tinactive\tinactive\t-\n" +
+				"web@1.service\t" + w + "\tloaded\t\tinactive\tb1.../10.0.0.3\n"},
+		{"list-unit-files global desc", []string{"list-unit-files", "--fields=unit,global,desc"},
+			"UNIT\t\tGLOBAL\tDESC\n" +
+				"g.service\ttrue\t-\n" +
+				"hello.service\tfalse\tHello\n" +
+				"web@.service\tfalse\tweb %i\n" +
+				"web@1.service\tfalse\tweb %i\n"},
+		{"list-unit-files --full", []string{"list-unit-files", "--full", "--no-legend", "--fields=hash,target"},
+			g.String() + "\tglobal\n" +
+				hello.String() + "\t" + m1 + "/127.0.0.2\n" +
+				web.String() + "\t-\n" +
+				web.String() + "\tb1/10.0.0.3\n"},
+		{"empty list-units", []string{"--etcd-key-prefix=/empty/", "list-units"}, "UNIT\tMACHINE\tACTIVE\tSUB\n"},
+		{"empty list-unit-files", []string{"--etcd-key-prefix=/empty/", "list-unit-files"}, "UNIT\tHASH\tDSTATE\tSTATE\tTARGET\n"},
+		{"empty list-machines", []string{"--etcd-key-prefix=/empty/", "list-machines"}, "MACHINE\tIP\tMETADATA\n"},
+		{"empty without legend", []string{"--etcd-key-prefix=/empty/", "list-units", "--no-legend"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			check(t, c.ctl(tt.args...), 0, tt.out, "")
+		})
+	}
+	for _, cmd := range []string{"list-units", "list-unit-files", "list-machines"} {
+		t.Run(cmd+" invalid key", func(t *testing.T) {
+			check(t, c.ctl(cmd, "--fields=foo"), 1, "", "Invalid key in output format: \"foo\"\n")
+			check(t, c.ctl(cmd, "--fields=,"), 1, "", "Invalid key in output format: \"\"\n")
+		})
+		t.Run(cmd+" no format", func(t *testing.T) {
+			check(t, c.ctl(cmd, "--fields="), 1, "", "Must define output format\n")
+		})
+	}
+	if strings.Contains(c.must("list-units").out, "g.service") {
+		t.Error("list-units shows a unit placed nowhere")
+	}
+}

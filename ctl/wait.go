@@ -1,0 +1,128 @@
+package ctl
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/flota-dev/flota/registry"
+)
+
+// attemptInterval is what one --block-attempts attempt is worth.
+const attemptInterval = 2 * time.Second
+
+// waitItem is a unit to wait for.
+type waitItem struct {
+	name   string
+	global bool // reached when every machine it is placed on reached the state
+}
+
+// waitFor blocks until every unit reached target, calling done for each as
+// it does (in the order given when several arrive at once). It reads the
+// status once, then again only when the watch says something changed: it
+// never polls. While a unit waits for a reason flota knows (it cannot be
+// placed, systemd failed it), the reason is said once on stderr, and again
+// if it changes. attempts > 0 gives up after attempts×2s, reporting every
+// unit still pending; 0 waits until ctx ends.
+func (c *cli) waitFor(ctx context.Context, items []waitItem, target registry.State, attempts int, done func(v *view, name, machine string)) error {
+	if len(items) == 0 {
+		return nil
+	}
+	var timeout <-chan time.Time
+	if attempts > 0 {
+		t := time.NewTimer(time.Duration(attempts) * attemptInterval)
+		defer t.Stop()
+		timeout = t.C
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	pending := items
+	said := map[string]string{}
+	check := func(st *registry.Status) {
+		v := newView(st)
+		left := pending[:0:0]
+		for _, it := range pending {
+			if m, ok := v.reached(it.name, target, it.global); ok {
+				done(v, it.name, m)
+				continue
+			}
+			left = append(left, it)
+			why := v.obstacle(it.name, target)
+			if why != "" && why != said[it.name] {
+				fmt.Fprintf(c.errOut, "Unit %s %s\n", it.name, why)
+			}
+			said[it.name] = why
+		}
+		pending = left
+	}
+
+	var rev int64
+	var changes <-chan registry.StatusChange
+	for len(pending) > 0 {
+		if changes == nil {
+			st, err := c.status(ctx)
+			if err != nil {
+				return err
+			}
+			rev = st.Revision
+			check(st)
+			if len(pending) == 0 {
+				break
+			}
+			changes = c.reg.WatchStatus(wctx, rev)
+		}
+		select {
+		case ch, ok := <-changes:
+			switch {
+			case !ok || ch.Err != nil:
+				// The watch broke (etcd restarted, history compacted):
+				// read again and watch from there.
+				c.log.Debug("status watch ended", "err", ch.Err)
+				changes = nil
+				if err := pause(ctx, 200*time.Millisecond); err != nil {
+					return err
+				}
+			case ch.Revision > rev:
+				st, err := c.status(ctx)
+				if err != nil {
+					return err
+				}
+				rev = st.Revision
+				check(st)
+			}
+		case <-timeout:
+			for _, it := range pending {
+				fmt.Fprintf(c.errOut, "Error waiting for units: timed out waiting for unit %s to report state %s\n", it.name, target)
+			}
+			return &reportedError{code: exitFailure}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// pause waits d, or until ctx ends.
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// reachedMessage prints fleetctl's "Unit X launched on 54a526e2.../10.0.0.1",
+// or "Unit X inactive", as a unit reaches target.
+func (c *cli) reachedMessage(target registry.State) func(v *view, name, machine string) {
+	return func(v *view, name, machine string) {
+		if machine == "" {
+			fmt.Fprintf(c.out, "Unit %s %s\n", name, target)
+			return
+		}
+		fmt.Fprintf(c.out, "Unit %s %s on %s\n", name, target, v.legend(machine, false))
+	}
+}
