@@ -8,6 +8,8 @@ import "path"
 // replaces does not count (u evicts it).
 type conflictsChecker struct{}
 
+func (c conflictsChecker) feasible(u *Unit, m *machineState) bool { return c.check(u, m) == "" }
+
 func (conflictsChecker) check(u *Unit, m *machineState) string {
 	for _, v := range m.units {
 		if v.Name == u.Name || u.Req.ReplacesUnit(v.Name) {

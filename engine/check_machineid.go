@@ -4,10 +4,14 @@ package engine
 // or fleet's 8-character short ID.
 type machineIDChecker struct{}
 
-func (machineIDChecker) check(u *Unit, m *machineState) string {
+func (machineIDChecker) feasible(u *Unit, m *machineState) bool {
 	want := u.Req.MachineID
-	if want == "" || want == m.ID || (len(want) == 8 && want == shortID(m.ID)) {
+	return want == "" || want == m.ID || (len(want) == 8 && want == shortID(m.ID))
+}
+
+func (c machineIDChecker) check(u *Unit, m *machineState) string {
+	if c.feasible(u, m) {
 		return ""
 	}
-	return `MachineID "` + want + `"`
+	return `MachineID "` + u.Req.MachineID + `"`
 }

@@ -6,6 +6,8 @@ type machineOfChecker struct {
 	where func(unit string) (machine string, ok bool)
 }
 
+func (c machineOfChecker) feasible(u *Unit, m *machineState) bool { return c.check(u, m) == "" }
+
 func (c machineOfChecker) check(u *Unit, m *machineState) string {
 	for _, peer := range u.Req.MachineOf {
 		at, ok := c.where(peer)

@@ -9,8 +9,12 @@ import (
 // values of one key; a machine without the key fails.
 type metadataChecker struct{}
 
-func (metadataChecker) check(u *Unit, m *machineState) string {
-	if len(u.Req.MachineMetadata) == 0 || u.Req.MatchesMetadata(m.Metadata) {
+func (metadataChecker) feasible(u *Unit, m *machineState) bool {
+	return len(u.Req.MachineMetadata) == 0 || u.Req.MatchesMetadata(m.Metadata)
+}
+
+func (c metadataChecker) check(u *Unit, m *machineState) string {
+	if c.feasible(u, m) {
 		return ""
 	}
 	return "MachineMetadata " + describeMetadata(u.Req.MachineMetadata)

@@ -3,8 +3,11 @@ package engine
 // checker is one feasibility rule. check returns "" when u may run on m, or
 // the constraint that rejects m, worded for an operator (for example
 // `Conflicts "nginx@*"`). Identical wording from many machines is counted
-// into one line of the explanation.
+// into one line of the explanation. feasible answers the same question
+// without wording it: the search asks it of many machines, and the words are
+// only needed when no machine is left.
 type checker interface {
+	feasible(u *Unit, m *machineState) bool
 	check(u *Unit, m *machineState) string
 }
 

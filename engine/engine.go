@@ -154,11 +154,18 @@ func drain(updates <-chan registry.ClusterUpdate, c *registry.Cluster) {
 // (0 when nothing was).
 func (e *Engine) pass(ctx context.Context, l *registry.Leadership, c *registry.Cluster) (int64, error) {
 	e.passes++
-	plan := Schedule(e.in.build(c))
+	t0 := time.Now()
+	in := e.in.build(c)
+	t1 := time.Now()
+	plan := Schedule(in)
+	t2 := time.Now()
 	if plan.Empty() {
 		return 0, nil
 	}
-	return e.store.Apply(ctx, l, c, plan.Changes)
+	rev, err := e.store.Apply(ctx, l, c, plan.Changes)
+	e.log.Debug("engine pass", "revision", c.Revision, "units", len(in.Units), "machines", len(in.Machines),
+		"changes", len(plan.Changes), "build", t1.Sub(t0), "schedule", t2.Sub(t1), "apply", time.Since(t2), "err", err)
+	return rev, err
 }
 
 // collect deletes unit files no unit refers to any more. It is a chore of

@@ -40,6 +40,7 @@ type scheduler struct {
 	reasons  map[string]string               // unit -> why it is unplaced
 	pending  []*Unit
 	stack    stack
+	labels   map[string][]*machineState // "k=v" -> machines, built on first use
 }
 
 func newScheduler(in Input) *scheduler {
@@ -154,7 +155,7 @@ func (s *scheduler) keep() {
 		placed := false
 		for _, p := range sortedByMachine(s.current[u.Name]) {
 			m := s.machines[p.Machine]
-			if m == nil || s.stack.reject(u, m) != "" {
+			if m == nil || !s.stack.feasible(u, m) {
 				continue
 			}
 			s.place(u, m)
@@ -170,11 +171,9 @@ func (s *scheduler) keep() {
 // placeGlobals puts each global unit on every machine feasible for it.
 func (s *scheduler) placeGlobals() {
 	for _, u := range s.sorted(func(u *Unit) bool { return u.Req.Global }) {
-		var why explanation
-		for _, m := range s.sortedMachines() {
-			why.total++
-			if r := s.stack.reject(u, m); r != "" {
-				why.add(r)
+		machines := s.sortedMachines()
+		for _, m := range machines {
+			if !s.stack.feasible(u, m) {
 				continue
 			}
 			m.units = append(m.units, u)
@@ -182,7 +181,7 @@ func (s *scheduler) placeGlobals() {
 			s.global[u.Name] = append(s.global[u.Name], m)
 		}
 		if len(s.global[u.Name]) == 0 {
-			s.reasons[u.Name] = why.String()
+			s.reasons[u.Name] = s.explain(u, machines)
 		}
 	}
 }
@@ -213,15 +212,34 @@ func (s *scheduler) placePending() {
 // choose returns the least-loaded feasible machine, or the explanation of
 // why there is none.
 func (s *scheduler) choose(u *Unit) (*machineState, string) {
-	why := explanation{total: len(s.order)}
+	if ms, ok := s.candidates(u); ok {
+		var best *machineState
+		for _, m := range ms {
+			if (best == nil || less(m, best)) && s.stack.feasible(u, m) {
+				best = m
+			}
+		}
+		if best != nil {
+			return best, ""
+		}
+		return nil, s.explain(u, s.order)
+	}
 	for _, m := range s.order {
-		r := s.stack.reject(u, m)
-		if r == "" {
+		if s.stack.feasible(u, m) {
 			return m, ""
 		}
-		why.add(r)
 	}
-	return nil, why.String()
+	return nil, s.explain(u, s.order)
+}
+
+// explain counts why each machine was rejected; only worth its cost once
+// the search failed.
+func (s *scheduler) explain(u *Unit, machines []*machineState) string {
+	why := explanation{total: len(machines)}
+	for _, m := range machines {
+		why.add(s.stack.reject(u, m))
+	}
+	return why.String()
 }
 
 // place records u on m and evicts the units u replaces there.

@@ -22,6 +22,16 @@ func newStack(where func(unit string) (string, bool)) stack {
 	}}
 }
 
+func (s stack) feasible(u *Unit, m *machineState) bool {
+	for _, c := range s.checkers {
+		if !c.feasible(u, m) {
+			return false
+		}
+	}
+	return true
+}
+
+// reject words why m is not feasible for u, or returns "".
 func (s stack) reject(u *Unit, m *machineState) string {
 	for _, c := range s.checkers {
 		if why := c.check(u, m); why != "" {

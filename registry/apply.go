@@ -19,13 +19,21 @@ type Change struct {
 	Unplaced *string
 }
 
-func (ch Change) ops() int { return len(ch.Put) + len(ch.Delete) + 1 }
+func (ch Change) ops() int {
+	n := len(ch.Put) + len(ch.Delete)
+	if ch.Unplaced != nil {
+		n++
+	}
+	return n
+}
 
 // Apply writes the Engine's changes, decided from c, in as few transactions
-// as the limit allows. Each transaction compares the leadership fence, the
-// revision of every Unit it touches (as c saw it) and the incarnation of
-// every Machine it places on, so nothing decided from a stale view or by a
-// deposed Engine lands. It returns the revision of the last transaction;
+// as the limit allows. Each transaction compares the leadership fence and
+// the revision of every Unit it touches (as c saw it), so nothing decided
+// for a unit that changed since, or by a deposed Engine, lands. Machines are
+// not compared: a placement on a machine that vanished meanwhile is harmless,
+// as the vanishing reaches the Engine's watch and the unit moves on its next
+// pass, while a compare per machine would halve what a transaction carries. It returns the revision of the last transaction;
 // ErrNotLeader or ErrStale say why a transaction did not apply, and the
 // Engine then waits for its watch to catch up.
 func (r *Registry) Apply(ctx context.Context, l *Leadership, c *Cluster, changes []Change) (int64, error) {
@@ -76,15 +84,14 @@ func split(ch Change, per int) []Change {
 }
 
 type batch struct {
-	l        *Leadership
-	cmps     []clientv3.Cmp
-	ops      []clientv3.Op
-	units    map[string]bool
-	machines map[string]bool
+	l     *Leadership
+	cmps  []clientv3.Cmp
+	ops   []clientv3.Op
+	units map[string]bool
 }
 
 func (r *Registry) newBatch(l *Leadership) *batch {
-	return &batch{l: l, cmps: []clientv3.Cmp{l.fence()}, units: map[string]bool{}, machines: map[string]bool{}}
+	return &batch{l: l, cmps: []clientv3.Cmp{l.fence()}, units: map[string]bool{}}
 }
 
 func (b *batch) empty() bool { return len(b.ops) == 0 }
@@ -93,13 +100,6 @@ func (b *batch) fits(c *Cluster, ch Change, limit int) bool {
 	cmps := len(b.cmps)
 	if !b.units[ch.Unit] {
 		cmps++
-	}
-	seen := map[string]bool{}
-	for _, p := range ch.Put {
-		if !b.machines[p.Machine] && !seen[p.Machine] {
-			seen[p.Machine] = true
-			cmps++
-		}
 	}
 	return b.empty() || (cmps <= limit && len(b.ops)+ch.ops() <= limit)
 }
@@ -115,10 +115,6 @@ func (b *batch) add(r *Registry, c *Cluster, ch Change) {
 		b.ops = append(b.ops, clientv3.OpDelete(r.k.placement(p.Machine, p.Unit)))
 	}
 	for _, p := range ch.Put {
-		if !b.machines[p.Machine] {
-			b.machines[p.Machine] = true
-			b.cmps = append(b.cmps, clientv3.Compare(clientv3.CreateRevision(r.k.machine(p.Machine)), "=", c.Machines[p.Machine].Revision))
-		}
 		b.ops = append(b.ops, clientv3.OpPut(r.k.placement(p.Machine, p.Unit), mustJSON(placementValue{Hash: p.Hash.String(), Desired: p.Desired})))
 	}
 	if ch.Unplaced != nil {

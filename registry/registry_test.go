@@ -45,6 +45,23 @@ func TestUnitsLifecycle(t *testing.T) {
 			t.Fatalf("file %q, err %v", data, err)
 		}
 	})
+	t.Run("instances sharing one file are created in one transaction", func(t *testing.T) {
+		tpl := parse(t, "web@.service", "[Service]\nExecStart=/bin/web %i\n")
+		var fs []*unit.File
+		for _, n := range []string{"web@1.service", "web@2.service"} {
+			f, err := tpl.ForName(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs = append(fs, f)
+		}
+		if err := r.CreateUnits(ctx, fs, registry.StateInactive); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.DestroyUnits(ctx, []string{"web@1.service", "web@2.service"}); err != nil {
+			t.Fatal(err)
+		}
+	})
 	t.Run("create of an existing unit writes nothing of its batch", func(t *testing.T) {
 		c := parse(t, "c.service", "[Service]\nExecStart=/bin/echo\n")
 		err := r.CreateUnits(ctx, []*unit.File{c, a}, registry.StateLaunched)

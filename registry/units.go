@@ -67,12 +67,15 @@ func (r *Registry) CreateUnits(ctx context.Context, files []*unit.File, desired 
 		batch := files[start:min(start+per, len(files))]
 		var cmps []clientv3.Cmp
 		var ops []clientv3.Op
+		files := map[unit.Hash]bool{} // instances of one template share a file: etcd refuses a key twice in a txn
 		for _, f := range batch {
 			key := r.k.unit(f.Name)
 			cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(key), "=", 0))
-			ops = append(ops,
-				clientv3.OpPut(r.k.file(f.Hash), string(f.Bytes())),
-				clientv3.OpPut(key, mustJSON(unitValue{Hash: f.Hash.String(), Desired: desired})))
+			if !files[f.Hash] {
+				files[f.Hash] = true
+				ops = append(ops, clientv3.OpPut(r.k.file(f.Hash), string(f.Bytes())))
+			}
+			ops = append(ops, clientv3.OpPut(key, mustJSON(unitValue{Hash: f.Hash.String(), Desired: desired})))
 		}
 		resp, err := r.txn(ctx).If(cmps...).Then(ops...).Commit()
 		if err != nil {
