@@ -12,6 +12,9 @@ import (
 type unitValue struct {
 	Hash    string `json:"hash"`
 	Desired State  `json:"desired"`
+	// Global is copied from the file's [X-Fleet] at submit, so listings need
+	// not fetch and parse every file to tell global units apart.
+	Global bool `json:"global,omitempty"`
 }
 
 type machineValue struct {
@@ -50,7 +53,7 @@ func decodeUnit(name string, data []byte, rev int64) (Unit, error) {
 	if err != nil {
 		return Unit{}, fmt.Errorf("unit %s: corrupt record: %w", name, err)
 	}
-	return Unit{Name: name, Hash: h, Desired: v.Desired, Revision: rev}, nil
+	return Unit{Name: name, Hash: h, Desired: v.Desired, Global: v.Global, Revision: rev}, nil
 }
 
 func decodeMachine(id string, data []byte, rev int64) (Machine, error) {

@@ -32,6 +32,7 @@ type Unit struct {
 	Name    string
 	Hash    unit.Hash
 	Desired State
+	Global  bool // Global=true in its [X-Fleet] section
 	// Revision is the etcd ModRevision of the record: the Compare that makes
 	// a read-modify-write safe.
 	Revision int64
