@@ -16,7 +16,6 @@ type checker interface {
 type machineState struct {
 	Machine
 	units []*Unit // units placed here in this run, globals included
-	index int     // position in the load order
 }
 
 func (m *machineState) load() int { return len(m.units) }

@@ -1,25 +1,16 @@
 package engine
 
 import (
-	"bytes"
-
-	sdunit "github.com/coreos/go-systemd/v22/unit"
-
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
 )
 
-// inputs builds Schedule's Input from the Engine's cache. Parsing is
-// memoized: a file's options by content hash, a unit's requirements by name
-// and hash, so a pass over ten thousand unchanged units parses nothing.
+// inputs builds Schedule's Input from the Engine's cache. A unit's
+// requirements come from the [X-Fleet] options in its record, resolved for
+// its name, and are memoized by name and hash: a pass over ten thousand
+// unchanged units parses nothing.
 type inputs struct {
-	opts map[unit.Hash]parsedFile
 	reqs map[reqKey]reqResult
-}
-
-type parsedFile struct {
-	opts []*sdunit.UnitOption
-	err  error
 }
 
 type reqKey struct {
@@ -33,7 +24,7 @@ type reqResult struct {
 }
 
 func newInputs() *inputs {
-	return &inputs{opts: map[unit.Hash]parsedFile{}, reqs: map[reqKey]reqResult{}}
+	return &inputs{reqs: map[reqKey]reqResult{}}
 }
 
 func (in *inputs) build(c *registry.Cluster) Input {
@@ -47,7 +38,7 @@ func (in *inputs) build(c *registry.Cluster) Input {
 	}
 	for _, u := range c.Units {
 		su := Unit{Name: u.Name, Hash: u.Hash, Desired: u.Desired}
-		if r := in.requirements(c, u); r.err != nil {
+		if r := in.requirements(u); r.err != nil {
 			su.Invalid = r.err.Error()
 		} else {
 			su.Req = r.req
@@ -63,54 +54,26 @@ func (in *inputs) build(c *registry.Cluster) Input {
 	return out
 }
 
-func (in *inputs) requirements(c *registry.Cluster, u registry.Unit) reqResult {
+func (in *inputs) requirements(u registry.Unit) reqResult {
 	key := reqKey{u.Name, u.Hash}
 	if r, ok := in.reqs[key]; ok {
 		return r
 	}
-	pf, ok := in.opts[u.Hash]
-	if !ok {
-		data, found := c.Files[u.Hash]
-		if !found {
-			// The file may arrive in a later watch response; do not memoize.
-			return reqResult{err: errMissingFile(u.Hash)}
-		}
-		pf.opts, pf.err = sdunit.Deserialize(bytes.NewReader(data))
-		in.opts[u.Hash] = pf
-	}
 	var r reqResult
-	if pf.err != nil {
-		r.err = pf.err
-	} else {
-		r.req, _, r.err = unit.ParseOptions(u.Name, pf.opts)
-	}
+	r.req, _, r.err = unit.ParseOptions(u.Name, u.Fleet)
 	in.reqs[key] = r
 	return r
 }
 
-// forget drops memos of files and units that no longer exist, so a
+// forget drops memos of units that no longer exist or changed, so a
 // long-running Engine does not grow without bound.
 func (in *inputs) forget(c *registry.Cluster) {
-	if len(in.reqs) > 2*len(c.Units)+64 {
-		for k := range in.reqs {
-			if u, ok := c.Units[k.name]; !ok || u.Hash != k.hash {
-				delete(in.reqs, k)
-			}
-		}
+	if len(in.reqs) <= 2*len(c.Units)+64 {
+		return
 	}
-	if len(in.opts) > 2*len(c.Files)+64 {
-		for h := range in.opts {
-			if _, ok := c.Files[h]; !ok {
-				delete(in.opts, h)
-			}
+	for k := range in.reqs {
+		if u, ok := c.Units[k.name]; !ok || u.Hash != k.hash {
+			delete(in.reqs, k)
 		}
 	}
 }
-
-type missingFileError struct{ h unit.Hash }
-
-func (e missingFileError) Error() string {
-	return "unit file " + e.h.Short() + " is missing from the registry"
-}
-
-func errMissingFile(h unit.Hash) error { return missingFileError{h} }

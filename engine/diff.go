@@ -8,41 +8,42 @@ import (
 
 // diff turns the run's outcome into Changes against what is stored now.
 func (s *scheduler) diff() Plan {
-	names := map[string]bool{}
+	// Every unit in s.ordered's order, then what is gone from the units but
+	// still has placements or a stored reason (destroyed units), by name.
+	sorted := make([]string, 0, len(s.ordered))
+	for _, u := range s.ordered {
+		sorted = append(sorted, u.Name)
+	}
+	gone := map[string]bool{}
 	for n := range s.current {
-		names[n] = true
-	}
-	for n := range s.at {
-		names[n] = true
-	}
-	for n := range s.global {
-		names[n] = true
-	}
-	for n := range s.reasons {
-		names[n] = true
+		if s.units[n] == nil {
+			gone[n] = true
+		}
 	}
 	for n := range s.in.Unplaced {
-		names[n] = true
+		if s.units[n] == nil {
+			gone[n] = true
+		}
 	}
-	sorted := make([]string, 0, len(names))
-	for n := range names {
-		sorted = append(sorted, n)
+	extra := make([]string, 0, len(gone))
+	for n := range gone {
+		extra = append(extra, n)
 	}
-	sort.Strings(sorted)
+	sort.Strings(extra)
+	sorted = append(sorted, extra...)
 
 	var plan Plan
 	for _, name := range sorted {
 		want := s.wanted(name)
+		have := s.current[name]
 		ch := registry.Change{Unit: name}
-		have := map[string]registry.Placement{}
-		for _, p := range s.current[name] {
-			have[p.Machine] = p
-			if _, ok := want[p.Machine]; !ok {
+		for _, p := range have {
+			if !containsMachine(want, p.Machine) {
 				ch.Delete = append(ch.Delete, p)
 			}
 		}
-		for _, p := range sortedPlacements(want) {
-			if old, ok := have[p.Machine]; !ok || old != p {
+		for _, p := range want {
+			if old, ok := findMachine(have, p.Machine); !ok || old != p {
 				ch.Put = append(ch.Put, p)
 			}
 		}
@@ -61,30 +62,37 @@ func (s *scheduler) diff() Plan {
 	return plan
 }
 
-// wanted is where name should be placed after this run.
-func (s *scheduler) wanted(name string) map[string]registry.Placement {
-	u := s.units[name]
-	out := map[string]registry.Placement{}
-	if u == nil {
-		return out
+func containsMachine(ps []registry.Placement, machine string) bool {
+	_, ok := findMachine(ps, machine)
+	return ok
+}
+
+// findMachine looks a placement up by machine. Units are placed on one
+// machine, globals on a few hundred at most: a scan beats building a map.
+func findMachine(ps []registry.Placement, machine string) (registry.Placement, bool) {
+	for _, p := range ps {
+		if p.Machine == machine {
+			return p, true
+		}
 	}
+	return registry.Placement{}, false
+}
+
+// wanted is where name should be placed after this run, sorted by machine.
+func (s *scheduler) wanted(name string) []registry.Placement {
+	u := s.units[name]
+	if u == nil {
+		return nil
+	}
+	var out []registry.Placement
 	add := func(m *machineState) {
-		out[m.ID] = registry.Placement{Unit: name, Machine: m.ID, Hash: u.Hash, Desired: u.Desired}
+		out = append(out, registry.Placement{Unit: name, Machine: m.ID, Hash: u.Hash, Desired: u.Desired})
 	}
 	if m := s.at[name]; m != nil {
 		add(m)
 	}
-	for _, m := range s.global[name] {
+	for _, m := range s.global[name] { // placeGlobals walks machines in ID order
 		add(m)
 	}
-	return out
-}
-
-func sortedPlacements(m map[string]registry.Placement) []registry.Placement {
-	out := make([]registry.Placement, 0, len(m))
-	for _, p := range m {
-		out = append(out, p)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Machine < out[j].Machine })
 	return out
 }

@@ -16,6 +16,7 @@ type Store interface {
 	LoadCluster(ctx context.Context, log *slog.Logger) (*registry.Cluster, error)
 	WatchCluster(ctx context.Context, from int64) <-chan registry.ClusterUpdate
 	Apply(ctx context.Context, l *registry.Leadership, c *registry.Cluster, changes []registry.Change) (int64, error)
+	FileHashes(ctx context.Context) ([]unit.Hash, error)
 	CollectFiles(ctx context.Context, l *registry.Leadership, c *registry.Cluster, hashes []unit.Hash) error
 }
 
@@ -91,10 +92,12 @@ func (e *Engine) lead(ctx context.Context, l *registry.Leadership) error {
 		case <-ctx.Done():
 		}
 	}()
+	t0 := time.Now()
 	c, err := e.store.LoadCluster(ctx, e.log)
 	if err != nil {
 		return err
 	}
+	e.log.Debug("cluster loaded", "revision", c.Revision, "units", len(c.Units), "machines", len(c.Machines), "took", time.Since(t0))
 	updates := e.store.WatchCluster(ctx, c.Revision+1)
 	resync := time.NewTicker(e.cfg.Resync)
 	defer resync.Stop()
@@ -175,8 +178,13 @@ func (e *Engine) collect(ctx context.Context, l *registry.Leadership, c *registr
 	for _, u := range c.Units {
 		used[u.Hash] = true
 	}
+	stored, err := e.store.FileHashes(ctx)
+	if err != nil {
+		e.log.Info("unit file collection postponed", "err", err)
+		return
+	}
 	var unused []unit.Hash
-	for h := range c.Files {
+	for _, h := range stored {
 		if !used[h] {
 			unused = append(unused, h)
 		}

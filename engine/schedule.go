@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -33,6 +34,7 @@ type scheduler struct {
 	machines map[string]*machineState
 	order    []*machineState // by (load, ID): the placement preference
 	units    map[string]*Unit
+	ordered  []*Unit // every unit, MachineOf= dependents after what they follow, then by name
 	depth    map[string]int
 	current  map[string][]registry.Placement // unit -> placements now
 	at       map[string]*machineState        // non-global unit -> machine in this run
@@ -60,12 +62,10 @@ func newScheduler(in Input) *scheduler {
 		s.order = append(s.order, ms)
 	}
 	sort.Slice(s.order, func(i, j int) bool { return s.order[i].ID < s.order[j].ID })
-	for i, m := range s.order {
-		m.index = i
-	}
 	for i := range in.Units {
 		u := &in.Units[i]
 		s.units[u.Name] = u
+		s.ordered = append(s.ordered, u)
 	}
 	for _, p := range in.Placements {
 		s.current[p.Unit] = append(s.current[p.Unit], p)
@@ -77,6 +77,7 @@ func newScheduler(in Input) *scheduler {
 		return "", false
 	})
 	s.markUnschedulable()
+	s.byDepthThenName(s.ordered)
 	return s
 }
 
@@ -112,23 +113,40 @@ func instanceExample(template string) string {
 	return template[:at] + "@1" + template[at+1:]
 }
 
-// sorted returns the active units selected by keepIf, MachineOf= dependents
-// after the units they follow, then by name.
+// sorted returns the active units selected by keepIf, in s.ordered's order.
 func (s *scheduler) sorted(keepIf func(*Unit) bool) []*Unit {
 	var out []*Unit
-	for _, u := range s.units {
+	for _, u := range s.ordered {
 		if s.active(u) && keepIf(u) {
 			out = append(out, u)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		di, dj := s.depthOf(out[i].Name, 0), s.depthOf(out[j].Name, 0)
-		if di != dj {
-			return di < dj
-		}
-		return out[i].Name < out[j].Name
-	})
 	return out
+}
+
+// byDepthThenName sorts units so MachineOf= dependents follow the units
+// they name, then by name.
+func (s *scheduler) byDepthThenName(us []*Unit) {
+	type keyed struct {
+		depth int
+		u     *Unit
+	}
+	ks := make([]keyed, len(us))
+	for i, u := range us {
+		ks[i] = keyed{u: u}
+		if len(u.Req.MachineOf) > 0 {
+			ks[i].depth = s.depthOf(u.Name, 0)
+		}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int { // names are unique: no need for a stable sort
+		if a.depth != b.depth {
+			return a.depth - b.depth
+		}
+		return strings.Compare(a.u.Name, b.u.Name)
+	})
+	for i, k := range ks {
+		us[i] = k.u
+	}
 }
 
 // depthOf is how many MachineOf= hops lead from name to a unit that follows
@@ -190,13 +208,7 @@ func (s *scheduler) placeGlobals() {
 // way. Every placement of a unit that replaces others evicts them once, and
 // Replaces= cycles were excluded, so the queue drains; the bound is a guard.
 func (s *scheduler) placePending() {
-	sort.SliceStable(s.pending, func(i, j int) bool {
-		di, dj := s.depthOf(s.pending[i].Name, 0), s.depthOf(s.pending[j].Name, 0)
-		if di != dj {
-			return di < dj
-		}
-		return s.pending[i].Name < s.pending[j].Name
-	})
+	// keep queued units in s.ordered's order; evicted ones join at the end.
 	limit := 4*len(s.units) + 16
 	for n := 0; len(s.pending) > 0 && n < limit; n++ {
 		u := s.pending[0]
@@ -268,20 +280,30 @@ func less(a, b *machineState) bool {
 	return a.ID < b.ID
 }
 
-// bump moves m right in the load order after its load grew.
-func (s *scheduler) bump(m *machineState) {
-	for i := m.index; i+1 < len(s.order) && less(s.order[i+1], m); i++ {
-		s.order[i], s.order[i+1] = s.order[i+1], s.order[i]
-		s.order[i].index, s.order[i+1].index = i, i+1
-	}
-}
+// bump moves m to its place in the load order after its load grew by one.
+func (s *scheduler) bump(m *machineState) { s.reposition(m, m.load()-1) }
 
-// drop moves m left in the load order after its load shrank.
-func (s *scheduler) drop(m *machineState) {
-	for i := m.index; i > 0 && less(m, s.order[i-1]); i-- {
-		s.order[i], s.order[i-1] = s.order[i-1], s.order[i]
-		s.order[i].index, s.order[i-1].index = i, i-1
+// drop moves m to its place in the load order after its load shrank by one.
+func (s *scheduler) drop(m *machineState) { s.reposition(m, m.load()+1) }
+
+// reposition finds m by the key it had (oldLoad, ID), takes it out and puts
+// it back where its new load belongs: two binary searches and two moves of
+// a slice of pointers, where swapping it past every machine of equal load
+// cost a thousand steps on a large cluster.
+func (s *scheduler) reposition(m *machineState, oldLoad int) {
+	i := sort.Search(len(s.order), func(k int) bool {
+		o := s.order[k]
+		if o.load() != oldLoad {
+			return o.load() > oldLoad
+		}
+		return o.ID >= m.ID
+	})
+	if i == len(s.order) || s.order[i] != m {
+		i = slices.Index(s.order, m) // m's key moved already: find it the slow way
 	}
+	s.order = slices.Delete(s.order, i, i+1)
+	j := sort.Search(len(s.order), func(k int) bool { return !less(s.order[k], m) })
+	s.order = slices.Insert(s.order, j, m)
 }
 
 func (s *scheduler) sortedMachines() []*machineState {
@@ -294,6 +316,9 @@ func (s *scheduler) sortedMachines() []*machineState {
 }
 
 func sortedByMachine(ps []registry.Placement) []registry.Placement {
+	if len(ps) < 2 {
+		return ps
+	}
 	out := append([]registry.Placement(nil), ps...)
 	sort.Slice(out, func(i, j int) bool { return out[i].Machine < out[j].Machine })
 	return out

@@ -141,6 +141,21 @@ func (b *batch) commit(ctx context.Context, r *Registry) (int64, error) {
 	return 0, fmt.Errorf("apply placements at revision %d: %w", resp.Header.Revision, ErrStale)
 }
 
+// FileHashes lists the stored unit files by hash, reading keys only.
+func (r *Registry) FileHashes(ctx context.Context) ([]unit.Hash, error) {
+	resp, err := r.cli.Get(ctx, r.k.files(), clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		return nil, r.wrap("list unit files", err)
+	}
+	out := make([]unit.Hash, 0, len(resp.Kvs))
+	for _, kv := range resp.Kvs {
+		if h, err := unit.ParseHash(string(kv.Key[len(r.k.files()):])); err == nil {
+			out = append(out, h)
+		}
+	}
+	return out, nil
+}
+
 // CollectFiles deletes unit files that no unit referred to in c, under the
 // fence, and only if no unit record changed since c was read (a unit created
 // since might use one of them).

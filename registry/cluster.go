@@ -7,8 +7,6 @@ import (
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
-
-	"github.com/flota-dev/flota/unit"
 )
 
 // Cluster is the Engine's in-memory copy of <p>cluster/ at Revision: loaded
@@ -17,7 +15,6 @@ import (
 type Cluster struct {
 	Revision   int64
 	Units      map[string]Unit
-	Files      map[unit.Hash][]byte
 	Machines   map[string]Machine
 	Placements map[string]map[string]Placement // unit -> machine -> placement
 	Unplaced   map[string]string               // unit -> reason
@@ -44,7 +41,6 @@ func (r *Registry) LoadCluster(ctx context.Context, log *slog.Logger) (*Cluster,
 	c := &Cluster{
 		Revision:   resp.Header.Revision,
 		Units:      map[string]Unit{},
-		Files:      map[unit.Hash][]byte{},
 		Machines:   map[string]Machine{},
 		Placements: map[string]map[string]Placement{},
 		Unplaced:   map[string]string{},
@@ -107,11 +103,6 @@ func (c *Cluster) put(kv *mvccpb.KeyValue) {
 		if u, err = decodeUnit(a, kv.Value, kv.ModRevision); err == nil {
 			c.Units[a] = u
 		}
-	case kindFile:
-		var h unit.Hash
-		if h, err = unit.ParseHash(a); err == nil {
-			c.Files[h] = kv.Value
-		}
 	case kindMachine:
 		var m Machine
 		if m, err = decodeMachine(a, kv.Value, kv.CreateRevision); err == nil {
@@ -141,10 +132,6 @@ func (c *Cluster) del(kv *mvccpb.KeyValue) {
 	switch kind {
 	case kindUnit:
 		delete(c.Units, a)
-	case kindFile:
-		if h, err := unit.ParseHash(a); err == nil {
-			delete(c.Files, h)
-		}
 	case kindMachine:
 		delete(c.Machines, a)
 	case kindPlacement:

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	sdunit "github.com/coreos/go-systemd/v22/unit"
+
 	"github.com/flota-dev/flota/unit"
 )
 
@@ -15,6 +17,32 @@ type unitValue struct {
 	// Global is copied from the file's [X-Fleet] at submit, so listings need
 	// not fetch and parse every file to tell global units apart.
 	Global bool `json:"global,omitempty"`
+	// Fleet holds the file's [X-Fleet] options as name/value pairs, copied
+	// at submit so the Engine places units without reading their files.
+	Fleet [][2]string `json:"fleet,omitempty"`
+}
+
+func fleetOptions(f *unit.File) [][2]string {
+	var out [][2]string
+	for _, o := range f.Options {
+		if o.Section == "X-Fleet" {
+			out = append(out, [2]string{o.Name, o.Value})
+		}
+	}
+	return out
+}
+
+// withDesired re-encodes a record read back, with another desired state.
+func withDesired(u Unit, desired State) unitValue {
+	v := unitValue{Hash: u.Hash.String(), Desired: desired, Global: u.Global}
+	for _, o := range u.Fleet {
+		v.Fleet = append(v.Fleet, [2]string{o.Name, o.Value})
+	}
+	return v
+}
+
+func newUnitValue(f *unit.File, desired State) unitValue {
+	return unitValue{Hash: f.Hash.String(), Desired: desired, Global: f.Fleet.Global, Fleet: fleetOptions(f)}
 }
 
 type machineValue struct {
@@ -53,7 +81,11 @@ func decodeUnit(name string, data []byte, rev int64) (Unit, error) {
 	if err != nil {
 		return Unit{}, fmt.Errorf("unit %s: corrupt record: %w", name, err)
 	}
-	return Unit{Name: name, Hash: h, Desired: v.Desired, Global: v.Global, Revision: rev}, nil
+	u := Unit{Name: name, Hash: h, Desired: v.Desired, Global: v.Global, Revision: rev}
+	for _, o := range v.Fleet {
+		u.Fleet = append(u.Fleet, sdunit.NewUnitOption("X-Fleet", o[0], o[1]))
+	}
+	return u, nil
 }
 
 func decodeMachine(id string, data []byte, rev int64) (Machine, error) {

@@ -9,8 +9,8 @@ import (
 // The key schema. Everything flota stores lives under one prefix (default
 // "/flota/"), split so that each reader watches only what it needs:
 //
-//	<p>cluster/units/<unit>                  Unit record (JSON: hash, desired state)
-//	<p>cluster/files/<sha1>                  normalized unit file text, stored once per content hash
+//	<p>cluster/units/<unit>                  Unit record (JSON: hash, desired state, global, [X-Fleet] options)
+//	<p>files/<sha1>                          normalized unit file text, stored once per content hash
 //	<p>cluster/machines/<machine>            Machine presence (JSON: ip, metadata), under the machine's lease
 //	<p>cluster/placements/<machine>/<unit>   Placement (JSON: hash, desired state), written by the leading Engine
 //	<p>cluster/unplaced/<unit>               why the Engine could not place a Unit (text), written by the leading Engine
@@ -18,14 +18,17 @@ import (
 //	<p>leader/                               Engine election (client/v3/concurrency)
 //
 // The Engine watches <p>cluster/ only, so the churn of published states never
-// wakes it; an Agent watches <p>cluster/placements/<its machine>/ only, so a
+// wakes it, and it never reads unit files: the [X-Fleet] options it places
+// by are copied into the unit record, in the transaction that stores the
+// file, so an Engine taking over a large cluster parses no files. An Agent
+// watches <p>cluster/placements/<its machine>/ only, so a
 // change for one machine wakes one Agent (fleet woke all of them).
 type keys struct{ prefix string }
 
 const (
 	dirCluster    = "cluster/"
 	dirUnits      = "cluster/units/"
-	dirFiles      = "cluster/files/"
+	dirFiles      = "files/"
 	dirMachines   = "cluster/machines/"
 	dirPlacements = "cluster/placements/"
 	dirUnplaced   = "cluster/unplaced/"
@@ -55,7 +58,6 @@ type keyKind int
 const (
 	kindOther keyKind = iota
 	kindUnit
-	kindFile
 	kindMachine
 	kindPlacement
 	kindUnplaced
@@ -71,8 +73,6 @@ func (k keys) parse(key string) (keyKind, string, string) {
 	switch {
 	case strings.HasPrefix(rest, dirUnits):
 		return kindUnit, rest[len(dirUnits):], ""
-	case strings.HasPrefix(rest, dirFiles):
-		return kindFile, rest[len(dirFiles):], ""
 	case strings.HasPrefix(rest, dirMachines):
 		return kindMachine, rest[len(dirMachines):], ""
 	case strings.HasPrefix(rest, dirPlacements):

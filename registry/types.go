@@ -3,6 +3,8 @@ package registry
 import (
 	"fmt"
 
+	sdunit "github.com/coreos/go-systemd/v22/unit"
+
 	"github.com/flota-dev/flota/unit"
 )
 
@@ -33,6 +35,8 @@ type Unit struct {
 	Hash    unit.Hash
 	Desired State
 	Global  bool // Global=true in its [X-Fleet] section
+	// Fleet is the file's [X-Fleet] section, as options, for the Engine.
+	Fleet []*sdunit.UnitOption
 	// Revision is the etcd ModRevision of the record: the Compare that makes
 	// a read-modify-write safe.
 	Revision int64

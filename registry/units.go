@@ -75,7 +75,7 @@ func (r *Registry) CreateUnits(ctx context.Context, files []*unit.File, desired 
 				files[f.Hash] = true
 				ops = append(ops, clientv3.OpPut(r.k.file(f.Hash), string(f.Bytes())))
 			}
-			ops = append(ops, clientv3.OpPut(key, mustJSON(unitValue{Hash: f.Hash.String(), Desired: desired, Global: f.Fleet.Global})))
+			ops = append(ops, clientv3.OpPut(key, mustJSON(newUnitValue(f, desired))))
 		}
 		resp, err := r.txn(ctx).If(cmps...).Then(ops...).Commit()
 		if err != nil {
@@ -109,7 +109,7 @@ func (r *Registry) ReplaceUnit(ctx context.Context, f *unit.File) error {
 	resp, err := r.txn(ctx).
 		If(clientv3.Compare(clientv3.ModRevision(key), "=", u.Revision)).
 		Then(clientv3.OpPut(r.k.file(f.Hash), string(f.Bytes())),
-			clientv3.OpPut(key, mustJSON(unitValue{Hash: f.Hash.String(), Desired: u.Desired, Global: f.Fleet.Global}))).
+			clientv3.OpPut(key, mustJSON(newUnitValue(f, u.Desired)))).
 		Commit()
 	if err != nil {
 		return r.wrap("replace unit "+f.Name, err)
@@ -140,7 +140,7 @@ func (r *Registry) SetDesiredState(ctx context.Context, names []string, state St
 			}
 			key := r.k.unit(u.Name)
 			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(key), "=", u.Revision))
-			ops = append(ops, clientv3.OpPut(key, mustJSON(unitValue{Hash: u.Hash.String(), Desired: state, Global: u.Global})))
+			ops = append(ops, clientv3.OpPut(key, mustJSON(withDesired(u, state))))
 		}
 		if len(ops) == 0 {
 			return nil

@@ -1,0 +1,66 @@
+package engine
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/flota-dev/flota/registry"
+	"github.com/flota-dev/flota/unit"
+)
+
+// BenchmarkSchedule is the pure scheduler alone on the placement
+// benchmark's mix: 10,000 units, 1,000 machines, nothing placed yet, and
+// then the same cluster once settled (the steady-state pass).
+//
+//	go test -run=^$ -bench=Schedule ./engine/
+func BenchmarkSchedule(b *testing.B) {
+	in := benchInput(b)
+	b.Run("cold", func(b *testing.B) {
+		for range b.N {
+			Schedule(in)
+		}
+	})
+	settled := in
+	settled.Placements = nil
+	for _, ch := range Schedule(in).Changes {
+		settled.Placements = append(settled.Placements, ch.Put...)
+	}
+	b.Run("settled", func(b *testing.B) {
+		for range b.N {
+			if p := Schedule(settled); !p.Empty() {
+				b.Fatalf("settled cluster changed: %d changes", len(p.Changes))
+			}
+		}
+	})
+}
+
+func benchInput(b *testing.B) Input {
+	var in Input
+	for i := range 1000 {
+		in.Machines = append(in.Machines, Machine{ID: fmt.Sprintf("machine-%04d", i),
+			Metadata: map[string]string{"zone": fmt.Sprintf("z%d", i%4), "rack": fmt.Sprintf("r%02d", i%50)}})
+	}
+	add := func(name, fleet string) {
+		f, err := unit.Parse(name, []byte("[Service]\nExecStart=/bin/true\n[X-Fleet]\n"+fleet))
+		if err != nil {
+			b.Fatal(err)
+		}
+		in.Units = append(in.Units, Unit{Name: name, Hash: f.Hash, Desired: registry.StateLaunched, Req: f.Fleet})
+	}
+	for g := range 4 {
+		add(fmt.Sprintf("global%d.service", g), fmt.Sprintf("Global=true\nMachineMetadata=zone=z%d\n", g))
+	}
+	templates := 0
+	for i := 4; i < 10000; i++ {
+		switch i % 10 {
+		case 0, 1, 2:
+			add(fmt.Sprintf("web%03d@%d.service", templates/30, templates%30), fmt.Sprintf("Conflicts=web%03d@*\n", templates/30))
+			templates++
+		case 3, 4:
+			add(fmt.Sprintf("zoned%05d.service", i), fmt.Sprintf("MachineMetadata=zone=z%d\nMachineMetadata=\"rack=r%02d\" \"rack=r%02d\"\n", i%4, i%50, (i+1)%50))
+		default:
+			add(fmt.Sprintf("plain%05d.service", i), "")
+		}
+	}
+	return in
+}
