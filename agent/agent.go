@@ -56,6 +56,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
+		if errors.Is(err, registry.ErrInvalid) {
+			return err // a bad machine ID or metadata does not heal by retrying
+		}
 		a.log.Warn("agent session ended; registering again", "machine", a.cfg.MachineID, "err", err, "retry_in", backoff)
 		sleep(ctx, backoff)
 		backoff = min(2*backoff, 10*time.Second)

@@ -83,7 +83,7 @@ func parse(args []string, env func(string) string, stderr io.Writer) (*Config, *
 	if v, ok := fromEnv("config"); ok && !set["config"] {
 		c.ConfigFile = v
 	}
-	fileVals := map[string]string{}
+	fileVals := map[string]fileSetting{}
 	if c.ConfigFile != "" {
 		var err error
 		if fileVals, err = readConfigFile(c.ConfigFile, fs); err != nil {
@@ -97,9 +97,9 @@ func parse(args []string, env func(string) string, stderr io.Writer) (*Config, *
 		}
 		v, ok := fromEnv(f.Name)
 		src := "environment variable FLOTA_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if !ok {
-			v, ok = fileVals[f.Name]
-			src = "config file " + c.ConfigFile
+		if s, inFile := fileVals[f.Name]; !ok && inFile {
+			v, ok = s.value, true
+			src = fmt.Sprintf("config file %s, line %d", c.ConfigFile, s.line)
 		}
 		if ok {
 			if e := fs.Set(f.Name, v); e != nil {
@@ -110,14 +110,22 @@ func parse(args []string, env func(string) string, stderr io.Writer) (*Config, *
 	return c, fs, err
 }
 
-// readConfigFile reads "name=value" lines; '#' starts a comment. Unknown
-// names are errors that give the line, so a typo is not silently ignored.
-func readConfigFile(path string, fs *pflag.FlagSet) (map[string]string, error) {
+// fileSetting is a value from the config file and the line it is on, so
+// that a bad value is reported where it was written.
+type fileSetting struct {
+	value string
+	line  int
+}
+
+// readConfigFile reads "name=value" lines; a line starting with '#' is a
+// comment. Unknown names are errors that give the line, so a typo is not
+// silently ignored.
+func readConfigFile(path string, fs *pflag.FlagSet) (map[string]fileSetting, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config file: %w", err)
 	}
-	out := map[string]string{}
+	out := map[string]fileSetting{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
@@ -133,7 +141,7 @@ func readConfigFile(path string, fs *pflag.FlagSet) (map[string]string, error) {
 		if fs.Lookup(k) == nil || k == "config" {
 			return nil, fmt.Errorf("config file %s, line %d: unknown setting %q", path, n, k)
 		}
-		out[k] = v
+		out[k] = fileSetting{value: v, line: n}
 	}
 	return out, sc.Err()
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"unicode"
 
 	"github.com/spf13/pflag"
 
@@ -56,6 +57,9 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 			return err
 		}
 	}
+	if err := checkMachineID(id); err != nil {
+		return err
+	}
 	metadata, err := agent.ParseMetadata(c.Metadata)
 	if err != nil {
 		return fmt.Errorf("--metadata: %w", err)
@@ -100,6 +104,16 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 		parts = append(parts, ag.Run)
 	}
 	return runAll(ctx, parts)
+}
+
+// checkMachineID refuses, before etcd is touched, an ID the registry would
+// refuse: without this the Agent retried registering it forever while the
+// Engine led under it.
+func checkMachineID(id string) error {
+	if id == "" || strings.Contains(id, "/") || strings.ContainsFunc(id, unicode.IsSpace) {
+		return fmt.Errorf("machine ID %q: want a non-empty ID without '/' or spaces, such as systemd's 32 hex digits", id)
+	}
+	return nil
 }
 
 // runAll runs the parts until ctx ends or one fails, which stops the others.
