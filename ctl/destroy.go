@@ -16,17 +16,11 @@ unless --no-block, and says "Destroyed X" for each.`)
 	var b blockFlags
 	b.register(cmd.flags, true)
 	cmd.run = func(ctx context.Context, c *cli, args []string) error {
-		if err := b.check(cmd); err != nil {
-			return err
-		}
-		us, err := parseUnitArgs(args)
+		// Destroy waits for global units too: "no machine has them any more".
+		ns, _, err := c.registeredArgs(ctx, cmd, b, args, false)
 		if err != nil {
 			return err
 		}
-		if _, err := c.registered(ctx, us); err != nil {
-			return err
-		}
-		ns := unitNames(us)
 		err = chunks(ns, c.reg.TxnOps()/2, func(part []string) error {
 			return do(ctx, c, "destroy units", func(ctx context.Context) error { return c.reg.DestroyUnits(ctx, part) })
 		})

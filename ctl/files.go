@@ -79,9 +79,12 @@ func (c *cli) storedFiles(ctx context.Context, units []registry.Unit, have map[s
 	return out, nil
 }
 
-// isGlobal reports whether a unit runs on every eligible machine; a unit
-// whose file could not be read counts as not global.
-func isGlobal(files map[string]*unit.File, name string) bool {
-	f := files[name]
-	return f != nil && f.Fleet.Global
+// globalsOf tells which units run on every eligible machine, from their
+// records (the registry copies Global from the file at submit).
+func globalsOf(units []registry.Unit) map[string]bool {
+	out := make(map[string]bool, len(units))
+	for _, u := range units {
+		out[u.Name] = u.Global
+	}
+	return out
 }

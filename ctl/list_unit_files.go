@@ -37,7 +37,7 @@ the unit files too.`)
 			}
 		}
 		return writeTable(c.out, &t, cols, st.Units, func(u registry.Unit, col string) string {
-			global := isGlobal(files, u.Name)
+			global := u.Global
 			switch col {
 			case "unit":
 				return u.Name
@@ -75,11 +75,5 @@ the unit files too.`)
 }
 
 // needsFile tells the list-unit-files columns that need the unit's file:
-// whether a unit is global, and its description, are in the file only.
-func needsFile(col string) bool {
-	switch col {
-	case "state", "target", "global", "desc":
-		return true
-	}
-	return false
-}
+// the description is in the file only.
+func needsFile(col string) bool { return col == "desc" }

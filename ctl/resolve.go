@@ -15,11 +15,10 @@ import (
 // ensureUnits is the first half of submit, load and start: every unit named
 // must exist in the registry. Missing units are created, inactive, from their
 // local file or their template; an existing unit whose local file differs is
-// replaced with --replace and otherwise only warned about. It returns the
-// file of every unit it read from disk and, with stored, the stored file of
-// every other unit (to know which are global). Every file is read and parsed
-// before anything is written, so a bad file leaves the registry untouched.
-func (c *cli) ensureUnits(ctx context.Context, us []unitArg, replace, stored bool) (map[string]*unit.File, error) {
+// replaced with --replace and otherwise only warned about. It returns which
+// of the units are global. Every file is read and parsed before anything is
+// written, so a bad file leaves the registry untouched.
+func (c *cli) ensureUnits(ctx context.Context, us []unitArg, replace bool) (map[string]bool, error) {
 	st, err := c.status(ctx)
 	if err != nil {
 		return nil, err
@@ -70,10 +69,11 @@ func (c *cli) ensureUnits(ctx context.Context, us []unitArg, replace, stored boo
 	for _, f := range created {
 		fmt.Fprintf(c.out, "Unit %s inactive\n", f.Name)
 	}
-	if stored {
-		return c.storedFiles(ctx, kept, files)
+	global := globalsOf(kept)
+	for _, f := range files {
+		global[f.Name] = f.Fleet.Global
 	}
-	return files, nil
+	return global, nil
 }
 
 // createUnits creates units, inactive, and returns those it created: a unit

@@ -15,35 +15,21 @@ launched, as start does.`)
 	var b blockFlags
 	b.register(cmd.flags, false)
 	cmd.run = func(ctx context.Context, c *cli, args []string) error {
-		if err := b.check(cmd); err != nil {
-			return err
-		}
-		us, err := parseUnitArgs(args)
+		ns, units, err := c.registeredArgs(ctx, cmd, b, args, true)
 		if err != nil {
 			return err
 		}
-		if err := refuseTemplates("restart", us); err != nil {
-			return err
-		}
-		units, err := c.registered(ctx, us)
-		if err != nil {
-			return err
-		}
-		files, err := c.storedFiles(ctx, units, nil)
-		if err != nil {
-			return err
-		}
-		ns := unitNames(us)
+		global := globalsOf(units)
 		// The stop must land everywhere before the start, or the start
 		// would only cancel it and nothing would restart (fleet's bug).
 		if err := c.setDesired(ctx, ns, registry.StateLoaded); err != nil {
 			return err
 		}
 		loaded := registry.StateLoaded
-		if err := c.waitFor(ctx, waitItems(ns, files), loaded, b.attempts, c.reachedMessage(loaded)); err != nil {
+		if err := c.waitFor(ctx, waitItems(ns, global), loaded, b.attempts, c.reachedMessage(loaded)); err != nil {
 			return err
 		}
-		_, err = c.transition(ctx, ns, files, "start", registry.StateLaunched, b)
+		_, err = c.transition(ctx, ns, global, "start", registry.StateLaunched, b)
 		return err
 	}
 	return cmd

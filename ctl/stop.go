@@ -17,17 +17,7 @@ units are not waited for.`)
 	var b blockFlags
 	b.register(cmd.flags, true)
 	cmd.run = func(ctx context.Context, c *cli, args []string) error {
-		if err := b.check(cmd); err != nil {
-			return err
-		}
-		us, err := parseUnitArgs(args)
-		if err != nil {
-			return err
-		}
-		if err := refuseTemplates("stop", us); err != nil {
-			return err
-		}
-		units, err := c.registered(ctx, us)
+		ns, units, err := c.registeredArgs(ctx, cmd, b, args, true)
 		if err != nil {
 			return err
 		}
@@ -36,11 +26,7 @@ units are not waited for.`)
 				return fmt.Errorf("Unable to stop unit %s in state %s", u.Name, registry.StateInactive)
 			}
 		}
-		files, err := c.storedFiles(ctx, units, nil)
-		if err != nil {
-			return err
-		}
-		stopped, err := c.transition(ctx, unitNames(us), files, "stop", registry.StateLoaded, b)
+		stopped, err := c.transition(ctx, ns, globalsOf(units), "stop", registry.StateLoaded, b)
 		if err != nil {
 			return err
 		}

@@ -16,7 +16,7 @@ the cluster is kept as it is; if its local file differs, a WARNING says so and
 		if err != nil {
 			return err
 		}
-		_, err = c.ensureUnits(ctx, us, *replace, false)
+		_, err = c.ensureUnits(ctx, us, *replace)
 		return err
 	}
 	return cmd

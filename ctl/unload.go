@@ -17,22 +17,11 @@ units are not waited for.`)
 	var b blockFlags
 	b.register(cmd.flags, true)
 	cmd.run = func(ctx context.Context, c *cli, args []string) error {
-		if err := b.check(cmd); err != nil {
-			return err
-		}
-		us, err := parseUnitArgs(args)
+		ns, units, err := c.registeredArgs(ctx, cmd, b, args, false)
 		if err != nil {
 			return err
 		}
-		units, err := c.registered(ctx, us)
-		if err != nil {
-			return err
-		}
-		files, err := c.storedFiles(ctx, units, nil)
-		if err != nil {
-			return err
-		}
-		unloaded, err := c.transition(ctx, unitNames(us), files, "unload", registry.StateInactive, b)
+		unloaded, err := c.transition(ctx, ns, globalsOf(units), "unload", registry.StateInactive, b)
 		if err != nil {
 			return err
 		}
