@@ -18,7 +18,7 @@ import (
 func Etcd(t testing.TB) []string {
 	t.Helper()
 	client, peer := freePort(t), freePort(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	e, err := registry.StartEmbedded(ctx, registry.EmbedConfig{
 		Dir:        t.TempDir(),
