@@ -112,7 +112,7 @@ func flagError(cmd *command, err error) error {
 // a clearer answer than "unknown command".
 func notYet(name string) bool {
 	switch name {
-	case "status", "journal", "ssh", "fd-forward":
+	case "ssh", "fd-forward":
 		return true
 	}
 	return false

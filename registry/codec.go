@@ -48,6 +48,7 @@ func newUnitValue(f *unit.File, desired State) unitValue {
 type machineValue struct {
 	IP       string            `json:"ip,omitempty"`
 	Metadata map[string]string `json:"metadata,omitempty"`
+	API      string            `json:"api,omitempty"`
 }
 
 type placementValue struct {
@@ -93,7 +94,7 @@ func decodeMachine(id string, data []byte, rev int64) (Machine, error) {
 	if err := json.Unmarshal(data, &v); err != nil {
 		return Machine{}, fmt.Errorf("machine %s: corrupt record: %w", id, err)
 	}
-	return Machine{ID: id, IP: v.IP, Metadata: v.Metadata, Revision: rev}, nil
+	return Machine{ID: id, IP: v.IP, Metadata: v.Metadata, API: v.API, Revision: rev}, nil
 }
 
 func decodePlacement(machine, name string, data []byte) (Placement, error) {

@@ -47,6 +47,9 @@ type Machine struct {
 	ID       string
 	IP       string
 	Metadata map[string]string
+	// API is where this Machine's Agent answers flotactl status and journal
+	// (e.g. http://10.77.0.11:4920); "" when it serves none.
+	API string
 	// Revision is the CreateRevision of the presence key: it changes when the
 	// machine re-registers with a new lease, so a Placement decided for an
 	// earlier incarnation cannot land on a later one by accident.
