@@ -25,6 +25,7 @@ type Config struct {
 	MachineID string
 	PublicIP  string
 	Metadata  map[string]string
+	API       string        // URL of this machine's agent API, advertised in its record
 	TTL       time.Duration // lease TTL: how long a silent machine counts as present
 }
 
@@ -71,7 +72,7 @@ func (a *Agent) Run(ctx context.Context) error {
 func (a *Agent) session(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	m := registry.Machine{ID: a.cfg.MachineID, IP: a.cfg.PublicIP, Metadata: a.cfg.Metadata}
+	m := registry.Machine{ID: a.cfg.MachineID, IP: a.cfg.PublicIP, Metadata: a.cfg.Metadata, API: a.cfg.API}
 	presence, err := a.store.Register(ctx, m, a.cfg.TTL)
 	if err != nil {
 		return err
@@ -127,6 +128,14 @@ func (a *Agent) update(ev registry.PlacementEvent) {
 func (a *Agent) notifyLocked() {
 	close(a.changed)
 	a.changed = make(chan struct{})
+}
+
+// Placed says whether unit is placed on this Machine now.
+func (a *Agent) Placed(unit string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ok := a.placements[unit]
+	return ok
 }
 
 // Placements returns this Machine's Placements as last seen, and a channel

@@ -31,6 +31,7 @@ type Config struct {
 	Resync        time.Duration
 	Engine        bool
 	Agent         bool
+	AgentAPI      string
 	LogLevel      string
 	ConfigFile    string
 }
@@ -54,6 +55,7 @@ func flags(fs *pflag.FlagSet, c *Config) {
 	fs.DurationVar(&c.Resync, "engine-resync", 5*time.Minute, "period of the engine's safety-net full reload")
 	fs.BoolVar(&c.Engine, "engine", true, "run the engine (it leads only when elected)")
 	fs.BoolVar(&c.Agent, "agent", true, "run the agent for this machine")
+	fs.StringVar(&c.AgentAPI, "agent-api", "", `where the agent serves flotactl status and journal: host:port, or "off" (default: the public IP, else 127.0.0.1, port 4920)`)
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.ConfigFile, "config", "", "config file of flag=value lines (e.g. /etc/flota/flotad.conf)")
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/flota-dev/flota/agent"
+	"github.com/flota-dev/flota/agent/api"
 	"github.com/flota-dev/flota/engine"
 	"github.com/flota-dev/flota/registry"
 )
@@ -100,8 +101,17 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 	}
 	// The agent registers this machine and follows its placements.
 	if c.Agent {
-		ag := agent.New(reg, agent.Config{MachineID: id, PublicIP: ip, Metadata: metadata, TTL: c.MachineTTL}, log.With("part", "agent"))
+		listen, advertise, err := agentAPIAddress(c.AgentAPI, ip)
+		if err != nil {
+			return err
+		}
+		ag := agent.New(reg, agent.Config{MachineID: id, PublicIP: ip, Metadata: metadata, API: advertise, TTL: c.MachineTTL}, log.With("part", "agent"))
 		parts = append(parts, ag.Run)
+		// Its API answers flotactl status and journal for units placed here.
+		if listen != "" {
+			srv := api.NewServer(ag.Placed, api.ExecRunner{}, log.With("part", "agent-api"))
+			parts = append(parts, func(ctx context.Context) error { return serve(ctx, listen, srv.Handler()) })
+		}
 	}
 	return runAll(ctx, parts)
 }

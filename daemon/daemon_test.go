@@ -59,7 +59,7 @@ func flotactl(endpoint string, args ...string) (code int, stdout, stderr string)
 // its ports.
 func TestDaemonSingleMachine(t *testing.T) {
 	const id = "3e5b7d9f1a2c4e6b8d0f1a3c5e7b9d1f"
-	clientPort, peerPort := freePort(t), freePort(t)
+	clientPort, peerPort, apiPort := freePort(t), freePort(t), freePort(t)
 	endpoint := fmt.Sprintf("http://127.0.0.1:%d", clientPort)
 	dataDir := t.TempDir()
 	args := []string{
@@ -70,6 +70,7 @@ func TestDaemonSingleMachine(t *testing.T) {
 		"--listen-client-urls=" + endpoint,
 		fmt.Sprintf("--listen-peer-url=http://127.0.0.1:%d", peerPort),
 		"--machine-ttl=2s",
+		fmt.Sprintf("--agent-api=127.0.0.1:%d", apiPort),
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
