@@ -4,7 +4,7 @@ import "testing"
 
 func TestAgentAPIAddress(t *testing.T) {
 	tests := []struct {
-		name, flag, ip          string
+		name, flag, ip         string
 		listen, advertise, err string
 	}{
 		{name: "default on the public IP", ip: "10.77.0.11", listen: "10.77.0.11:4920", advertise: "http://10.77.0.11:4920"},
