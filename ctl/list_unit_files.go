@@ -14,10 +14,12 @@ func listUnitFilesCommand() *command {
 		`One row per submitted unit, sorted by name: its hash, desired state (DSTATE),
 current state (STATE: inactive while placed nowhere, then what its machine
 reports; "-" for global units) and machine (TARGET: "-" while placed nowhere,
-"global" for global units). GLOBAL and DESC (the unit's Description) read
-the unit files too.`)
+"global" for global units). DESC (the unit's Description) reads the unit
+files too. REASON, a flota addition, says why the engine could not place a
+unit ("-" when nothing stands in its way), e.g.
+  flotactl list-unit-files --fields=unit,dstate,target,reason`)
 	cmd.maxArgs = 0
-	keys := []string{"unit", "hash", "dstate", "state", "target", "global", "desc"}
+	keys := []string{"unit", "hash", "dstate", "state", "target", "global", "desc", "reason"}
 	var t tableFlags
 	t.register(cmd.flags, "unit,hash,dstate,state,target", keys, false)
 	cmd.run = func(ctx context.Context, c *cli, _ []string) error {
@@ -62,6 +64,11 @@ the unit files too.`)
 				return v.legend(m, t.full)
 			case "global":
 				return strconv.FormatBool(global)
+			case "reason":
+				if u.Desired == registry.StateInactive {
+					return "-"
+				}
+				return dash(st.Unplaced[u.Name])
 			case "desc":
 				if f := files[u.Name]; f != nil {
 					return dash(f.Description())
