@@ -100,6 +100,9 @@ settle
 run list-units
 run list-unit-files --fields=unit,dstate,target,global,desc
 
+say "why does a unit wait? the engine says, per constraint"
+run list-unit-files --fields=unit,target,reason
+
 say "machine 2 dies (SIGKILL, no goodbye): after its lease (3s) its units are placed again or explained"
 kill -9 "${pid_of[2]}"
 wait "${pid_of[2]}" 2>/dev/null || true
