@@ -1,0 +1,191 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// repo is the repository root, from this package's directory.
+var repo, _ = filepath.Abs("..")
+
+// missing says what this machine lacks for the e2e tests, or "".
+func missing() string {
+	if os.Geteuid() != 0 {
+		return "not root"
+	}
+	for _, tool := range []string{"systemd-nspawn", "mkfs.btrfs", "debootstrap", "ip", "nsenter"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return tool + " is not installed (harness/cluster deps installs it)"
+		}
+	}
+	if _, err := os.Stat("/dev/loop-control"); err != nil {
+		return "no loop devices (/dev/loop-control)"
+	}
+	return ""
+}
+
+// requireHarness skips t on a machine that cannot run the cluster, or fails
+// it under CI, which must run it.
+func requireHarness(t *testing.T) {
+	t.Helper()
+	why := missing()
+	if why == "" {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI must run the end-to-end tests, but this machine cannot: %s", why)
+	}
+	t.Skipf("end-to-end tests need a machine that can boot systemd-nspawn machines: %s", why)
+}
+
+// cluster is the shared harness cluster: built once per test binary, torn
+// down by TestMain.
+type cluster struct {
+	bin string // directory holding flotad and flotactl built for this run
+}
+
+var (
+	shared     *cluster
+	sharedErr  error
+	sharedOnce sync.Once
+	broughtUp  bool
+)
+
+// machines is how many machines every test starts from.
+const machines = 3
+
+// up returns the shared cluster, bringing it up on first use: binaries
+// built from this tree, the host flotad (embedded etcd, engine), and three
+// machines with metadata zone=dmz.
+func up(t *testing.T) *cluster {
+	t.Helper()
+	requireHarness(t)
+	sharedOnce.Do(func() { shared, sharedErr = bringUp() })
+	if sharedErr != nil {
+		t.Fatalf("bring the cluster up: %v", sharedErr)
+	}
+	return shared
+}
+
+func bringUp() (*cluster, error) {
+	bin, err := os.MkdirTemp("", "flota-e2e-bin-")
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range []string{"flotad", "flotactl"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, c), "./cmd/"+c)
+		cmd.Dir = repo
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("build %s: %v\n%s", c, err, out)
+		}
+	}
+	c := &cluster{bin: bin}
+	broughtUp = true
+	// A clean slate: machines of an earlier run would hold old units.
+	if _, err := c.harness("down"); err != nil {
+		return nil, err
+	}
+	if _, err := c.harness("host", "start", "--engine-ttl=5s"); err != nil {
+		return nil, err
+	}
+	if _, err := c.harness("up", fmt.Sprint(machines)); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// tearDown stops what bringUp started; the pool and the image stay cached.
+func tearDown() {
+	if !broughtUp || shared == nil {
+		return
+	}
+	if out, err := shared.harness("down"); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: harness down: %v\n%s", err, out)
+	}
+	os.RemoveAll(shared.bin)
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	tearDown()
+	os.Exit(code)
+}
+
+// harness runs harness/cluster with the binaries of this run.
+func (c *cluster) harness(args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(repo, "harness", "cluster"), args...)
+	// The machines' flotad keep a 5 s lease, so a killed machine's units
+	// move within seconds.
+	cmd.Env = append(os.Environ(), "FLOTA_BIN="+filepath.Join(c.bin, "flotad"), "FLOTA_HARNESS_FLOTAD_ENV=FLOTA_MACHINE_TTL=5s")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("harness/cluster %s: %w\n%s", strings.Join(args, " "), err, out.String())
+	}
+	return out.String(), nil
+}
+
+// ctlResult is what one flotactl run did.
+type ctlResult struct {
+	code        int
+	out, errOut string
+}
+
+// ctl runs the flotactl of this run against the host's etcd, which it
+// reaches with no flags at all, as an operator would.
+func (c *cluster) ctl(t *testing.T, timeout time.Duration, args ...string) ctlResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(c.bin, "flotactl"), args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	r := ctlResult{out: out.String(), errOut: errOut.String()}
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		r.code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("flotactl %s: %v", strings.Join(args, " "), err)
+	}
+	return r
+}
+
+// must runs flotactl and fails t unless it exits 0.
+func (c *cluster) must(t *testing.T, args ...string) ctlResult {
+	t.Helper()
+	r := c.ctl(t, 2*time.Minute, args...)
+	if r.code != 0 {
+		t.Fatalf("flotactl %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), r.code, r.out, r.errOut)
+	}
+	return r
+}
+
+// eventually retries cond, with a short pause, until it holds or limit
+// passes; what it waits on lives in other processes (machines, etcd).
+func eventually(t *testing.T, limit time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	last := ""
+	for time.Now().Before(deadline) {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		last = state
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %v waiting for %s; last seen:\n%s", limit, what, last)
+}
