@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/flota-dev/flota/registry"
+	"github.com/flota-dev/flota/unit"
 )
 
 // Store is what the Agent needs of the registry.
@@ -16,6 +17,8 @@ type Store interface {
 	Register(ctx context.Context, m registry.Machine, ttl time.Duration) (*registry.Presence, error)
 	MachinePlacements(ctx context.Context, machine string) ([]registry.Placement, int64, error)
 	WatchPlacements(ctx context.Context, machine string, after int64) <-chan registry.PlacementEvent
+	// File returns a unit file's normalized text by its hash.
+	File(ctx context.Context, h unit.Hash) ([]byte, error)
 }
 
 var _ Store = (*registry.Registry)(nil)
@@ -27,6 +30,17 @@ type Config struct {
 	Metadata  map[string]string
 	API       string        // URL of this machine's agent API, advertised in its record
 	TTL       time.Duration // lease TTL: how long a silent machine counts as present
+
+	// Systemd is this machine's systemd. Nil: the Agent registers and
+	// follows its Placements but runs no unit and publishes no state.
+	Systemd Systemd
+	// Debounce is how long the Agent gathers changes before acting on
+	// them, so that N Placements cost one daemon-reload (default 10ms).
+	Debounce time.Duration
+	// Resync, when positive, rereads the unit directory and systemd's view
+	// that often, as a safety net for changes no signal reports (a unit
+	// file deleted by hand). Zero: act only on changes and signals.
+	Resync time.Duration
 }
 
 // Agent keeps this Machine registered and its view of its Placements
@@ -36,8 +50,11 @@ type Agent struct {
 	cfg   Config
 	log   *slog.Logger
 
+	drv *driver // nil without Systemd
+
 	mu         sync.Mutex
 	placements map[string]registry.Placement // unit -> placement on this machine
+	read       bool                          // placements were read at least once
 	changed    chan struct{}                 // closed and replaced on every change
 }
 
@@ -46,11 +63,36 @@ func New(store Store, cfg Config, log *slog.Logger) *Agent {
 	if cfg.TTL == 0 {
 		cfg.TTL = 10 * time.Second
 	}
-	return &Agent{store: store, cfg: cfg, log: log, placements: map[string]registry.Placement{}, changed: make(chan struct{})}
+	a := &Agent{store: store, cfg: cfg, log: log, placements: map[string]registry.Placement{}, changed: make(chan struct{})}
+	if cfg.Systemd != nil {
+		a.drv = newDriver(cfg.Systemd, store.File, a.snapshot, cfg, log)
+	}
+	return a
 }
 
-// Run registers and follows Placements until ctx ends.
+// Run registers, follows Placements and, with Systemd, runs them until ctx
+// ends. It stops no unit when it returns: units outlive their agent.
 func (a *Agent) Run(ctx context.Context) error {
+	if a.drv == nil {
+		return a.follow(ctx)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	drvErr := make(chan error, 1)
+	go func() {
+		drvErr <- a.drv.run(ctx)
+		cancel() // systemd lost: end the sessions too
+	}()
+	err := a.follow(ctx)
+	cancel()
+	if derr := <-drvErr; derr != nil && !errors.Is(derr, context.Canceled) {
+		return derr
+	}
+	return err
+}
+
+// follow registers again each time a registration ends, until ctx ends.
+func (a *Agent) follow(ctx context.Context) error {
 	backoff := 500 * time.Millisecond
 	for ctx.Err() == nil {
 		err := a.session(ctx)
@@ -78,6 +120,10 @@ func (a *Agent) session(ctx context.Context) error {
 		return err
 	}
 	a.log.Info("machine registered", "machine", m.ID, "ip", m.IP, "metadata", m.Metadata)
+	if a.drv != nil {
+		a.drv.setPublisher(presence) // a new lease holds no state rows: publish all
+		defer a.drv.setPublisher(nil)
+	}
 	ps, rev, err := a.store.MachinePlacements(ctx, m.ID)
 	if err != nil {
 		return err
@@ -109,6 +155,7 @@ func (a *Agent) reset(ps []registry.Placement) {
 	for _, p := range ps {
 		a.placements[p.Unit] = p
 	}
+	a.read = true
 	a.notifyLocked()
 }
 
@@ -144,6 +191,14 @@ func (a *Agent) Placements() (map[string]registry.Placement, <-chan struct{}) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return maps.Clone(a.placements), a.changed
+}
+
+// snapshot is Placements, and whether they were read at all yet: before
+// that, an empty map does not mean that every unit left.
+func (a *Agent) snapshot() (map[string]registry.Placement, <-chan struct{}, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return maps.Clone(a.placements), a.changed, a.read
 }
 
 func sleep(ctx context.Context, d time.Duration) {

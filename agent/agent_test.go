@@ -2,12 +2,14 @@ package agent_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/flota-dev/flota/agent"
+	"github.com/flota-dev/flota/agent/systemd/systemdtest"
 	"github.com/flota-dev/flota/engine"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/registry/registrytest"
@@ -127,4 +129,95 @@ func TestParseMetadata(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAgentRunsItsUnits runs a whole Agent (etcd, Engine, fake systemd):
+// units placed on the machine run, their states reach the registry, and a
+// unit that leaves is removed with its row.
+func TestAgentRunsItsUnits(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	eps := registrytest.Etcd(t)
+	reg := registrytest.Registry(t, eps)
+	sd := systemdtest.NewFake()
+	a := agent.New(registrytest.Registry(t, eps), agent.Config{MachineID: "m1", TTL: time.Second, Systemd: sd}, quiet())
+	done := make(chan error, 1)
+	actx, stopAgent := context.WithCancel(ctx)
+	go func() { done <- a.Run(actx) }()
+	defer func() { stopAgent(); <-done }()
+	eng := engine.New(registrytest.Registry(t, eps), engine.Config{ID: "e1", LeaderTTL: time.Second}, quiet())
+	go func() { _ = eng.Run(ctx) }()
+
+	var files []*unit.File
+	for _, name := range []string{"web@1.service", "web@2.service", "db.service"} {
+		f, err := unit.Parse(name, []byte("[Service]\nExecStart=/bin/sleep 3600\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	if err := reg.CreateUnits(ctx, files, registry.StateLaunched); err != nil {
+		t.Fatal(err)
+	}
+	waitStates := func(t *testing.T, what string, cond func(map[string]registry.UnitState) bool) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			ss, err := reg.States(ctx)
+			byUnit := map[string]registry.UnitState{}
+			for _, s := range ss {
+				byUnit[s.Unit] = s
+			}
+			if err == nil && cond(byUnit) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s; states %+v (%v)", what, byUnit, err)
+			}
+		}
+	}
+
+	t.Run("placed units run and publish launched", func(t *testing.T) {
+		waitStates(t, "3 launched", func(ss map[string]registry.UnitState) bool {
+			for _, f := range files {
+				s := ss[f.Name]
+				if s.State != registry.StateLaunched || s.Active != "active" || s.Sub != "running" || s.Hash != f.Hash || s.Machine != "m1" {
+					return false
+				}
+			}
+			return true
+		})
+		if got := sd.Calls("Reload"); got > 2 {
+			t.Errorf("%d reloads for 3 units submitted at once", got)
+		}
+	})
+	t.Run("a unit set to loaded is stopped", func(t *testing.T) {
+		if err := reg.SetDesiredState(ctx, []string{"db.service"}, registry.StateLoaded); err != nil {
+			t.Fatal(err)
+		}
+		waitStates(t, "db loaded", func(ss map[string]registry.UnitState) bool {
+			return ss["db.service"].State == registry.StateLoaded && ss["db.service"].Active == "inactive"
+		})
+	})
+	t.Run("a destroyed unit is removed with its row", func(t *testing.T) {
+		if err := reg.DestroyUnits(ctx, []string{"web@2.service"}); err != nil {
+			t.Fatal(err)
+		}
+		waitStates(t, "web@2 gone", func(ss map[string]registry.UnitState) bool {
+			_, ok := ss["web@2.service"]
+			return !ok && ss["web@1.service"].State == registry.StateLaunched
+		})
+		if _, ok := sd.File("web@2.service"); ok {
+			t.Error("web@2.service's file is still there")
+		}
+	})
+	t.Run("stopping the agent stops no unit", func(t *testing.T) {
+		stopAgent()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("Run = %v", err)
+		}
+		done <- nil // for the deferred wait
+		if st := sd.Status("web@1.service"); st.Active != "active" {
+			t.Errorf("web@1.service %+v after the agent stopped, want it running", st)
+		}
+	})
 }

@@ -7,6 +7,21 @@
 // An unreachable etcd is waited out, never taken to mean that the Machine
 // or its Placements are gone.
 //
-// Driving systemd over D-Bus from the Placements (write, load, start, stop,
-// remove units, publish their states) is built on this loop.
+// With a Systemd (Config.Systemd), it also runs its Placements. Deciding is
+// pure: Reconcile turns the Placements, the Agent's unit directory and
+// systemd's view into a Plan (stop, remove, write, enable, one reload,
+// start), which the Agent carries out. It acts when its Placements change
+// or systemd signals a change to one of its units, gathering changes for a
+// few milliseconds so that N Placements cost one daemon-reload, and never
+// on a timer: idle units cost nothing. It publishes each unit's
+// LOAD/ACTIVE/SUB and the state it reached when they change, and all of
+// them again under each new registration.
+//
+// What fleet got wrong and the Agent must not: restarting or stopping the
+// Agent restarts or stops no unit; a unit that fails is started again only
+// for a new Placement or file (its Restart= policy is systemd's business),
+// while a unit systemd lost (reboot, file removed by hand) is written and
+// started again; "launched" means that systemd runs the unit; a template is
+// never written, started or asked about; a unit that leaves deletes only
+// this Machine's state row.
 package agent

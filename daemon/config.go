@@ -32,6 +32,8 @@ type Config struct {
 	Engine        bool
 	Agent         bool
 	AgentAPI      string
+	Systemd       bool
+	UnitDir       string
 	LogLevel      string
 	ConfigFile    string
 }
@@ -55,6 +57,8 @@ func flags(fs *pflag.FlagSet, c *Config) {
 	fs.DurationVar(&c.Resync, "engine-resync", 5*time.Minute, "period of the engine's safety-net full reload")
 	fs.BoolVar(&c.Engine, "engine", true, "run the engine (it leads only when elected)")
 	fs.BoolVar(&c.Agent, "agent", true, "run the agent for this machine")
+	fs.BoolVar(&c.Systemd, "systemd", true, "let the agent run placed units on this machine's systemd, over the system bus ($DBUS_SYSTEM_BUS_ADDRESS, else /run/dbus/system_bus_socket); flotad exits if it cannot reach it. false: register and follow placements only, running no unit")
+	fs.StringVar(&c.UnitDir, "unit-dir", "/run/flota/units", "where the agent writes the unit files it links into systemd; every file there is one of its units")
 	fs.StringVar(&c.AgentAPI, "agent-api", "", `where the agent serves flotactl status and journal: host:port, or "off" (default: the public IP, else 127.0.0.1, port 4920)`)
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.ConfigFile, "config", "", "config file of flag=value lines (e.g. /etc/flota/flotad.conf)")

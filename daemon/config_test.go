@@ -189,3 +189,19 @@ func TestMainUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestMainWithoutSystemBus checks that flotad, whose agent runs units by
+// default, exits at once naming the bus it could not reach, and says how
+// to run without units.
+func TestMainWithoutSystemBus(t *testing.T) {
+	const bus = "unix:path=/nonexistent/flota-test/system_bus_socket"
+	t.Setenv("DBUS_SYSTEM_BUS_ADDRESS", bus)
+	var stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	code := Main(ctx, append([]string{"--machine-id=m1"}, isolated(t)...), envOf(nil), &stderr)
+	got := stderr.String()
+	if code != 1 || !strings.HasPrefix(got, "flotad: connect to systemd on "+bus+": ") || !strings.Contains(got, "--systemd=false") {
+		t.Errorf("exit %d, stderr %q\nwant exit 1 and an error naming %s and --systemd=false", code, got, bus)
+	}
+}

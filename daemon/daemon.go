@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 
 	"github.com/spf13/pflag"
 
 	"github.com/flota-dev/flota/agent"
 	"github.com/flota-dev/flota/agent/api"
+	"github.com/flota-dev/flota/agent/systemd"
 	"github.com/flota-dev/flota/engine"
 	"github.com/flota-dev/flota/registry"
 )
@@ -69,6 +71,18 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 	if ip == "" {
 		ip = agent.PublicIP()
 	}
+	// systemd too, before etcd: an agent that cannot run units fails fast.
+	var sd agent.Systemd
+	if c.Agent && c.Systemd {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		conn, err := systemd.Connect(cctx, "", systemd.Config{Dir: c.UnitDir})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("%w (--systemd=false runs the agent without units)", err)
+		}
+		defer conn.Close()
+		sd = conn
+	}
 
 	// etcd: the cluster's, or our own embedded one.
 	endpoints := c.EtcdEndpoints
@@ -105,7 +119,7 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		ag := agent.New(reg, agent.Config{MachineID: id, PublicIP: ip, Metadata: metadata, API: advertise, TTL: c.MachineTTL}, log.With("part", "agent"))
+		ag := agent.New(reg, agent.Config{MachineID: id, PublicIP: ip, Metadata: metadata, API: advertise, TTL: c.MachineTTL, Systemd: sd}, log.With("part", "agent"))
 		parts = append(parts, ag.Run)
 		// Its API answers flotactl status and journal for units placed here.
 		if listen != "" {

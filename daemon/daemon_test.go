@@ -70,6 +70,7 @@ func TestDaemonSingleMachine(t *testing.T) {
 		"--listen-client-urls=" + endpoint,
 		fmt.Sprintf("--listen-peer-url=http://127.0.0.1:%d", peerPort),
 		"--machine-ttl=2s",
+		"--systemd=false", // no system bus in tests: presence and placements only
 		fmt.Sprintf("--agent-api=127.0.0.1:%d", apiPort),
 	}
 	ctx, cancel := context.WithCancel(context.Background())

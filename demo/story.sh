@@ -26,7 +26,7 @@ machine() {
 	local n=$1 md=${2:-zone=dmz} id
 	id=$(printf '%02d%s' "$n" 5f0c2b7e9a4d4e61b0a3c8d7e6f51a2b | cut -c1-32)
 	local args=(--machine-id="$id" --metadata="$md" --public-ip="127.0.0.1$n"
-		--machine-ttl=3s --engine-ttl=3s --log-level=warn)
+		--machine-ttl=3s --engine-ttl=3s --log-level=warn --systemd=false --agent-api=off)
 	if [ "$n" = 1 ]; then
 		args+=(--data-dir="$work/etcd" --listen-client-urls="$FLOTACTL_ENDPOINT" --listen-peer-url="http://127.0.0.1:$((port + 10))")
 	else

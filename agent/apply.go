@@ -1,0 +1,189 @@
+package agent
+
+import (
+	"context"
+	"crypto/sha1"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/flota-dev/flota/registry"
+	"github.com/flota-dev/flota/unit"
+)
+
+// apply carries a plan out, in its order. A unit whose step fails is left
+// out of the later steps, and what the plan remembers of it is undone, so
+// that the retried pass does it all again. Starts are not waited for: a
+// start job lasts as long as the unit takes to come up, and the agent must
+// keep acting meanwhile; how they end arrives as systemd signals.
+func (d *driver) apply(ctx context.Context, p Plan) error {
+	skip := map[string]bool{}
+	var errs []error
+	fail := func(name string, err error) {
+		skip[name] = true
+		errs = append(errs, err)
+	}
+	for name, err := range d.stopAll(ctx, p.Stop) {
+		fail(name, err)
+	}
+	for _, name := range p.Remove {
+		if skip[name] {
+			continue
+		}
+		d.log.Info("removing unit", "unit", name)
+		if err := d.sd.RemoveUnitFile(ctx, name); err != nil {
+			fail(name, err)
+			continue
+		}
+		delete(d.onDisk, name)
+	}
+	for _, w := range p.Write {
+		if skip[w.Name] {
+			continue
+		}
+		d.log.Info("writing unit", "unit", w.Name, "hash", w.Hash.Short(), "bytes", len(w.Data))
+		if err := d.sd.WriteUnitFile(ctx, w.Name, w.Data); err != nil {
+			fail(w.Name, err)
+			continue
+		}
+		d.onDisk[w.Name] = w.Hash
+	}
+	for _, name := range p.Enable {
+		if !skip[name] {
+			if err := d.sd.Enable(ctx, name); err != nil {
+				errs = append(errs, err) // the unit still runs; only its [Install] links are missing
+			}
+		}
+	}
+	if p.Reload {
+		if err := d.sd.Reload(ctx); err != nil {
+			for _, name := range p.Start {
+				skip[name] = true
+			}
+			d.reloadDue = true // the files are in place: the retry must reload
+			errs = append(errs, err)
+		}
+	}
+	for name := range skip {
+		d.forget(&p.Memory, name)
+	}
+	for _, name := range p.Start {
+		if !skip[name] {
+			d.start(ctx, name)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// forget undoes what a plan remembers of a unit it could not act on.
+func (d *driver) forget(m *Memory, name string) {
+	for _, pair := range []struct{ plan, old map[string]unit.Hash }{
+		{m.Started, d.mem.Started}, {m.Relinked, d.mem.Relinked},
+	} {
+		if h, ok := pair.old[name]; ok {
+			pair.plan[name] = h
+		} else {
+			delete(pair.plan, name)
+		}
+	}
+}
+
+// stopAll stops units, a few at a time (each waits for its job, which
+// lasts as long as the unit takes to stop), and returns errors by unit.
+func (d *driver) stopAll(ctx context.Context, names []string) map[string]error {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := map[string]error{}
+	slots := make(chan struct{}, 16)
+	for _, name := range names {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			d.log.Info("stopping unit", "unit", name)
+			if err := d.sd.Stop(ctx, name); err != nil {
+				mu.Lock()
+				errs[name] = err
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return errs
+}
+
+// start starts a unit in the background. A unit that fails to start is the
+// unit's business, not an error of the agent: it is logged, and systemd's
+// signals bring the failed state to the registry.
+func (d *driver) start(ctx context.Context, name string) {
+	d.log.Info("starting unit", "unit", name)
+	d.starts.Add(1)
+	go func() {
+		defer d.starts.Done()
+		if err := d.sd.Start(ctx, name); err != nil && ctx.Err() == nil {
+			d.log.Warn("unit did not start", "unit", name, "err", err)
+		}
+	}()
+}
+
+// fetch reads a unit file from the registry into the cache, checking that
+// it is the content its hash names: a file written under a wrong hash would
+// be rewritten on every pass.
+func (d *driver) fetch(ctx context.Context, h unit.Hash) error {
+	data, err := d.file(ctx, h)
+	if err != nil {
+		return err
+	}
+	if got := unit.Hash(sha1.Sum(data)); got != h {
+		return fmt.Errorf("unit file %s: content hashes to %s", h, got)
+	}
+	d.cache[h] = data
+	return nil
+}
+
+// publish writes the rows that changed since the registration began, and
+// deletes this machine's rows of units that left it (only this machine's).
+func (d *driver) publish(ctx context.Context, desired map[string]registry.Placement) error {
+	pub, gen := d.publisher()
+	if pub == nil {
+		return nil
+	}
+	if gen != d.pubSeen {
+		d.published, d.pubSeen = map[string]registry.UnitState{}, gen
+	}
+	var errs []error
+	want := States(d.machine, desired, d.onDisk, d.status)
+	for _, name := range slices.Sorted(maps.Keys(want)) {
+		s := want[name]
+		if old, ok := d.published[name]; ok && old == s {
+			continue
+		}
+		if err := pub.PublishState(ctx, s); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		d.published[name] = s
+	}
+	for _, name := range slices.Sorted(maps.Keys(d.published)) {
+		if _, placed := desired[name]; placed && !unit.IsTemplate(name) {
+			continue
+		}
+		if err := pub.DeleteState(ctx, d.machine, name); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		delete(d.published, name)
+	}
+	return errors.Join(errs...)
+}
+
+// noteTemplates logs each placed template once.
+func (d *driver) noteTemplates(names []string) {
+	for _, n := range names {
+		if !d.templates[n] {
+			d.templates[n] = true
+			d.log.Warn("a template is placed on this machine; templates are never written or started", "unit", n)
+		}
+	}
+}

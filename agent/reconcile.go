@@ -1,0 +1,195 @@
+package agent
+
+import (
+	"bytes"
+	"maps"
+	"slices"
+
+	sdunit "github.com/coreos/go-systemd/v22/unit"
+
+	"github.com/flota-dev/flota/registry"
+	"github.com/flota-dev/flota/unit"
+)
+
+// Input is what one reconcile pass sees.
+type Input struct {
+	Desired map[string]registry.Placement // this machine's Placements, by unit
+	Files   map[unit.Hash][]byte          // unit files fetched so far, by hash
+	OnDisk  map[string]unit.Hash          // the agent's unit directory
+	Units   map[string]UnitStatus         // systemd's view; a missing name is not-found
+	Memory  Memory
+}
+
+// Memory is what the Agent remembers of its own actions, so that it does
+// not repeat them in a loop: whether a unit that stopped or failed runs
+// again is the business of its Restart= policy, not the Agent's.
+type Memory struct {
+	// Started is the hash each unit was last started at, or seen running
+	// at. A launched unit is started again only for another hash or a new
+	// Placement (its entry goes when the unit is loaded or leaves).
+	Started map[string]unit.Hash
+	// Relinked is the hash of units written again because systemd did not
+	// know them though their file was there; that is not retried for the
+	// same hash until systemd has loaded the unit once.
+	Relinked map[string]unit.Hash
+}
+
+func (m Memory) clone() Memory {
+	out := Memory{Started: maps.Clone(m.Started), Relinked: maps.Clone(m.Relinked)}
+	if out.Started == nil {
+		out.Started = map[string]unit.Hash{}
+	}
+	if out.Relinked == nil {
+		out.Relinked = map[string]unit.Hash{}
+	}
+	return out
+}
+
+// Write is a unit file to write and link.
+type Write struct {
+	Name string
+	Hash unit.Hash
+	Data []byte
+}
+
+// Plan is what to do, in this order: Stop, Remove, Write, Enable, Reload
+// (once, however many units changed), Start. Memory is what the Agent
+// remembers once the plan is carried out.
+type Plan struct {
+	Stop   []string
+	Remove []string // disable, unlink and delete: units that left, and old versions
+	Write  []Write
+	Enable []string // written units with an [Install] section
+	Reload bool
+	Start  []string
+	// Fetch lists files needed to write units; their units are left alone
+	// in this plan: fetch them and reconcile again.
+	Fetch []unit.Hash
+	// Templates are placed templates, which are never written or started
+	// (systemd refuses them, and one wedged fleet's agent for good).
+	Templates []string
+	Memory    Memory
+}
+
+// Empty reports whether the plan changes nothing on the machine.
+func (p Plan) Empty() bool {
+	return len(p.Stop)+len(p.Remove)+len(p.Write)+len(p.Enable)+len(p.Start) == 0 && !p.Reload
+}
+
+// Reconcile decides what brings systemd to the desired Placements. It is
+// pure: the Agent gathers Input, calls it, and carries the Plan out.
+func Reconcile(in Input) Plan {
+	p := Plan{Memory: in.Memory.clone()}
+	for _, name := range unitNames(in.Desired, in.OnDisk) {
+		pl, want := in.Desired[name]
+		st, ok := in.Units[name]
+		if !ok {
+			st = notFound
+		}
+		disk, onDisk := in.OnDisk[name]
+		if !want || unit.IsTemplate(name) {
+			if want {
+				p.Templates = append(p.Templates, name)
+			}
+			p.leave(name, st, onDisk)
+			continue
+		}
+		if st.Load == "loaded" {
+			delete(p.Memory.Relinked, name)
+		}
+		changed := onDisk && disk != pl.Hash // --replace: a new version
+		// lost: systemd no longer has it (reboot, hand-removed file or link).
+		lost := !onDisk || (!changed && st.Load == "not-found" && p.Memory.Relinked[name] != pl.Hash)
+		if changed || lost {
+			data, ok := in.Files[pl.Hash]
+			if !ok {
+				if !slices.Contains(p.Fetch, pl.Hash) {
+					p.Fetch = append(p.Fetch, pl.Hash)
+				}
+				continue
+			}
+			if changed {
+				if running(st) {
+					p.Stop = append(p.Stop, name) // under its old definition
+				}
+				p.Remove = append(p.Remove, name) // drops the old [Install] links too
+			} else if onDisk {
+				p.Memory.Relinked[name] = pl.Hash
+			}
+			p.Write = append(p.Write, Write{Name: name, Hash: pl.Hash, Data: data})
+			if hasInstall(data) {
+				p.Enable = append(p.Enable, name)
+			}
+			p.Reload = true
+		}
+		if pl.Desired == registry.StateLaunched {
+			p.launch(name, pl.Hash, st, changed, lost)
+			continue
+		}
+		// loaded (inactive is never placed; it is taken as loaded).
+		delete(p.Memory.Started, name)
+		if running(st) && !changed {
+			p.Stop = append(p.Stop, name)
+		}
+	}
+	return p
+}
+
+// launch starts a launched unit that does not run, once per hash.
+func (p *Plan) launch(name string, h unit.Hash, st UnitStatus, changed, lost bool) {
+	switch {
+	case changed: // stopped above if it ran: this is the restart
+	case running(st):
+		p.Memory.Started[name] = h // an Agent restart restarts nothing
+		return
+	case lost:
+	case p.Memory.Started[name] == h:
+		return // started it already; it stopped or failed on its own
+	}
+	p.Start = append(p.Start, name)
+	p.Memory.Started[name] = h
+}
+
+// leave takes a unit off the machine: stop it, unlink and delete its file.
+func (p *Plan) leave(name string, st UnitStatus, onDisk bool) {
+	if running(st) && !unit.IsTemplate(name) {
+		p.Stop = append(p.Stop, name)
+	}
+	if onDisk {
+		p.Remove = append(p.Remove, name)
+		p.Reload = true
+	}
+	delete(p.Memory.Started, name)
+	delete(p.Memory.Relinked, name)
+}
+
+// running reports whether systemd runs the unit or is bringing it up
+// (auto-restart counts: restarting it is systemd's business).
+func running(st UnitStatus) bool {
+	switch st.Active {
+	case "active", "activating", "reloading", "refreshing":
+		return true
+	}
+	return false
+}
+
+// hasInstall reports whether a unit file has an [Install] section.
+func hasInstall(data []byte) bool {
+	opts, err := sdunit.DeserializeOptions(bytes.NewReader(data))
+	if err != nil {
+		return false // systemd will say what is wrong with it
+	}
+	return slices.ContainsFunc(opts, func(o *sdunit.UnitOption) bool { return o.Section == "Install" })
+}
+
+// unitNames is every unit desired or on disk, sorted.
+func unitNames(desired map[string]registry.Placement, onDisk map[string]unit.Hash) []string {
+	names := slices.Collect(maps.Keys(desired))
+	for n := range onDisk {
+		if _, ok := desired[n]; !ok {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return names
+}

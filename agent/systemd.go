@@ -1,0 +1,71 @@
+package agent
+
+import (
+	"context"
+	"errors"
+
+	"github.com/flota-dev/flota/registry"
+	"github.com/flota-dev/flota/unit"
+)
+
+// Systemd is what the Agent needs of this machine's systemd and of the
+// directory that holds its own unit files (agent/systemd.Conn over D-Bus;
+// agent/systemd/systemdtest.Fake in tests). The directory is how the Agent
+// knows, after a restart, which units are its own: every file in it.
+type Systemd interface {
+	// UnitFiles lists the agent's unit directory: unit name -> SHA-1 of the
+	// file's content (the unit's Hash when the file is what was placed).
+	UnitFiles(ctx context.Context) (map[string]unit.Hash, error)
+	// WriteUnitFile replaces name's file atomically and links it into
+	// systemd's search path (runtime, forced). systemd sees the new content
+	// only after Reload.
+	WriteUnitFile(ctx context.Context, name string, data []byte) error
+	// RemoveUnitFile undoes the link and any Enable, clears a failed state
+	// and deletes the file. Removing a file that is not there is no error.
+	RemoveUnitFile(ctx context.Context, name string) error
+	// Enable applies the [Install] section of name's file (runtime, forced),
+	// as fleet did; a file without one is left as it is.
+	Enable(ctx context.Context, name string) error
+	// Reload is systemctl daemon-reload.
+	Reload(ctx context.Context) error
+	// Start starts name and waits for its job: a job that ends other than
+	// done is an error wrapping ErrJobFailed that names the unit and result.
+	Start(ctx context.Context, name string) error
+	// Stop stops name and waits for its job; stopping a unit systemd does
+	// not know is no error.
+	Stop(ctx context.Context, name string) error
+	// Units reports systemd's LOAD/ACTIVE/SUB of each name; a name systemd
+	// does not know is not-found/inactive/dead. Never pass a template:
+	// systemd refuses the whole call (it wedged fleet's agent for good).
+	Units(ctx context.Context, names []string) (map[string]UnitStatus, error)
+	// Watch reports, from systemd's D-Bus signals and until ctx ends, the
+	// names of units whose state changed; "" means some changes may have
+	// been missed. The channel is closed when ctx ends or the bus is lost.
+	// It is called once per Systemd.
+	Watch(ctx context.Context) (<-chan string, error)
+}
+
+// UnitStatus is systemd's view of a unit, as systemctl list-units shows it.
+type UnitStatus struct {
+	Load   string // loaded, not-found, error, masked, ...
+	Active string // active, activating, deactivating, inactive, failed, ...
+	Sub    string // running, exited, dead, failed, auto-restart, ...
+}
+
+// notFound is what systemd says of a unit it does not know.
+var notFound = UnitStatus{Load: "not-found", Active: "inactive", Sub: "dead"}
+
+// ErrJobFailed classifies a systemd job that ended other than done.
+var ErrJobFailed = errors.New("systemd job failed")
+
+// ErrSystemdLost is returned by Run when systemd's bus went away.
+var ErrSystemdLost = errors.New("lost the connection to systemd")
+
+// Publisher is where the Agent publishes unit states: the Presence of its
+// current registration.
+type Publisher interface {
+	PublishState(ctx context.Context, s registry.UnitState) error
+	DeleteState(ctx context.Context, machine, unitName string) error
+}
+
+var _ Publisher = (*registry.Presence)(nil)

@@ -1,0 +1,178 @@
+package systemd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	sd "github.com/coreos/go-systemd/v22/dbus"
+	godbus "github.com/godbus/dbus/v5"
+
+	"github.com/flota-dev/flota/agent"
+)
+
+// DefaultDir is where the Agent keeps its unit files unless told otherwise.
+const DefaultDir = "/run/flota/units"
+
+// ErrUnavailable classifies a bus that cannot be reached.
+var ErrUnavailable = errors.New("systemd's D-Bus unavailable")
+
+// Config says where the Agent's unit files live.
+type Config struct {
+	// Dir is the unit directory as systemd sees it (default DefaultDir).
+	Dir string
+	// Root prefixes Dir for the file I/O of this process: "" on the machine
+	// itself, "/proc/PID/root" to reach a test machine's files from its host.
+	Root string
+}
+
+// Conn is the Agent's connection to one systemd.
+type Conn struct {
+	sd      *sd.Conn
+	sig     *godbus.Conn // go-systemd's signal connection: closed when the bus goes
+	dir     string       // the unit directory, as systemd sees it
+	root    string       // where this process sees systemd's "/"
+	hostDir string       // the unit directory, as this process sees it
+
+	mu       sync.Mutex
+	watching bool
+}
+
+var _ agent.Systemd = (*Conn)(nil)
+
+// SystemBus is the address of the system bus: $DBUS_SYSTEM_BUS_ADDRESS or
+// the usual socket.
+func SystemBus() string {
+	if a := os.Getenv("DBUS_SYSTEM_BUS_ADDRESS"); a != "" {
+		return a
+	}
+	return "unix:path=/run/dbus/system_bus_socket"
+}
+
+// Connect connects to systemd over the bus at address (SystemBus() when "").
+func Connect(ctx context.Context, address string, cfg Config) (*Conn, error) {
+	if address == "" {
+		address = SystemBus()
+	}
+	if cfg.Dir == "" {
+		cfg.Dir = DefaultDir
+	}
+	if !filepath.IsAbs(cfg.Dir) {
+		return nil, fmt.Errorf("unit directory %q: want an absolute path", cfg.Dir)
+	}
+	var conns []*godbus.Conn // go-systemd dials twice: calls, then signals
+	c, err := sd.NewConnection(func() (*godbus.Conn, error) {
+		bc, err := dial(ctx, address)
+		if err == nil {
+			conns = append(conns, bc)
+		}
+		return bc, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connect to systemd on %s: %w: %w", address, ErrUnavailable, err)
+	}
+	conn := &Conn{sd: c, sig: conns[len(conns)-1], dir: cfg.Dir, root: cfg.Root, hostDir: filepath.Join(cfg.Root, cfg.Dir)}
+	// One cheap call proves that systemd answers on this bus, not only a
+	// dbus-daemon.
+	if _, err := c.ListUnitsByNamesContext(ctx, []string{"-.mount"}); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("connect to systemd on %s: %w: %w", address, ErrUnavailable, err)
+	}
+	return conn, nil
+}
+
+func dial(ctx context.Context, address string) (*godbus.Conn, error) {
+	bc, err := godbus.Dial(address)
+	if err != nil {
+		return nil, err
+	}
+	// Auth and Hello block on a peer that does not answer; ctx bounds them.
+	stop := context.AfterFunc(ctx, func() { bc.Close() })
+	defer stop()
+	if err := bc.Auth(nil); err != nil {
+		bc.Close()
+		return nil, err
+	}
+	if err := bc.Hello(); err != nil {
+		bc.Close()
+		return nil, err
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	return bc, nil
+}
+
+// Close ends the connection.
+func (c *Conn) Close() { c.sd.Close() }
+
+// Reload is systemctl daemon-reload.
+func (c *Conn) Reload(ctx context.Context) error {
+	if err := c.sd.ReloadContext(ctx); err != nil {
+		return fmt.Errorf("daemon-reload: %w", err)
+	}
+	return nil
+}
+
+// Start starts name and waits for its job.
+func (c *Conn) Start(ctx context.Context, name string) error {
+	return c.job(ctx, "start", name, c.sd.StartUnitContext)
+}
+
+// Stop stops name and waits for its job; a unit systemd does not know is
+// stopped already.
+func (c *Conn) Stop(ctx context.Context, name string) error {
+	err := c.job(ctx, "stop", name, c.sd.StopUnitContext)
+	if isNoSuchUnit(err) {
+		return nil
+	}
+	return err
+}
+
+func (c *Conn) job(ctx context.Context, verb, name string, enqueue func(context.Context, string, string, chan<- string) (int, error)) error {
+	// Buffered: go-systemd delivers results from its signal goroutine and
+	// would block it if we stopped listening (ctx ended).
+	done := make(chan string, 1)
+	if _, err := enqueue(ctx, name, "replace", done); err != nil {
+		return fmt.Errorf("%s %s: %w", verb, name, err)
+	}
+	select {
+	case result := <-done:
+		if result != "done" && result != "skipped" {
+			return fmt.Errorf("%s %s: job %s: %w", verb, name, result, agent.ErrJobFailed)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%s %s: %w", verb, name, ctx.Err())
+	}
+}
+
+// Enable applies the [Install] section of name's file, runtime only.
+func (c *Conn) Enable(ctx context.Context, name string) error {
+	if _, _, err := c.sd.EnableUnitFilesContext(ctx, []string{filepath.Join(c.dir, name)}, true, true); err != nil {
+		return fmt.Errorf("enable %s: %w", name, err)
+	}
+	return nil
+}
+
+// Units reports systemd's view of names in one call.
+func (c *Conn) Units(ctx context.Context, names []string) (map[string]agent.UnitStatus, error) {
+	list, err := c.sd.ListUnitsByNamesContext(ctx, names)
+	if err != nil {
+		return nil, fmt.Errorf("list %d units: %w", len(names), err)
+	}
+	out := make(map[string]agent.UnitStatus, len(list))
+	for _, u := range list {
+		out[u.Name] = agent.UnitStatus{Load: u.LoadState, Active: u.ActiveState, Sub: u.SubState}
+	}
+	return out, nil
+}
+
+// isNoSuchUnit reports systemd's answer about a unit it has not loaded.
+func isNoSuchUnit(err error) bool {
+	var e godbus.Error
+	return errors.As(err, &e) && (e.Name == "org.freedesktop.systemd1.NoSuchUnit" || e.Name == "org.freedesktop.systemd1.NoSuchUnitFile")
+}

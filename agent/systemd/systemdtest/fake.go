@@ -1,0 +1,266 @@
+package systemdtest
+
+import (
+	"context"
+	"crypto/sha1"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/flota-dev/flota/agent"
+	"github.com/flota-dev/flota/unit"
+)
+
+// Fake models agent.Systemd in memory: the unit directory, systemd's
+// runtime links and [Install] links, the definitions systemd loaded at its
+// last reload, unit states and their signals.
+//
+// It follows systemd where the Agent depends on it (see Run) and is
+// stricter where systemd is lenient: a unit systemd never loaded cannot be
+// started before a Reload (systemd may load it on demand), so a missing
+// Reload fails tests instead of passing by luck. Jobs finish at once; what
+// a service does is read from its file (see behave).
+type Fake struct {
+	mu      sync.Mutex
+	files   map[string][]byte    // the unit directory
+	links   map[string]bool      // runtime links into the search path
+	enabled map[string][]string  // unit -> targets its [Install] hooks it into
+	units   map[string]*fakeUnit // what systemd has loaded
+	calls   map[string]int
+	fail    map[string]error // method -> error for its next call
+	watch   *watcher
+}
+
+type fakeUnit struct {
+	status agent.UnitStatus
+	def    []byte   // the file as of the last reload
+	wants  []string // a target's wanted units, as of the last reload
+}
+
+var _ agent.Systemd = (*Fake)(nil)
+
+// NewFake returns a Fake with an empty unit directory and no units.
+func NewFake() *Fake {
+	return &Fake{
+		files: map[string][]byte{}, links: map[string]bool{}, enabled: map[string][]string{},
+		units: map[string]*fakeUnit{}, calls: map[string]int{}, fail: map[string]error{},
+	}
+}
+
+// call counts a call and returns the error injected for it, if any.
+func (f *Fake) call(method string) error {
+	f.calls[method]++
+	if err, ok := f.fail[method]; ok {
+		delete(f.fail, method)
+		return err
+	}
+	return nil
+}
+
+// UnitFiles lists the unit directory with content hashes.
+func (f *Fake) UnitFiles(ctx context.Context) (map[string]unit.Hash, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("UnitFiles"); err != nil {
+		return nil, err
+	}
+	out := make(map[string]unit.Hash, len(f.files))
+	for name, data := range f.files {
+		out[name] = sha1.Sum(data)
+	}
+	return out, nil
+}
+
+// WriteUnitFile writes the file and links it; systemd sees it at Reload.
+func (f *Fake) WriteUnitFile(ctx context.Context, name string, data []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("WriteUnitFile"); err != nil {
+		return err
+	}
+	if err := unit.ValidateName(name); err != nil {
+		return err
+	}
+	f.files[name] = slices.Clone(data)
+	f.links[name] = true
+	return nil
+}
+
+// RemoveUnitFile unlinks, disables, resets a failed state, deletes.
+func (f *Fake) RemoveUnitFile(ctx context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("RemoveUnitFile"); err != nil {
+		return err
+	}
+	delete(f.links, name)
+	delete(f.enabled, name)
+	delete(f.files, name)
+	if u := f.units[name]; u != nil && u.status.Active == "failed" {
+		f.set(name, u, agent.UnitStatus{Load: u.status.Load, Active: "inactive", Sub: "dead"})
+	}
+	return nil
+}
+
+// Enable records the targets the file's [Install] section names.
+func (f *Fake) Enable(ctx context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("Enable"); err != nil {
+		return err
+	}
+	data, ok := f.files[name]
+	if !ok {
+		return fmt.Errorf("enable %s: unit file does not exist", name)
+	}
+	if targets := parse(data).wantedBy; len(targets) > 0 {
+		f.enabled[name] = targets
+	}
+	return nil
+}
+
+// Reload loads every linked file; a unit whose file went is forgotten, or
+// kept as not-found while it runs or failed, as systemd does.
+func (f *Fake) Reload(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("Reload"); err != nil {
+		return err
+	}
+	names := slices.Collect(maps.Keys(f.units))
+	for n := range f.links {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, name := range slices.Compact(names) {
+		data, present := f.files[name]
+		u := f.units[name]
+		switch {
+		case f.links[name] && present:
+			if u == nil {
+				u = &fakeUnit{status: agent.UnitStatus{Active: "inactive", Sub: "dead"}}
+				f.units[name] = u
+			}
+			u.def = slices.Clone(data)
+			st := u.status
+			st.Load = loadState(name, data)
+			f.set(name, u, st)
+		case u == nil:
+		case u.status.Active == "inactive":
+			delete(f.units, name)
+			f.signal(name)
+		default:
+			st := u.status
+			st.Load = "not-found"
+			f.set(name, u, st)
+		}
+	}
+	for name, u := range f.units {
+		u.wants = nil
+		for svc, targets := range f.enabled {
+			if slices.Contains(targets, name) {
+				u.wants = append(u.wants, svc)
+			}
+		}
+	}
+	return nil
+}
+
+// Units reports the units' states; it refuses templates, as systemd does.
+func (f *Fake) Units(ctx context.Context, names []string) (map[string]agent.UnitStatus, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("Units"); err != nil {
+		return nil, err
+	}
+	out := make(map[string]agent.UnitStatus, len(names))
+	for _, name := range names {
+		if unit.IsTemplate(name) {
+			return nil, fmt.Errorf("list units: Unit name %s is not valid", name)
+		}
+		out[name] = f.statusLocked(name)
+	}
+	return out, nil
+}
+
+func (f *Fake) statusLocked(name string) agent.UnitStatus {
+	if u := f.units[name]; u != nil {
+		return u.status
+	}
+	return agent.UnitStatus{Load: "not-found", Active: "inactive", Sub: "dead"}
+}
+
+// Start runs the unit's job at once; see behave for what it does.
+func (f *Fake) Start(ctx context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("Start"); err != nil {
+		return err
+	}
+	return f.start(name)
+}
+
+func (f *Fake) start(name string) error {
+	if unit.IsTemplate(name) {
+		return fmt.Errorf("start %s: Unit name %s is missing the instance name", name, name)
+	}
+	u := f.units[name]
+	if u == nil || u.status.Load == "not-found" {
+		return fmt.Errorf("start %s: Unit %s not found", name, name)
+	}
+	if u.status.Load != "loaded" {
+		return fmt.Errorf("start %s: Unit %s has a bad unit file setting", name, name)
+	}
+	switch u.status.Active {
+	case "active", "activating", "reloading":
+		return nil
+	}
+	st, jobOK := behave(name, u.def)
+	f.set(name, u, st)
+	for _, w := range u.wants {
+		_ = f.start(w) // Wants=: a wanted unit that fails does not fail the target
+	}
+	if !jobOK {
+		return fmt.Errorf("start %s: job failed: %w", name, agent.ErrJobFailed)
+	}
+	return nil
+}
+
+// Stop stops the unit; a failed unit stays failed, as in systemd.
+func (f *Fake) Stop(ctx context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("Stop"); err != nil {
+		return err
+	}
+	u := f.units[name]
+	if u == nil || u.status.Active == "failed" || u.status.Active == "inactive" {
+		return nil
+	}
+	f.set(name, u, agent.UnitStatus{Load: u.status.Load, Active: "inactive", Sub: "dead"})
+	if u.status.Load == "not-found" {
+		delete(f.units, name) // nothing keeps it loaded any more
+	}
+	return nil
+}
+
+// set changes a unit's state and signals it when it changed.
+func (f *Fake) set(name string, u *fakeUnit, st agent.UnitStatus) {
+	if u.status != st {
+		u.status = st
+		f.signal(name)
+	}
+}
+
+// Fail injects err as the result of the next call of method ("Reload",
+// "Start", ...).
+func (f *Fake) Fail(method string, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail[method] = err
+}
+
+// ErrInjected is a convenient error to inject with Fail.
+var ErrInjected = errors.New("injected failure")

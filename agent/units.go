@@ -1,0 +1,248 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/flota-dev/flota/registry"
+	"github.com/flota-dev/flota/unit"
+)
+
+// driver makes systemd run this machine's Placements and publishes what
+// systemd says of them. It outlives registrations: what it remembers and
+// what it did carry over, and each new Presence gets every state again.
+//
+// It acts only when something happened (the Placements changed, systemd
+// signalled a change to one of its units, a registration began, or a
+// failed pass is retried): an idle machine costs no timer and no call.
+type driver struct {
+	sd         Systemd
+	file       func(ctx context.Context, h unit.Hash) ([]byte, error)
+	placements func() (ps map[string]registry.Placement, changed <-chan struct{}, read bool)
+	machine    string
+	debounce   time.Duration
+	resync     time.Duration
+	log        *slog.Logger
+
+	mu     sync.Mutex
+	pub    Publisher // nil between registrations
+	pubGen int       // bumped by every setPublisher
+	kick   chan struct{}
+
+	// Owned by run.
+	cache     map[unit.Hash][]byte // unit files by hash
+	mem       Memory
+	onDisk    map[string]unit.Hash  // nil until read
+	status    map[string]UnitStatus // systemd's view of our units
+	published map[string]registry.UnitState
+	pubSeen   int
+	templates map[string]bool // placed templates already logged
+	reloadDue bool            // a daemon-reload failed after files changed
+	starts    sync.WaitGroup  // start jobs under way
+}
+
+func newDriver(sd Systemd, file func(context.Context, unit.Hash) ([]byte, error),
+	placements func() (map[string]registry.Placement, <-chan struct{}, bool), cfg Config, log *slog.Logger) *driver {
+	if cfg.Debounce <= 0 {
+		cfg.Debounce = 10 * time.Millisecond
+	}
+	return &driver{
+		sd: sd, file: file, placements: placements, machine: cfg.MachineID,
+		debounce: cfg.Debounce, resync: cfg.Resync, log: log,
+		kick:  make(chan struct{}, 1),
+		cache: map[unit.Hash][]byte{}, mem: Memory{}.clone(), status: map[string]UnitStatus{},
+		published: map[string]registry.UnitState{}, templates: map[string]bool{},
+	}
+}
+
+// setPublisher hands over the Presence of a new registration (nil when it
+// ends): everything is published to it again.
+func (d *driver) setPublisher(p Publisher) {
+	d.mu.Lock()
+	d.pub, d.pubGen = p, d.pubGen+1
+	d.mu.Unlock()
+	select {
+	case d.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (d *driver) publisher() (Publisher, int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.pub, d.pubGen
+}
+
+// run acts until ctx ends. It never stops a unit on the way out: units
+// outlive the agent (fleet stopped every unit when fleetd stopped).
+func (d *driver) run(ctx context.Context) error {
+	events, err := d.sd.Watch(ctx)
+	if err != nil {
+		return fmt.Errorf("watch systemd: %w", err)
+	}
+	defer d.starts.Wait()
+	var resync <-chan time.Time
+	if d.resync > 0 {
+		t := time.NewTicker(d.resync)
+		defer t.Stop()
+		resync = t.C
+	}
+	full, dirty := true, map[string]bool{}
+	var due, retry <-chan time.Time // armed only while there is work
+	backoff := time.Second
+	for {
+		ps, changed, read := d.placements()
+		pending := false
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-changed:
+			full, pending = true, true
+		case name, open := <-events:
+			if !open {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return ErrSystemdLost
+			}
+			if name == "" {
+				full, pending = true, true
+			} else if d.owns(ps, name) {
+				dirty[name], pending = true, true
+			}
+		case <-d.kick:
+			pending = true
+		case <-retry:
+			retry, full, pending = nil, true, true
+		case <-resync:
+			full, pending = true, true
+		case <-due:
+			due = nil
+			if !read {
+				continue // never act before the Placements were read once
+			}
+			if err := d.pass(ctx, ps, full, dirty); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				d.log.Warn("reconciling units; retrying", "err", err, "retry_in", backoff)
+				retry = time.After(backoff)
+				backoff = min(2*backoff, time.Minute)
+			} else {
+				backoff = time.Second
+			}
+			full, dirty = false, map[string]bool{}
+		}
+		if pending && due == nil {
+			due = time.After(d.debounce) // gather a batch: N changes, one reload
+		}
+	}
+}
+
+// owns reports whether a signalled unit is one of ours.
+func (d *driver) owns(ps map[string]registry.Placement, name string) bool {
+	_, placed := ps[name]
+	_, onDisk := d.onDisk[name]
+	return placed || onDisk
+}
+
+// pass reads what it must, reconciles, acts and publishes. A full pass
+// rereads the unit directory and systemd's view of every unit; otherwise
+// only the units systemd signalled are asked about.
+func (d *driver) pass(ctx context.Context, desired map[string]registry.Placement, full bool, dirty map[string]bool) error {
+	if d.reloadDue {
+		if err := d.sd.Reload(ctx); err != nil {
+			return err
+		}
+		d.reloadDue, full = false, true
+	}
+	if full || d.onDisk == nil {
+		onDisk, err := d.sd.UnitFiles(ctx)
+		if err != nil {
+			return err
+		}
+		d.onDisk = onDisk
+	}
+	names := d.names(desired)
+	ask := names
+	if !full {
+		ask = slices.DeleteFunc(slices.Clone(names), func(n string) bool {
+			_, known := d.status[n]
+			return known && !dirty[n]
+		})
+	}
+	if err := d.refresh(ctx, ask); err != nil {
+		return err
+	}
+	ours := make(map[string]bool, len(names))
+	for _, n := range names {
+		ours[n] = true
+	}
+	maps.DeleteFunc(d.status, func(n string, _ UnitStatus) bool { return !ours[n] })
+
+	plan, fetchErr := d.plan(ctx, desired)
+	d.noteTemplates(plan.Templates)
+	var applyErr error
+	if !plan.Empty() {
+		applyErr = d.apply(ctx, plan)
+		// Read back what the plan changed (all of it after a reload).
+		if err := d.refresh(ctx, d.names(desired)); err != nil {
+			applyErr = errors.Join(applyErr, err)
+		}
+	}
+	d.mem = plan.Memory
+	pubErr := d.publish(ctx, desired)
+	return errors.Join(fetchErr, applyErr, pubErr)
+}
+
+// names is every unit to ask systemd about: ours, without templates.
+func (d *driver) names(desired map[string]registry.Placement) []string {
+	return slices.DeleteFunc(unitNames(desired, d.onDisk), unit.IsTemplate)
+}
+
+// refresh asks systemd about names.
+func (d *driver) refresh(ctx context.Context, names []string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	st, err := d.sd.Units(ctx, names)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		s, ok := st[n]
+		if !ok {
+			s = notFound
+		}
+		d.status[n] = s
+	}
+	return nil
+}
+
+// plan reconciles, fetching the unit files the plan needs first.
+func (d *driver) plan(ctx context.Context, desired map[string]registry.Placement) (Plan, error) {
+	in := Input{Desired: desired, Files: d.cache, OnDisk: d.onDisk, Units: d.status, Memory: d.mem}
+	plan := Reconcile(in)
+	var errs []error
+	if len(plan.Fetch) > 0 {
+		for _, h := range plan.Fetch {
+			if err := d.fetch(ctx, h); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		plan = Reconcile(in) // units whose file could not be read are left alone
+	}
+	// Keep only the files still placed: replaced versions go.
+	placed := make(map[unit.Hash]bool, len(desired))
+	for _, p := range desired {
+		placed[p.Hash] = true
+	}
+	maps.DeleteFunc(d.cache, func(h unit.Hash, _ []byte) bool { return !placed[h] })
+	return plan, errors.Join(errs...)
+}

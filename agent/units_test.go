@@ -1,0 +1,260 @@
+package agent_test
+
+import (
+	"fmt"
+	"maps"
+	"testing"
+	"time"
+
+	"github.com/flota-dev/flota/agent/systemd/systemdtest"
+	"github.com/flota-dev/flota/registry"
+)
+
+func TestUnitsBatchOneReload(t *testing.T) {
+	r := newRig(t)
+	h := r.files.add("/bin/sleep 3600")
+	var ps []registry.Placement
+	for i := range 50 {
+		ps = append(ps, launched(fmt.Sprintf("web@%d.service", i), h))
+	}
+	r.src.set(ps...)
+	eventually(t, "50 rows launched", func() bool {
+		for _, p := range ps {
+			if s, ok := r.pub.row(p.Unit); !ok || !isLaunched(s) {
+				return false
+			}
+		}
+		return true
+	})
+	if got := r.fake.Calls("Reload"); got != 1 {
+		t.Errorf("%d reloads for 50 placements, want 1", got)
+	}
+	if got := r.fake.Calls("WriteUnitFile"); got != 50 {
+		t.Errorf("%d writes, want 50", got)
+	}
+	if r.files.reads != 1 {
+		t.Errorf("%d registry reads of one shared file, want 1", r.files.reads)
+	}
+	s, _ := r.pub.row("web@7.service")
+	if s.Hash != h || s.Machine != "m1" || s.Load != "loaded" || s.Sub != "running" {
+		t.Errorf("row %+v", s)
+	}
+}
+
+func TestUnitsAgentStopAndRestart(t *testing.T) {
+	r := newRig(t)
+	h := r.files.add("/bin/sleep 3600")
+	r.src.set(launched("a.service", h), loaded("b.service", h))
+	r.published(t, "a.service", isLaunched)
+	r.published(t, "b.service", func(s registry.UnitState) bool { return s.State == registry.StateLoaded })
+
+	r.stop()
+	before := calls(r.fake)
+	if got := r.fake.Status("a.service").Active; got != "active" {
+		t.Fatalf("stopping the agent left a.service %s, want it running", got)
+	}
+
+	r.start(t)
+	r.published(t, "a.service", isLaunched)
+	r.published(t, "b.service", func(s registry.UnitState) bool { return s.State == registry.StateLoaded })
+	time.Sleep(50 * time.Millisecond) // time for any wrong action to show
+	if after := calls(r.fake); !maps.Equal(before, after) {
+		t.Errorf("a restarted agent acted: calls %v, then %v", before, after)
+	}
+}
+
+func TestUnitsDesiredStateChanges(t *testing.T) {
+	r := newRig(t)
+	h := r.files.add("/bin/sleep 3600")
+	r.src.set(launched("web.service", h))
+	r.published(t, "web.service", isLaunched)
+
+	t.Run("loaded stops it", func(t *testing.T) {
+		r.src.set(loaded("web.service", h))
+		r.published(t, "web.service", func(s registry.UnitState) bool { return s.State == registry.StateLoaded && s.Active == "inactive" })
+	})
+	t.Run("launched starts it again", func(t *testing.T) {
+		r.src.set(launched("web.service", h))
+		r.published(t, "web.service", isLaunched)
+	})
+	t.Run("a replace restarts it with the new file", func(t *testing.T) {
+		h2 := r.files.add("/bin/sleep 7200")
+		stops, starts := r.fake.Calls("Stop"), r.fake.Calls("Start")
+		r.src.set(launched("web.service", h2))
+		r.published(t, "web.service", func(s registry.UnitState) bool { return s.Hash == h2 && isLaunched(s) })
+		if r.fake.Calls("Stop") != stops+1 || r.fake.Calls("Start") != starts+1 {
+			t.Errorf("replace: %d stops and %d starts, want one each", r.fake.Calls("Stop")-stops, r.fake.Calls("Start")-starts)
+		}
+		if data, _ := r.fake.File("web.service"); string(data) != string(r.files.byH[h2]) {
+			t.Errorf("file %q, want the new version", data)
+		}
+	})
+	t.Run("leaving stops, unlinks and removes it, and deletes its row", func(t *testing.T) {
+		r.src.set(gone("web.service"))
+		eventually(t, "the row is deleted", func() bool { _, ok := r.pub.row("web.service"); return !ok })
+		if files := r.fake.Files(); len(files) != 0 {
+			t.Errorf("unit directory still holds %v", files)
+		}
+		if st := r.fake.Status("web.service"); st.Load != "not-found" || st.Active != "inactive" {
+			t.Errorf("systemd still has web.service: %+v", st)
+		}
+	})
+}
+
+func TestUnitsFailuresAreTheUnitsBusiness(t *testing.T) {
+	r := newRig(t)
+	h := r.files.add("/bin/sleep 3600")
+	bad := r.files.add("/bin/false")
+	r.src.set(launched("web.service", h), launched("bad.service", bad))
+
+	t.Run("a unit that fails at start is started once", func(t *testing.T) {
+		s := r.published(t, "bad.service", func(s registry.UnitState) bool { return s.Active == "failed" })
+		if s.State != registry.StateLoaded {
+			t.Errorf("a failed unit published as %s, want loaded (never launched)", s.State)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if got := r.fake.Calls("Start"); got != 2 {
+			t.Errorf("%d starts, want 2 (one per unit)", got)
+		}
+	})
+	t.Run("a crashed unit is not restarted by the agent", func(t *testing.T) {
+		r.published(t, "web.service", isLaunched)
+		starts := r.fake.Calls("Start")
+		r.fake.Crash("web.service")
+		r.published(t, "web.service", func(s registry.UnitState) bool { return s.Active == "failed" })
+		time.Sleep(50 * time.Millisecond)
+		if got := r.fake.Calls("Start") - starts; got != 0 {
+			t.Errorf("the agent started a crashed unit %d times", got)
+		}
+	})
+	t.Run("a new placement starts it once more", func(t *testing.T) {
+		passes := r.fake.Calls("UnitFiles")
+		r.src.set(loaded("web.service", h))
+		// A failed unit is loaded already: wait for the pass, not a row.
+		eventually(t, "a pass over the new Placements", func() bool { return r.fake.Calls("UnitFiles") > passes })
+		r.src.set(launched("web.service", h))
+		r.published(t, "web.service", isLaunched)
+	})
+}
+
+func TestUnitsLostUnitsComeBack(t *testing.T) {
+	r := newRig(t)
+	h := r.files.add("/bin/sleep 3600")
+	r.src.set(launched("web.service", h))
+	r.published(t, "web.service", isLaunched)
+
+	t.Run("file removed by hand and reloaded: written and started again", func(t *testing.T) {
+		r.fake.StopByHand("web.service")
+		r.fake.DeleteFile("web.service")
+		r.fake.ReloadByHand()
+		eventually(t, "web.service written and running again", func() bool {
+			_, ok := r.fake.File("web.service")
+			return ok && r.fake.Status("web.service").Active == "active"
+		})
+		r.published(t, "web.service", isLaunched)
+	})
+	t.Run("a reboot wiped /run: all written and started again", func(t *testing.T) {
+		r.stop()
+		r.fake.Reboot()
+		r.start(t)
+		r.published(t, "web.service", isLaunched)
+	})
+}
+
+func TestUnitsTemplatesNeverWedgeTheAgent(t *testing.T) {
+	r := newRig(t)
+	h := r.files.add("/bin/sleep 3600")
+	r.src.set(launched("web@.service", h), launched("web@1.service", h))
+	r.published(t, "web@1.service", isLaunched)
+	if _, ok := r.fake.File("web@.service"); ok {
+		t.Error("the template was written")
+	}
+	if _, ok := r.pub.row("web@.service"); ok {
+		t.Error("the template got a state row")
+	}
+	r.src.set(launched("other.service", h))
+	r.published(t, "other.service", isLaunched)
+}
+
+func TestUnitsPublishOnlyChanges(t *testing.T) {
+	r := newRig(t)
+	h := r.files.add("/bin/sleep 3600")
+	r.src.set(launched("a.service", h))
+	r.published(t, "a.service", isLaunched)
+	n := r.pub.count("a.service")
+	r.src.set(launched("b.service", h))
+	r.published(t, "b.service", isLaunched)
+	if got := r.pub.count("a.service"); got != n {
+		t.Errorf("a.service published %d more times while it did not change", got-n)
+	}
+
+	t.Run("a new registration gets every row again", func(t *testing.T) {
+		fresh := newRecorder()
+		r.units.SetPublisher(fresh)
+		eventually(t, "both rows republished", func() bool { return fresh.len() == 2 })
+	})
+}
+
+func TestUnitsRetryAFailedReload(t *testing.T) {
+	r := newRig(t)
+	h := r.files.add("/bin/sleep 3600")
+	r.fake.Fail("Reload", systemdtest.ErrInjected)
+	r.src.set(launched("web.service", h))
+	r.published(t, "web.service", isLaunched) // after the retry, a second later
+	if got := r.fake.Calls("Reload"); got != 2 {
+		t.Errorf("%d reloads, want the failed one and its retry", got)
+	}
+}
+
+func TestUnitsNothingBeforePlacementsAreRead(t *testing.T) {
+	r := &rig{fake: systemdtest.NewFake(), src: newSource(), files: newFiles()}
+	h := r.files.add("/bin/sleep 3600")
+	// A unit from before the agent's restart, still running.
+	ctx := t.Context()
+	_ = r.fake.WriteUnitFile(ctx, "web.service", r.files.byH[h])
+	_ = r.fake.Reload(ctx)
+	_ = r.fake.Start(ctx, "web.service")
+	r.start(t)
+	r.fake.Crash("other.service") // a signal, with nothing read yet
+	time.Sleep(50 * time.Millisecond)
+	if _, ok := r.fake.File("web.service"); !ok || r.fake.Calls("Stop") != 0 {
+		t.Fatal("the agent removed a unit before it knew its Placements")
+	}
+	r.src.set(launched("web.service", h))
+	r.published(t, "web.service", isLaunched)
+	if r.fake.Calls("Start") != 1 {
+		t.Errorf("the running unit was started again")
+	}
+}
+
+// TestUnitsIdleCostsNothing checks the design that makes idle units free:
+// with 500 units placed and running, an agent with nothing to do makes no
+// call at all (no timer, no polling).
+func TestUnitsIdleCostsNothing(t *testing.T) {
+	r := newRig(t)
+	h := r.files.add("/bin/sleep 3600")
+	var ps []registry.Placement
+	for i := range 500 {
+		ps = append(ps, launched(fmt.Sprintf("idle@%d.service", i), h))
+	}
+	r.src.set(ps...)
+	eventually(t, "500 rows launched", func() bool { return r.pub.len() == 500 })
+	r.published(t, "idle@499.service", isLaunched)
+	settled := func() bool { // no call for 200ms
+		n := r.fake.Calls("Units")
+		time.Sleep(200 * time.Millisecond)
+		return r.fake.Calls("Units") == n
+	}
+	eventually(t, "the agent is idle", settled)
+	t.Logf("to run 500 units: %d Units calls, %d UnitFiles, %d reloads", r.fake.Calls("Units"), r.fake.Calls("UnitFiles"), r.fake.Calls("Reload"))
+	before := map[string]int{}
+	for _, m := range []string{"UnitFiles", "Units", "Reload", "Start", "Stop", "WriteUnitFile"} {
+		before[m] = r.fake.Calls(m)
+	}
+	time.Sleep(time.Second)
+	for m, n := range before {
+		if got := r.fake.Calls(m); got != n {
+			t.Errorf("idle agent called %s %d times in a second", m, got-n)
+		}
+	}
+}
