@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# make demo: seed 004's story on a real cluster. The host runs flotad with
+# the embedded etcd and the engine; each machine is a systemd-nspawn
+# machine on a BTRFS snapshot (harness/cluster) with its own systemd, its
+# own network namespace on the bridge flota0 (10.77.0.0/24) and flotad as a
+# service. Units run as real systemd services: busybox httpd, which the
+# script asks over HTTP. Everything it starts is stopped when it exits.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cluster=$repo/harness/cluster
+export FLOTA_BIN=$repo/bin/flotad
+export FLOTA_HARNESS_FLOTAD_ENV=FLOTA_MACHINE_TTL=5s
+flotactl=$repo/bin/flotactl
+work=$(mktemp -d /tmp/flota-demo.XXXXXX)
+
+cleanup() {
+	"$cluster" down >/dev/null 2>&1 || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+say() { printf '\n# %s\n' "$*"; }
+run() {
+	printf '$ flotactl %s\n' "$*"
+	"$flotactl" "$@" || printf '(exit %d)\n' "$?"
+}
+quietly() { "$@" >"$work/last.log" 2>&1 || { cat "$work/last.log" >&2; return 1; }; }
+
+# ask IP: what the web server on that machine answers (plain bash, no curl).
+ask() {
+	local ip=$1 reply
+	if reply=$(timeout 5 bash -c "exec 3<>/dev/tcp/$ip/80 && printf 'GET / HTTP/1.0\r\n\r\n' >&3 && cat <&3" 2>/dev/null); then
+		printf '  http://%s/ -> %s\n' "$ip" "$(printf '%s' "$reply" | tail -n 1)"
+	else
+		printf '  http://%s/ -> no answer\n' "$ip"
+	fi
+}
+
+# ask_all UNIT-GLOB: ask every machine running a matching unit.
+ask_all() {
+	"$flotactl" list-units --no-legend --fields=unit,machine | while read -r u m; do
+		# shellcheck disable=SC2053 # $1 is a glob on purpose
+		[[ $u == $1 ]] && ask "${m#*/}"
+	done
+}
+
+say "setting up: the host flotad (embedded etcd + engine) and 3 machines in the DMZ"
+quietly "$cluster" deps
+quietly "$cluster" down
+quietly "$cluster" host start
+quietly "$cluster" up 3
+run list-machines
+
+cd "$work"
+cat >nginx@.service <<'UNIT'
+[Unit]
+Description=My NGinx server
+
+[Service]
+ExecStartPre=/bin/mkdir -p /run/web-%i
+ExecStartPre=/bin/sh -c 'echo "nginx@%i on %H" >/run/web-%i/index.html'
+ExecStart=/bin/busybox httpd -f -p 80 -h /run/web-%i
+
+[X-Fleet]
+MachineMetadata=zone=dmz
+Conflicts=nginx@*
+UNIT
+cat >proxy.service <<'UNIT'
+[Unit]
+Description=Reverse proxy on every DMZ machine
+
+[Service]
+ExecStart=/bin/busybox httpd -f -p 8080 -h /etc
+
+[X-Fleet]
+MachineMetadata=zone=dmz
+Global=true
+UNIT
+
+say "N copies, one per machine: Conflicts=nginx@* (strict anti-affinity)"
+run start nginx@1
+run start nginx@2
+run start nginx@3
+run list-units
+echo "each instance answers:"
+ask_all 'nginx@*'
+
+say "a fourth copy has nowhere to go: fleet waited silently, flota says why"
+run start --block-attempts=2 nginx@4
+run start --no-block nginx@5
+run list-unit-files
+
+say "a fourth DMZ machine joins: the waiting copy with the lowest name starts there"
+quietly "$cluster" add flota-m4 zone=dmz,rack=r4
+run start nginx@4
+ask_all 'nginx@4*'
+
+say "the unit's own systemd, through its machine's agent"
+run status nginx@1
+run journal --lines=3 nginx@1
+
+say "one and only one on each DMZ machine: Global=true with MachineMetadata=zone=dmz"
+quietly "$cluster" add flota-m5 zone=lan,rack=r5
+run start proxy.service
+sleep 2
+run list-units --fields=unit,machine,active,sub
+say "a DMZ machine joins: the global unit follows it; one leaves: it goes with it"
+quietly "$cluster" add flota-m6 zone=dmz,rack=r6
+sleep 3
+run list-units --fields=unit,machine,active
+quietly "$cluster" kill flota-m2
+echo "(flota-m2 crashed: no goodbye, its lease runs out in 5 s)"
+sleep 8
+run list-units --fields=unit,machine,active
+run list-unit-files --fields=unit,dstate,state,target,reason
