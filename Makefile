@@ -4,18 +4,28 @@ BIN     := bin
 VERSION ?= 0.1.0-dev
 LDFLAGS := -X github.com/flota-dev/flota/ctl.Version=$(VERSION)
 
-.PHONY: build demo test bench lint fuzz clean
+.PHONY: build deps demo demo-local test bench lint fuzz clean
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/flotad ./cmd/flotad
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/flotactl ./cmd/flotactl
 
-demo: build
+# What the test machines need (Debian packages), when we can install them:
+# the end-to-end tests skip without them (and fail under CI=true).
+deps:
+	@if [ "$$(id -u)" = 0 ]; then harness/cluster deps; else echo "deps: not root, skipping harness/cluster deps"; fi
+
+# The seed's story on a real cluster of systemd-nspawn machines (root).
+demo: build deps
+	./demo/cluster.sh
+
+# The same placements on flotad processes on loopback, without systemd.
+demo-local: build
 	./demo/story.sh
 
 # Unit, integration (real embedded etcd) and property tests, with the race
 # detector, then a short run of the unit-file fuzzer.
-test: lint
+test: lint deps
 	$(GO) test -race -count=1 ./...
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=20s ./unit/
 
@@ -28,6 +38,7 @@ bench:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@if command -v shellcheck >/dev/null; then shellcheck harness/cluster harness/smoke harness/image/configure.sh demo/*.sh; fi
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=5m ./unit/

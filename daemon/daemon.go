@@ -127,6 +127,12 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 			parts = append(parts, func(ctx context.Context) error { return serve(ctx, listen, srv.Handler()) })
 		}
 	}
+	if len(parts) == 0 {
+		// Neither engine nor agent: this flotad serves its embedded etcd
+		// to the others, until it is stopped.
+		<-ctx.Done()
+		return nil
+	}
 	return runAll(ctx, parts)
 }
 

@@ -63,6 +63,10 @@ var (
 // machines is how many machines every test starts from.
 const machines = 3
 
+// ttl is the leases of the machines' flotad: machine presence and engine
+// leadership.
+const ttl = "FLOTA_MACHINE_TTL=5s\nFLOTA_ENGINE_TTL=5s"
+
 // up returns the shared cluster, bringing it up on first use: binaries
 // built from this tree, the host flotad (embedded etcd, engine), and three
 // machines with metadata zone=dmz.
@@ -94,7 +98,9 @@ func bringUp() (*cluster, error) {
 	if _, err := c.harness("down"); err != nil {
 		return nil, err
 	}
-	if _, err := c.harness("host", "start", "--engine-ttl=5s"); err != nil {
+	// Engines run on the machines, not on the host: the host holds etcd,
+	// so a leader killed in a test must be a machine.
+	if _, err := c.harness("host", "start", "--engine=false"); err != nil {
 		return nil, err
 	}
 	if _, err := c.harness("up", fmt.Sprint(machines)); err != nil {
@@ -125,9 +131,10 @@ func (c *cluster) harness(args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(repo, "harness", "cluster"), args...)
-	// The machines' flotad keep a 5 s lease, so a killed machine's units
-	// move within seconds.
-	cmd.Env = append(os.Environ(), "FLOTA_BIN="+filepath.Join(c.bin, "flotad"), "FLOTA_HARNESS_FLOTAD_ENV=FLOTA_MACHINE_TTL=5s")
+	// The machines' flotad run engines and keep 5 s leases, so a killed
+	// machine's units, or a killed leader's work, move on within seconds.
+	cmd.Env = append(os.Environ(), "FLOTA_BIN="+filepath.Join(c.bin, "flotad"),
+		"FLOTA_HARNESS_ENGINE=true", "FLOTA_HARNESS_FLOTAD_ENV="+ttl)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
