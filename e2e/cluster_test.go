@@ -151,7 +151,7 @@ type ctlResult struct {
 
 // ctl runs the flotactl of this run against the host's etcd, which it
 // reaches with no flags at all, as an operator would.
-func (c *cluster) ctl(t *testing.T, timeout time.Duration, args ...string) ctlResult {
+func (c *cluster) ctl(t testing.TB, timeout time.Duration, args ...string) ctlResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -168,6 +168,12 @@ func (c *cluster) ctl(t *testing.T, timeout time.Duration, args ...string) ctlRe
 		t.Fatalf("flotactl %s: %v", strings.Join(args, " "), err)
 	}
 	return r
+}
+
+// ctlB is ctl for benchmarks, with a generous limit.
+func (c *cluster) ctlB(b *testing.B, args ...string) ctlResult {
+	b.Helper()
+	return c.ctl(b, 5*time.Minute, args...)
 }
 
 // must runs flotactl and fails t unless it exits 0.

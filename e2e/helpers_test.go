@@ -76,7 +76,12 @@ func get(url string) string {
 // unitFile writes a unit file for flotactl to submit and returns its path.
 func unitFile(t *testing.T, name, text string) string {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
+	return writeUnit(t, t.TempDir(), name, text)
+}
+
+func writeUnit(t testing.TB, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -29,20 +29,37 @@ func (c *Conn) Watch(ctx context.Context) (<-chan string, error) {
 		defer close(out)
 		defer c.sd.SetPropertiesSubscriber(nil, nil)
 		busGone := c.sig.Context().Done()
+		// Names wait here, each once, while the agent is busy: the
+		// subscription is always drained, so a burst of signals (500 units
+		// starting) never fills go-systemd's channel, which it reports by
+		// logging on every further signal.
+		pending := map[string]bool{}
+		lost := false
 		for {
-			var name string
-			select {
-			case u := <-updates:
-				name = u.UnitName
-			case <-dropped:
-				name = ""
-			case <-busGone:
-				return
-			case <-ctx.Done():
-				return
+			var send chan<- string
+			next := ""
+			switch {
+			case lost:
+				send = out // "" says: updates were lost, look at everything
+			case len(pending) > 0:
+				send = out
+				for n := range pending {
+					next = n
+					break
+				}
 			}
 			select {
-			case out <- name:
+			case u := <-updates:
+				pending[u.UnitName] = true
+			case <-dropped:
+				lost = true
+			case send <- next:
+				if next == "" {
+					lost = false
+					clear(pending)
+				} else {
+					delete(pending, next)
+				}
 			case <-busGone:
 				return
 			case <-ctx.Done():
