@@ -30,10 +30,12 @@ test: lint deps
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=20s ./unit/
 
 # The placement benchmark runs five times (each places 10,996 units on a
-# fresh embedded etcd); the pure scheduler is timed on its own after it.
-bench:
+# fresh embedded etcd); the pure scheduler is timed on its own after it;
+# then start latency on the nspawn cluster (root; skipped without it).
+bench: deps
 	$(GO) test -run='^$$' -bench=Placement -benchtime=1x -count=5 ./engine/
 	$(GO) test -run='^$$' -bench=Schedule -benchmem ./engine/
+	$(GO) test -run='^$$' -bench=Start -benchtime=1x ./e2e/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
