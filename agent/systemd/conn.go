@@ -32,13 +32,14 @@ type Config struct {
 // Conn is the Agent's connection to one systemd.
 type Conn struct {
 	sd      *sd.Conn
-	sig     *godbus.Conn // go-systemd's signal connection: closed when the bus goes
-	dir     string       // the unit directory, as systemd sees it
-	root    string       // where this process sees systemd's "/"
-	hostDir string       // the unit directory, as this process sees it
+	address string // the bus, for Watch's connection of its own
+	dir     string // the unit directory, as systemd sees it
+	root    string // where this process sees systemd's "/"
+	hostDir string // the unit directory, as this process sees it
 
-	mu       sync.Mutex
-	watching bool
+	mu     sync.Mutex
+	watch  *godbus.Conn                 // Watch's signal connection, once watching
+	byPath map[godbus.ObjectPath]string // unit object path -> name, for the names this Conn has seen
 }
 
 var _ agent.Systemd = (*Conn)(nil)
@@ -63,18 +64,12 @@ func Connect(ctx context.Context, address string, cfg Config) (*Conn, error) {
 	if !filepath.IsAbs(cfg.Dir) {
 		return nil, fmt.Errorf("unit directory %q: want an absolute path", cfg.Dir)
 	}
-	var conns []*godbus.Conn // go-systemd dials twice: calls, then signals
-	c, err := sd.NewConnection(func() (*godbus.Conn, error) {
-		bc, err := dial(ctx, address)
-		if err == nil {
-			conns = append(conns, bc)
-		}
-		return bc, err
-	})
+	c, err := sd.NewConnection(func() (*godbus.Conn, error) { return dial(ctx, address) })
 	if err != nil {
 		return nil, fmt.Errorf("connect to systemd on %s: %w: %w", address, ErrUnavailable, err)
 	}
-	conn := &Conn{sd: c, sig: conns[len(conns)-1], dir: cfg.Dir, root: cfg.Root, hostDir: filepath.Join(cfg.Root, cfg.Dir)}
+	conn := &Conn{sd: c, address: address, dir: cfg.Dir, root: cfg.Root, hostDir: filepath.Join(cfg.Root, cfg.Dir),
+		byPath: map[godbus.ObjectPath]string{}}
 	// One cheap call proves that systemd answers on this bus, not only a
 	// dbus-daemon.
 	if _, err := c.ListUnitsByNamesContext(ctx, []string{"-.mount"}); err != nil {
@@ -106,8 +101,31 @@ func dial(ctx context.Context, address string) (*godbus.Conn, error) {
 	return bc, nil
 }
 
-// Close ends the connection.
-func (c *Conn) Close() { c.sd.Close() }
+// Close ends the connection, and Watch's.
+func (c *Conn) Close() {
+	c.sd.Close()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.watch != nil {
+		c.watch.Close()
+	}
+}
+
+// remember records the object paths of names, so Watch can tell which unit
+// a signal is about.
+func (c *Conn) remember(names ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range names {
+		c.byPath[godbus.ObjectPath("/org/freedesktop/systemd1/unit/"+sd.PathBusEscape(n))] = n
+	}
+}
+
+func (c *Conn) nameOf(p godbus.ObjectPath) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.byPath[p]
+}
 
 // Reload is systemctl daemon-reload.
 func (c *Conn) Reload(ctx context.Context) error {
@@ -160,6 +178,7 @@ func (c *Conn) Enable(ctx context.Context, name string) error {
 
 // Units reports systemd's view of names in one call.
 func (c *Conn) Units(ctx context.Context, names []string) (map[string]agent.UnitStatus, error) {
+	c.remember(names...)
 	list, err := c.sd.ListUnitsByNamesContext(ctx, names)
 	if err != nil {
 		return nil, fmt.Errorf("list %d units: %w", len(names), err)

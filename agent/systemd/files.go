@@ -46,6 +46,7 @@ func (c *Conn) WriteUnitFile(ctx context.Context, name string, data []byte) erro
 	if err := unit.ValidateName(name); err != nil {
 		return err
 	}
+	c.remember(name)
 	if err := writeAtomic(c.hostDir, name, data); err != nil {
 		return fmt.Errorf("write unit %s: %w", name, err)
 	}
