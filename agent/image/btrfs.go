@@ -1,0 +1,117 @@
+package image
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Every btrfs(8) command the store runs is here. btrfs-progs is the
+// supported interface to send/receive (the ioctls need a stream parser we
+// would rather not own); the cost is a fork per call, a few milliseconds.
+
+const btrfsMagic = 0x9123683E // BTRFS_SUPER_MAGIC, statfs(2) f_type
+
+// firstFreeObjectID is the inode number of every subvolume's root
+// directory, which is how a subvolume is told from a plain directory.
+const firstFreeObjectID = 256
+
+func onBtrfs(path string) (bool, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(path, &st); err != nil {
+		return false, err
+	}
+	return uint32(st.Type) == btrfsMagic, nil
+}
+
+func isSubvolume(fi os.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && fi.IsDir() && st.Ino == firstFreeObjectID
+}
+
+// btrfs runs `btrfs args...` with stdin and stdout as given; its stderr
+// goes into the error.
+func btrfs(ctx context.Context, stdin io.Reader, stdout io.Writer, args ...string) error {
+	cmd := exec.CommandContext(ctx, "btrfs", args...)
+	cmd.Stdin, cmd.Stdout = stdin, stdout
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	// A cancelled command must not hang on a stdin reader that blocks.
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("btrfs %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
+func createSubvolume(ctx context.Context, path string) error {
+	return btrfs(ctx, nil, nil, "subvolume", "create", path)
+}
+
+func snapshot(ctx context.Context, src, dst string, readOnly bool) error {
+	args := []string{"subvolume", "snapshot"}
+	if readOnly {
+		args = append(args, "-r")
+	}
+	return btrfs(ctx, nil, nil, append(args, src, dst)...)
+}
+
+func deleteSubvolume(ctx context.Context, path string) error {
+	return btrfs(ctx, nil, nil, "subvolume", "delete", path)
+}
+
+// send writes the stream of subvol, incremental against parent unless
+// parent is "". The protocol version is pinned: a newer default would
+// change the bytes, and so the IDs, of every layer.
+func send(ctx context.Context, w io.Writer, subvol, parent string) error {
+	args := []string{"-q", "send", "--proto", "1"}
+	if parent != "" {
+		args = append(args, "-p", parent)
+	}
+	return btrfs(ctx, nil, w, append(args, subvol)...)
+}
+
+// receive creates under dir the subvolume the stream r describes.
+func receive(ctx context.Context, r io.Reader, dir string) error {
+	return btrfs(ctx, r, nil, "-q", "receive", dir)
+}
+
+// subvolumeInfo is what the store reads of `btrfs subvolume show`.
+type subvolumeInfo struct {
+	UUID, ParentUUID, ReceivedUUID string // "-" when none
+	ReadOnly                       bool
+}
+
+func showSubvolume(ctx context.Context, path string) (subvolumeInfo, error) {
+	var out bytes.Buffer
+	if err := btrfs(ctx, nil, &out, "subvolume", "show", path); err != nil {
+		return subvolumeInfo{}, err
+	}
+	var info subvolumeInfo
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch strings.TrimSpace(k) {
+		case "UUID":
+			info.UUID = v
+		case "Parent UUID":
+			info.ParentUUID = v
+		case "Received UUID":
+			info.ReceivedUUID = v
+		case "Flags":
+			info.ReadOnly = strings.Contains(v, "readonly")
+		}
+	}
+	return info, nil
+}

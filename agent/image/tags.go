@@ -1,0 +1,86 @@
+package image
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Tag points name at layer, replacing what it pointed at.
+func (s *Store) Tag(ctx context.Context, name string, layer LayerID) error {
+	if err := checkName("tag", name); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if _, err := s.Layer(ctx, layer); err != nil {
+		return fmt.Errorf("tag %s: %w", name, err)
+	}
+	// Written aside and renamed over the old tag: a reader sees the old
+	// layer or the new one, never half a line.
+	tmp, err := s.work("tag")
+	if err != nil {
+		return fmt.Errorf("tag %s: %w", name, err)
+	}
+	defer os.RemoveAll(tmp)
+	f := filepath.Join(tmp, "tag")
+	if err := os.WriteFile(f, []byte(string(layer)+"\n"), 0o600); err != nil {
+		return fmt.Errorf("tag %s: %w", name, err)
+	}
+	if err := os.Rename(f, s.path("tags", name)); err != nil {
+		return fmt.Errorf("tag %s: %w", name, err)
+	}
+	return syncDir(s.path("tags"))
+}
+
+// Resolve returns the layer name points at.
+func (s *Store) Resolve(ctx context.Context, name string) (LayerID, error) {
+	if err := checkName("tag", name); err != nil {
+		return "", err
+	}
+	data, err := os.ReadFile(s.path("tags", name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("tag %s: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("tag %s: %w", name, err)
+	}
+	id, err := ParseLayerID(strings.TrimSpace(string(data)))
+	if err != nil {
+		return "", fmt.Errorf("tag %s: %w", name, err)
+	}
+	return id, nil
+}
+
+// Untag deletes a name; its layers stay until GC.
+func (s *Store) Untag(ctx context.Context, name string) error {
+	if err := checkName("tag", name); err != nil {
+		return err
+	}
+	err := os.Remove(s.path("tags", name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("tag %s: %w", name, ErrNotFound)
+	}
+	return err
+}
+
+// Tags maps every name to its layer.
+func (s *Store) Tags(ctx context.Context) (map[string]LayerID, error) {
+	entries, err := os.ReadDir(s.path("tags"))
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]LayerID, len(entries))
+	for _, e := range entries {
+		id, err := s.Resolve(ctx, e.Name())
+		if err != nil {
+			return nil, err
+		}
+		out[e.Name()] = id
+	}
+	return out, nil
+}
