@@ -26,6 +26,8 @@ func FuzzParse(f *testing.F) {
 		{"x.service", "[Unit]\nA=" + strings.Repeat("a", 2039) + "\nB=" + strings.Repeat("b", 2100) + "\n"},
 		{"x.service", ""},
 		{"", "[X-Fleet]\nFoo=%q\n"},
+		{"web@3.service", "[Service]\nExecStart=-/bin/sh -c \"echo %i\" \\x41\n[X-Container]\nImage=app:1\nVolume=d-%i:/srv/%p:ro\nDiskQuota=2G\nNetwork=private\n"},
+		{"web@.service", "[X-Container]\nImage=app:1\nBoot=yes\nVolume=%i:/v\n"},
 	}
 	for _, s := range seeds {
 		f.Add(s.name, []byte(s.data))
@@ -56,8 +58,11 @@ func FuzzParse(f *testing.F) {
 		if !reflect.DeepEqual(again.Fleet, file.Fleet) {
 			t.Fatalf("requirements changed on re-parse: %+v -> %+v", file.Fleet, again.Fleet)
 		}
+		if !reflect.DeepEqual(again.Container, file.Container) {
+			t.Fatalf("container changed on re-parse: %+v -> %+v", file.Container, again.Container)
+		}
 		same, err := file.ForName(name)
-		if err != nil || same.Hash != file.Hash || !reflect.DeepEqual(same.Fleet, file.Fleet) {
+		if err != nil || same.Hash != file.Hash || !reflect.DeepEqual(same.Fleet, file.Fleet) || !reflect.DeepEqual(same.Container, file.Container) {
 			t.Fatalf("ForName(own name) = %+v, %v", same, err)
 		}
 		_ = file.Description()

@@ -19,11 +19,15 @@ type File struct {
 	Hash     Hash
 	Fleet    Requirements
 	Warnings []string // e.g. `unrecognized requirement in [X-Fleet] section: "Foo"`
+	// Container is the [X-Container] section, checked with the rest of the
+	// unit (see Container); nil when the unit has none.
+	Container *Container
 }
 
 // Parse reads a unit file submitted as name: it checks the name, reads the
 // options with go-systemd (as fleet did, so the same files are accepted and
-// hash the same), and reads and checks the [X-Fleet] section for this name.
+// hash the same), and reads and checks the [X-Fleet] and [X-Container]
+// sections for this name.
 func Parse(name string, data []byte) (*File, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
@@ -36,18 +40,23 @@ func Parse(name string, data []byte) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
+	c, err := parseContainer(name, n.opts, n.lines)
+	if err != nil {
+		return nil, err
+	}
 	return &File{
-		Name:     name,
-		Options:  n.opts,
-		Hash:     sha1.Sum(n.text),
-		Fleet:    req,
-		Warnings: append(n.warnings, warnings...),
+		Name:      name,
+		Options:   n.opts,
+		Hash:      sha1.Sum(n.text),
+		Fleet:     req,
+		Warnings:  append(n.warnings, warnings...),
+		Container: c,
 	}, nil
 }
 
 // ForName returns the same content under another name, as when an instance
 // uses its template's file: the name is checked again and the [X-Fleet]
-// specifiers are resolved for it, and the Hash stays the same, since the
+// and [X-Container] specifiers are resolved for it, and the Hash stays the same, since the
 // text is the same. Errors carry no line, as a File keeps no text; to show
 // a user the line, Parse the template's text under the instance's name.
 func (f *File) ForName(name string) (*File, error) {
@@ -58,7 +67,11 @@ func (f *File) ForName(name string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &File{Name: name, Options: f.Options, Hash: f.Hash, Fleet: req, Warnings: warnings}, nil
+	c, err := parseContainer(name, f.Options, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &File{Name: name, Options: f.Options, Hash: f.Hash, Fleet: req, Warnings: warnings, Container: c}, nil
 }
 
 // Bytes returns the normalized text: what `cat` prints, what the agent
