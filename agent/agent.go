@@ -41,6 +41,9 @@ type Config struct {
 	// that often, as a safety net for changes no signal reports (a unit
 	// file deleted by hand). Zero: act only on changes and signals.
 	Resync time.Duration
+	// Containers runs the units that have an [X-Container] section. Nil:
+	// this machine runs no containers (see ContainerRuntime).
+	Containers ContainerRuntime
 }
 
 // Agent keeps this Machine registered and its view of its Placements

@@ -38,16 +38,33 @@ func (d *driver) apply(ctx context.Context, p Plan) error {
 			continue
 		}
 		delete(d.onDisk, name)
+		// Its container's snapshot goes with it (kept if it failed).
+		if err := d.cleanup(ctx, name, d.status[name].Active == "failed"); err != nil {
+			fail(name, err)
+		}
 	}
 	for _, w := range p.Write {
 		if skip[w.Name] {
 			continue
 		}
-		d.log.Info("writing unit", "unit", w.Name, "hash", w.Hash.Short(), "bytes", len(w.Data))
-		if err := d.sd.WriteUnitFile(ctx, w.Name, w.Data); err != nil {
+		data, container := w.Data, isContainer(w.Data)
+		if container {
+			var err error
+			if data, err = d.containerFile(ctx, w); err != nil {
+				d.override[w.Name] = UnitStatus{Load: "error", Active: "inactive", Sub: SubContainerFailed}
+				fail(w.Name, fmt.Errorf("prepare container of %s: %w", w.Name, err))
+				continue
+			}
+		}
+		d.log.Info("writing unit", "unit", w.Name, "hash", w.Hash.Short(), "bytes", len(data), "container", container)
+		if err := d.sd.WriteUnitFile(ctx, w.Name, data); err != nil {
+			if container {
+				err = errors.Join(err, d.cleanup(ctx, w.Name, false))
+			}
 			fail(w.Name, err)
 			continue
 		}
+		delete(d.override, w.Name)
 		d.onDisk[w.Name] = w.Hash
 	}
 	for _, name := range p.Enable {
@@ -154,6 +171,14 @@ func (d *driver) publish(ctx context.Context, desired map[string]registry.Placem
 	}
 	var errs []error
 	want := States(d.machine, desired, d.onDisk, d.status)
+	for name, ov := range d.override {
+		if s, ok := want[name]; ok {
+			if _, written := d.onDisk[name]; !written {
+				s.Load, s.Active, s.Sub, s.State = ov.Load, ov.Active, ov.Sub, Reached(ov)
+				want[name] = s
+			}
+		}
+	}
 	for _, name := range slices.Sorted(maps.Keys(want)) {
 		s := want[name]
 		if old, ok := d.published[name]; ok && old == s {

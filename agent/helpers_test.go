@@ -133,7 +133,8 @@ type rig struct {
 	files *files
 	pub   *recorder
 	units *agent.Units
-	stop  func() // stops the agent (and waits), leaving systemd as it is
+	rt    agent.ContainerRuntime // nil: no containers
+	stop  func()                 // stops the agent (and waits), leaving systemd as it is
 }
 
 func newRig(t *testing.T) *rig {
@@ -146,7 +147,7 @@ func newRig(t *testing.T) *rig {
 func (r *rig) start(t *testing.T) {
 	t.Helper()
 	r.pub = newRecorder()
-	r.units = agent.NewUnits(r.fake, r.files.file, r.src.snapshot, agent.Config{MachineID: "m1", Debounce: 2 * time.Millisecond}, quiet())
+	r.units = agent.NewUnits(r.fake, r.files.file, r.src.snapshot, agent.Config{MachineID: "m1", Debounce: 2 * time.Millisecond, Containers: r.rt}, quiet())
 	r.units.SetPublisher(r.pub)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

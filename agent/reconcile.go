@@ -18,6 +18,9 @@ type Input struct {
 	OnDisk  map[string]unit.Hash          // the agent's unit directory
 	Units   map[string]UnitStatus         // systemd's view; a missing name is not-found
 	Memory  Memory
+	// NoContainers: this machine has no ContainerRuntime, so a unit whose
+	// file has an [X-Container] section is not written (see Plan.Unrunnable).
+	NoContainers bool
 }
 
 // Memory is what the Agent remembers of its own actions, so that it does
@@ -68,7 +71,11 @@ type Plan struct {
 	// Templates are placed templates, which are never written or started
 	// (systemd refuses them, and one wedged fleet's agent for good).
 	Templates []string
-	Memory    Memory
+	// Unrunnable are container units placed on a machine without a
+	// container runtime: like a unit that left, they are stopped and
+	// removed if there, and never written.
+	Unrunnable []string
+	Memory     Memory
 }
 
 // Empty reports whether the plan changes nothing on the machine.
@@ -106,6 +113,11 @@ func Reconcile(in Input) Plan {
 				if !slices.Contains(p.Fetch, pl.Hash) {
 					p.Fetch = append(p.Fetch, pl.Hash)
 				}
+				continue
+			}
+			if in.NoContainers && isContainer(data) {
+				p.Unrunnable = append(p.Unrunnable, name)
+				p.leave(name, st, onDisk)
 				continue
 			}
 			if changed {

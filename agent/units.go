@@ -23,6 +23,7 @@ import (
 // failed pass is retried): an idle machine costs no timer and no call.
 type driver struct {
 	sd         Systemd
+	rt         ContainerRuntime // nil: no containers on this machine
 	file       func(ctx context.Context, h unit.Hash) ([]byte, error)
 	placements func() (ps map[string]registry.Placement, changed <-chan struct{}, read bool)
 	machine    string
@@ -44,7 +45,10 @@ type driver struct {
 	pubSeen   int
 	templates map[string]bool // placed templates already logged
 	reloadDue bool            // a daemon-reload failed after files changed
-	starts    sync.WaitGroup  // start jobs under way
+	// override is what is published, instead of systemd's view, for a
+	// placed container unit the Agent could not write.
+	override map[string]UnitStatus
+	starts   sync.WaitGroup // start jobs under way
 }
 
 func newDriver(sd Systemd, file func(context.Context, unit.Hash) ([]byte, error),
@@ -53,11 +57,12 @@ func newDriver(sd Systemd, file func(context.Context, unit.Hash) ([]byte, error)
 		cfg.Debounce = 10 * time.Millisecond
 	}
 	return &driver{
-		sd: sd, file: file, placements: placements, machine: cfg.MachineID,
+		sd: sd, rt: cfg.Containers, file: file, placements: placements, machine: cfg.MachineID,
 		debounce: cfg.Debounce, resync: cfg.Resync, log: log,
 		kick:  make(chan struct{}, 1),
 		cache: map[unit.Hash][]byte{}, mem: Memory{}.clone(), status: map[string]UnitStatus{},
 		published: map[string]registry.UnitState{}, templates: map[string]bool{},
+		override: map[string]UnitStatus{},
 	}
 }
 
@@ -188,6 +193,16 @@ func (d *driver) pass(ctx context.Context, desired map[string]registry.Placement
 
 	plan, fetchErr := d.plan(ctx, desired)
 	d.noteTemplates(plan.Templates)
+	for _, n := range plan.Unrunnable {
+		if _, ok := d.override[n]; !ok {
+			d.log.Warn("a container unit is placed on this machine, which runs no containers; not writing it", "unit", n)
+		}
+		d.override[n] = UnitStatus{Load: "error", Active: "inactive", Sub: SubNoContainerRuntime}
+	}
+	maps.DeleteFunc(d.override, func(n string, _ UnitStatus) bool {
+		_, placed := desired[n]
+		return !placed
+	})
 	var applyErr error
 	if !plan.Empty() {
 		applyErr = d.apply(ctx, plan)
@@ -227,7 +242,7 @@ func (d *driver) refresh(ctx context.Context, names []string) error {
 
 // plan reconciles, fetching the unit files the plan needs first.
 func (d *driver) plan(ctx context.Context, desired map[string]registry.Placement) (Plan, error) {
-	in := Input{Desired: desired, Files: d.cache, OnDisk: d.onDisk, Units: d.status, Memory: d.mem}
+	in := Input{Desired: desired, Files: d.cache, OnDisk: d.onDisk, Units: d.status, Memory: d.mem, NoContainers: d.rt == nil}
 	plan := Reconcile(in)
 	var errs []error
 	if len(plan.Fetch) > 0 {

@@ -34,6 +34,10 @@ type Config struct {
 	AgentAPI      string
 	Systemd       bool
 	UnitDir       string
+	ImageStore    string
+	VolumeRoot    string
+	ImageSource   string
+	Containers    string // auto, true or false
 	LogLevel      string
 	ConfigFile    string
 }
@@ -59,6 +63,11 @@ func flags(fs *pflag.FlagSet, c *Config) {
 	fs.BoolVar(&c.Agent, "agent", true, "run the agent for this machine")
 	fs.BoolVar(&c.Systemd, "systemd", true, "let the agent run placed units on this machine's systemd, over the system bus ($DBUS_SYSTEM_BUS_ADDRESS, else /run/dbus/system_bus_socket); flotad exits if it cannot reach it. false: register and follow placements only, running no unit")
 	fs.StringVar(&c.UnitDir, "unit-dir", "/run/flota/units", "where the agent writes the unit files it links into systemd; every file there is one of its units")
+	fs.StringVar(&c.ImageStore, "image-store", "/var/lib/flota/images", "where the agent keeps container images and the snapshots containers run in (on BTRFS)")
+	fs.StringVar(&c.VolumeRoot, "volume-root", "/var/lib/flota/volumes", "where the agent keeps containers' named volumes (on BTRFS)")
+	fs.StringVar(&c.ImageSource, "image-source", "", `directory the agent fetches missing images from (<name>_<tag>/chain.json and layer streams, as "flota-image export" writes); "": none, only images already in --image-store run`)
+	fs.StringVar(&c.Containers, "containers", "auto", "run units with an [X-Container] section: true, false, or auto (true when --image-store is on BTRFS)")
+	fs.Lookup("containers").NoOptDefVal = "true"
 	fs.StringVar(&c.AgentAPI, "agent-api", "", `where the agent serves flotactl status and journal: host:port, or "off" (default: the public IP, else 127.0.0.1, port 4920)`)
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.ConfigFile, "config", "", "config file of flag=value lines (e.g. /etc/flota/flotad.conf)")
@@ -113,6 +122,9 @@ func parse(args []string, env func(string) string, stderr io.Writer) (*Config, *
 			}
 		}
 	})
+	if err == nil && c.Containers != "auto" && c.Containers != "true" && c.Containers != "false" {
+		err = fmt.Errorf("--containers %q: want true, false or auto", c.Containers)
+	}
 	return c, fs, err
 }
 

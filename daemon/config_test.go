@@ -205,3 +205,28 @@ func TestMainWithoutSystemBus(t *testing.T) {
 		t.Errorf("exit %d, stderr %q\nwant exit 1 and an error naming %s and --systemd=false", code, got, bus)
 	}
 }
+
+func TestConfigContainers(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{nil, nil, "auto"},
+		{[]string{"--containers"}, nil, "true"},
+		{[]string{"--containers=false"}, nil, "false"},
+		{nil, map[string]string{"FLOTA_CONTAINERS": "true"}, "true"},
+	} {
+		c, _, err := parse(tc.args, envOf(tc.env), io.Discard)
+		if err != nil || c.Containers != tc.want {
+			t.Errorf("parse(%q, %v): containers %q, %v; want %q", tc.args, tc.env, c.Containers, err, tc.want)
+		}
+	}
+	c, _, err := parse(nil, envOf(nil), io.Discard)
+	if err != nil || c.ImageStore != "/var/lib/flota/images" || c.VolumeRoot != "/var/lib/flota/volumes" || c.ImageSource != "" {
+		t.Errorf("defaults: %+v, %v", c, err)
+	}
+	if _, _, err := parse([]string{"--containers=maybe"}, envOf(nil), io.Discard); err == nil || !strings.Contains(err.Error(), "--containers") {
+		t.Errorf("--containers=maybe: %v", err)
+	}
+}

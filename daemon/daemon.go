@@ -15,6 +15,7 @@ import (
 
 	"github.com/flota-dev/flota/agent"
 	"github.com/flota-dev/flota/agent/api"
+	"github.com/flota-dev/flota/agent/runtime"
 	"github.com/flota-dev/flota/agent/systemd"
 	"github.com/flota-dev/flota/engine"
 	"github.com/flota-dev/flota/registry"
@@ -83,6 +84,18 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 		defer conn.Close()
 		sd = conn
 	}
+	// Containers, with systemd: the image store, volumes and their source.
+	var containers agent.ContainerRuntime
+	if sd != nil {
+		rt, err := openContainers(ctx, c, log)
+		if err != nil {
+			return err
+		}
+		if rt != nil {
+			defer rt.Close()
+			containers = rt
+		}
+	}
 
 	// etcd: the cluster's, or our own embedded one.
 	endpoints := c.EtcdEndpoints
@@ -119,7 +132,7 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		ag := agent.New(reg, agent.Config{MachineID: id, PublicIP: ip, Metadata: metadata, API: advertise, TTL: c.MachineTTL, Systemd: sd}, log.With("part", "agent"))
+		ag := agent.New(reg, agent.Config{MachineID: id, PublicIP: ip, Metadata: metadata, API: advertise, TTL: c.MachineTTL, Systemd: sd, Containers: containers}, log.With("part", "agent"))
 		parts = append(parts, ag.Run)
 		// Its API answers flotactl status and journal for units placed here.
 		if listen != "" {
@@ -134,6 +147,35 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 		return nil
 	}
 	return runAll(ctx, parts)
+}
+
+// openContainers opens the container runtime as --containers says: nil
+// when containers are off, with auto off (and one info line) when the
+// image store is not on BTRFS.
+func openContainers(ctx context.Context, c *Config, log *slog.Logger) (*runtime.Runtime, error) {
+	switch c.Containers {
+	case "false":
+		return nil, nil
+	case "auto":
+		ok, err := runtime.OnBtrfs(c.ImageStore)
+		if err != nil || !ok {
+			log.Info("containers off: --image-store is not on BTRFS (--containers=true to insist)", "image_store", c.ImageStore, "err", err)
+			return nil, nil
+		}
+	case "true":
+	default:
+		return nil, fmt.Errorf("--containers %q: want true, false or auto", c.Containers)
+	}
+	var src runtime.Source
+	if c.ImageSource != "" {
+		src = runtime.DirSource{Dir: c.ImageSource}
+	}
+	rt, err := runtime.Open(ctx, c.ImageStore, c.VolumeRoot, src)
+	if err != nil {
+		return nil, fmt.Errorf("containers: %w (--containers=false runs no containers)", err)
+	}
+	log.Info("containers on", "image_store", c.ImageStore, "volume_root", c.VolumeRoot, "image_source", c.ImageSource)
+	return rt, nil
 }
 
 // checkMachineID refuses, before etcd is touched, an ID the registry would

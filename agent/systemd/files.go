@@ -2,13 +2,13 @@ package systemd
 
 import (
 	"context"
-	"crypto/sha1"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 
+	"github.com/flota-dev/flota/agent"
 	"github.com/flota-dev/flota/unit"
 )
 
@@ -34,7 +34,7 @@ func (c *Conn) UnitFiles(ctx context.Context) (map[string]unit.Hash, error) {
 		if err != nil {
 			return nil, fmt.Errorf("unit directory: %w", err)
 		}
-		out[name] = sha1.Sum(data)
+		out[name] = agent.FileHash(data)
 	}
 	return out, ctx.Err()
 }

@@ -3,9 +3,12 @@ package systemd
 import (
 	"context"
 	"crypto/sha1"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/flota-dev/flota/agent"
 )
 
 func TestUnitDirectory(t *testing.T) {
@@ -46,6 +49,20 @@ func TestUnitDirectory(t *testing.T) {
 		}
 		if len(files) != 1 || files["a.service"] != sha1.Sum([]byte("two")) {
 			t.Fatalf("UnitFiles = %v, want a.service with the hash of its content", files)
+		}
+	})
+	t.Run("a container unit's file stands for its source hash", func(t *testing.T) {
+		src := sha1.Sum([]byte("placed"))
+		data := fmt.Sprintf("%s%x\n[Service]\nExecStart=/usr/bin/systemd-nspawn\n", agent.SourceHashPrefix, src)
+		if err := writeAtomic(c.hostDir, "c.service", []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+		files, err := c.UnitFiles(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if files["c.service"] != src {
+			t.Fatalf("UnitFiles[c.service] = %s, want the source hash %x", files["c.service"], src)
 		}
 	})
 }

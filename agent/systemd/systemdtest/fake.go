@@ -2,7 +2,6 @@ package systemdtest
 
 import (
 	"context"
-	"crypto/sha1"
 	"errors"
 	"fmt"
 	"maps"
@@ -68,7 +67,7 @@ func (f *Fake) UnitFiles(ctx context.Context) (map[string]unit.Hash, error) {
 	}
 	out := make(map[string]unit.Hash, len(f.files))
 	for name, data := range f.files {
-		out[name] = sha1.Sum(data)
+		out[name] = agent.FileHash(data)
 	}
 	return out, nil
 }

@@ -1,0 +1,101 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"fmt"
+	"io"
+
+	sdunit "github.com/coreos/go-systemd/v22/unit"
+
+	"github.com/flota-dev/flota/unit"
+)
+
+// ContainerRuntime runs the units whose file has an [X-Container] section
+// (agent/runtime.Runtime). Nil in Config: this machine runs no
+// containers, and a container unit placed on it is not written; its state
+// says so (Load "error", Sub "no-container-runtime").
+type ContainerRuntime interface {
+	// Prepare makes the unit's Task ready (image, snapshot, volumes,
+	// quota) and returns the options to write as its unit file. On error
+	// it leaves nothing of this call behind.
+	Prepare(ctx context.Context, name string, f *unit.File) ([]*sdunit.UnitOption, error)
+	// Cleanup removes the unit's Task snapshot, keeping it aside when the
+	// unit failed (and returning where); a unit without one is no error.
+	Cleanup(ctx context.Context, name string, failed bool) (kept string, err error)
+}
+
+// SourceHashPrefix starts the first line of a unit file the Agent wrote
+// for a container unit: the file is the runtime's rewrite of the placed
+// file, and the line names the placed file's hash, which is what the
+// unit directory reports for it (see FileHash). systemd ignores comments.
+const SourceHashPrefix = "# flota-source-hash: "
+
+// FileHash is the Hash a unit file in the Agent's directory stands for:
+// the hash its first line names when it is a SourceHashPrefix line,
+// else the SHA-1 of its content.
+func FileHash(data []byte) unit.Hash {
+	if rest, ok := bytes.CutPrefix(data, []byte(SourceHashPrefix)); ok {
+		if line, _, ok := bytes.Cut(rest, []byte("\n")); ok {
+			if h, err := unit.ParseHash(string(bytes.TrimSpace(line))); err == nil {
+				return h
+			}
+		}
+	}
+	return sha1.Sum(data)
+}
+
+// Sub states published for container units the Agent did not write.
+const (
+	SubNoContainerRuntime = "no-container-runtime"
+	SubContainerFailed    = "container-prepare-failed"
+)
+
+// isContainer reports whether a placed file has an [X-Container] section.
+func isContainer(data []byte) bool {
+	opts, err := sdunit.DeserializeOptions(bytes.NewReader(data))
+	if err != nil {
+		return false
+	}
+	for _, o := range opts {
+		if o.Section == "X-Container" {
+			return true
+		}
+	}
+	return false
+}
+
+// containerFile is what the Agent writes for a container unit: the source
+// hash line, then the runtime's options.
+func (d *driver) containerFile(ctx context.Context, w Write) ([]byte, error) {
+	f, err := unit.Parse(w.Name, w.Data)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := d.rt.Prepare(ctx, w.Name, f)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(sdunit.Serialize(opts))
+	if err != nil {
+		d.cleanup(ctx, w.Name, false)
+		return nil, err
+	}
+	return append([]byte(fmt.Sprintf("%s%s\n", SourceHashPrefix, w.Hash)), body...), nil
+}
+
+// cleanup removes a unit's Task snapshot, if it has one.
+func (d *driver) cleanup(ctx context.Context, name string, failed bool) error {
+	if d.rt == nil {
+		return nil
+	}
+	kept, err := d.rt.Cleanup(ctx, name, failed)
+	if err != nil {
+		return fmt.Errorf("clean up container of %s: %w", name, err)
+	}
+	if kept != "" {
+		d.log.Info("kept the failed container's snapshot", "unit", name, "path", kept)
+	}
+	return nil
+}

@@ -1,0 +1,238 @@
+package agent_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"errors"
+	"maps"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	sdunit "github.com/coreos/go-systemd/v22/unit"
+
+	"github.com/flota-dev/flota/agent"
+	"github.com/flota-dev/flota/agent/systemd/systemdtest"
+	"github.com/flota-dev/flota/registry"
+	"github.com/flota-dev/flota/unit"
+)
+
+// fakeRuntime plays agent/runtime.Runtime: it keeps a snapshot per unit
+// (reused by a second Prepare, as the real one does when the layer is the
+// same) and records what was made, removed and kept.
+type fakeRuntime struct {
+	mu       sync.Mutex
+	snaps    map[string]bool // unit -> has a snapshot
+	prepared []string
+	removed  []string
+	kept     []string
+	fail     error // Prepare fails with it, leaving nothing
+}
+
+func newFakeRuntime() *fakeRuntime { return &fakeRuntime{snaps: map[string]bool{}} }
+
+func (f *fakeRuntime) Prepare(ctx context.Context, name string, file *unit.File) ([]*sdunit.UnitOption, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if file.Container == nil {
+		return nil, errors.New("fake runtime: not a container unit")
+	}
+	if f.fail != nil {
+		return nil, f.fail
+	}
+	f.snaps[name] = true
+	f.prepared = append(f.prepared, name)
+	var out []*sdunit.UnitOption
+	for _, o := range file.Options {
+		if o.Section == "Service" && o.Name == "ExecStart" {
+			o = sdunit.NewUnitOption("Service", "ExecStart", "/usr/bin/systemd-nspawn --directory=/snap/"+name+" -- "+o.Value)
+		}
+		out = append(out, o)
+	}
+	return append(out, sdunit.NewUnitOption("Service", "Delegate", "yes")), nil
+}
+
+func (f *fakeRuntime) Cleanup(ctx context.Context, name string, failed bool) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.snaps[name] {
+		return "", nil
+	}
+	delete(f.snaps, name)
+	if failed {
+		f.kept = append(f.kept, name)
+		return "/failed/" + name, nil
+	}
+	f.removed = append(f.removed, name)
+	return "", nil
+}
+
+func (f *fakeRuntime) setFail(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail = err
+}
+
+func (f *fakeRuntime) state() (snaps map[string]bool, prepared, removed, kept []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.snaps), append([]string(nil), f.prepared...), append([]string(nil), f.removed...), append([]string(nil), f.kept...)
+}
+
+// addContainer stores a container unit running exec in image img.
+func (f *files) addContainer(exec, img string) unit.Hash {
+	data := []byte("[Service]\nExecStart=" + exec + "\n\n[X-Container]\nImage=" + img + "\n")
+	h := unit.Hash(sha1.Sum(data))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.byH[h] = data
+	return h
+}
+
+func newContainerRig(t *testing.T, rt agent.ContainerRuntime) *rig {
+	r := &rig{fake: systemdtest.NewFake(), src: newSource(), files: newFiles(), rt: rt}
+	r.start(t)
+	return r
+}
+
+func TestContainerUnitRunsTheRuntimesRewrite(t *testing.T) {
+	rt := newFakeRuntime()
+	r := newContainerRig(t, rt)
+	h := r.files.addContainer("/app/web", "web:1")
+	r.src.set(launched("web.service", h))
+	s := r.published(t, "web.service", isLaunched)
+	if s.Hash != h {
+		t.Errorf("published hash %s, want the placed file's %s", s.Hash.Short(), h.Short())
+	}
+	data, _ := r.fake.File("web.service")
+	if !bytes.HasPrefix(data, []byte(agent.SourceHashPrefix+h.String()+"\n")) || !bytes.Contains(data, []byte("systemd-nspawn --directory=/snap/web.service -- /app/web")) {
+		t.Fatalf("written file:\n%s", data)
+	}
+	if snaps, _, _, _ := rt.state(); !snaps["web.service"] {
+		t.Fatal("no snapshot")
+	}
+
+	// The file on disk stands for the placed hash: a restarted agent does nothing.
+	r.stop()
+	before := calls(r.fake)
+	r.start(t)
+	r.published(t, "web.service", isLaunched)
+	time.Sleep(50 * time.Millisecond)
+	if after := calls(r.fake); !maps.Equal(before, after) {
+		t.Errorf("a restarted agent acted: calls %v, then %v", before, after)
+	}
+	if _, prepared, _, _ := rt.state(); len(prepared) != 1 {
+		t.Errorf("prepared %v, want once", prepared)
+	}
+
+	// A new version: the old task's snapshot goes, a new one is made.
+	h2 := r.files.addContainer("/app/web --v2", "web:2")
+	r.src.set(launched("web.service", h2))
+	r.published(t, "web.service", func(s registry.UnitState) bool { return isLaunched(s) && s.Hash == h2 })
+	if snaps, prepared, removed, _ := rt.state(); len(prepared) != 2 || len(removed) != 1 || !snaps["web.service"] {
+		t.Errorf("after a replace: snaps %v, prepared %v, removed %v", snaps, prepared, removed)
+	}
+
+	// It leaves: stopped, removed, its snapshot deleted.
+	r.src.set(gone("web.service"))
+	eventually(t, "the snapshot is removed", func() bool {
+		snaps, _, _, _ := rt.state()
+		return len(snaps) == 0
+	})
+	if _, ok := r.fake.File("web.service"); ok {
+		t.Error("file left behind")
+	}
+	if _, _, removed, kept := rt.state(); len(removed) != 2 || len(kept) != 0 {
+		t.Errorf("removed %v, kept %v", removed, kept)
+	}
+}
+
+func TestContainerFailedUnitKeepsItsSnapshot(t *testing.T) {
+	rt := newFakeRuntime()
+	r := newContainerRig(t, rt)
+	h := r.files.addContainer("/app/web", "web:1")
+	r.src.set(launched("web.service", h))
+	r.published(t, "web.service", isLaunched)
+	r.fake.Crash("web.service")
+	r.published(t, "web.service", func(s registry.UnitState) bool { return s.Active == "failed" })
+	r.src.set(gone("web.service"))
+	eventually(t, "the snapshot is kept", func() bool {
+		_, _, _, kept := rt.state()
+		return len(kept) == 1
+	})
+	if snaps, _, removed, _ := rt.state(); len(snaps) != 0 || len(removed) != 0 {
+		t.Errorf("snaps %v, removed %v", snaps, removed)
+	}
+}
+
+func TestContainerUnitWithoutRuntime(t *testing.T) {
+	r := newContainerRig(t, nil)
+	hc := r.files.addContainer("/app/web", "web:1")
+	hp := r.files.add("/bin/sleep 3600")
+	r.src.set(launched("web.service", hc), launched("plain.service", hp))
+	r.published(t, "plain.service", isLaunched)
+	s := r.published(t, "web.service", func(s registry.UnitState) bool { return s.Sub == agent.SubNoContainerRuntime })
+	if s.Load != "error" || s.State != registry.StateInactive {
+		t.Errorf("row %+v", s)
+	}
+	if _, ok := r.fake.File("web.service"); ok {
+		t.Error("a container unit was written on a machine without containers")
+	}
+	// It leaves: the row goes.
+	r.src.set(gone("web.service"))
+	eventually(t, "the row is deleted", func() bool { _, ok := r.pub.row("web.service"); return !ok })
+}
+
+func TestContainerPrepareFailsThenHeals(t *testing.T) {
+	rt := newFakeRuntime()
+	rt.setFail(errors.New("image web:1 not found"))
+	r := newContainerRig(t, rt)
+	h := r.files.addContainer("/app/web", "web:1")
+	r.src.set(launched("web.service", h))
+	r.published(t, "web.service", func(s registry.UnitState) bool { return s.Sub == agent.SubContainerFailed && s.Load == "error" })
+	if _, ok := r.fake.File("web.service"); ok {
+		t.Fatal("written though Prepare failed")
+	}
+	rt.setFail(nil) // the image appeared: the retry (after 1s) runs it
+	r.published(t, "web.service", isLaunched)
+	data, _ := r.fake.File("web.service")
+	if !strings.Contains(string(data), "systemd-nspawn") {
+		t.Errorf("written file:\n%s", data)
+	}
+}
+
+func TestFileHash(t *testing.T) {
+	plain := []byte("[Service]\nExecStart=/bin/true\n")
+	if got := agent.FileHash(plain); got != unit.Hash(sha1.Sum(plain)) {
+		t.Errorf("plain file: %s", got)
+	}
+	src := unit.Hash(sha1.Sum([]byte("source")))
+	rewritten := append([]byte(agent.SourceHashPrefix+src.String()+"\n"), plain...)
+	if got := agent.FileHash(rewritten); got != src {
+		t.Errorf("rewritten file: %s, want %s", got, src)
+	}
+	bad := append([]byte(agent.SourceHashPrefix+"zz\n"), plain...)
+	if got := agent.FileHash(bad); got != unit.Hash(sha1.Sum(bad)) {
+		t.Errorf("bad source line: %s", got)
+	}
+}
+
+func TestReconcileNoContainers(t *testing.T) {
+	data := []byte("[Service]\nExecStart=/app/web\n\n[X-Container]\nImage=web:1\n")
+	h := unit.Hash(sha1.Sum(data))
+	in := agent.Input{
+		Desired:      map[string]registry.Placement{"web.service": launched("web.service", h)},
+		Files:        map[unit.Hash][]byte{h: data},
+		NoContainers: true,
+	}
+	p := agent.Reconcile(in)
+	if len(p.Write)+len(p.Start) != 0 || len(p.Unrunnable) != 1 {
+		t.Errorf("plan %+v: want web.service unrunnable, not written", p)
+	}
+	in.NoContainers = false
+	if p := agent.Reconcile(in); len(p.Write) != 1 || len(p.Unrunnable) != 0 {
+		t.Errorf("plan with a runtime %+v", p)
+	}
+}

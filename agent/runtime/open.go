@@ -1,0 +1,67 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/flota-dev/flota/agent/image"
+	"github.com/flota-dev/flota/agent/volume"
+)
+
+// Open opens (creating them if need be) the image store at images and the
+// volume root at volumes, both on BTRFS, and returns a Runtime that owns
+// them until Close. src may be nil.
+func Open(ctx context.Context, images, volumes string, src Source) (*Runtime, error) {
+	for _, dir := range []string{images, volumes} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	s, err := image.Open(ctx, images)
+	if err != nil {
+		return nil, err
+	}
+	v, err := volume.Open(ctx, volumes)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	r := New(Config{Images: s, Volumes: v, Source: src})
+	r.closers = []func() error{v.Close, s.Close}
+	return r, nil
+}
+
+// Close releases what Open opened.
+func (r *Runtime) Close() error {
+	var errs []error
+	for _, c := range r.closers {
+		errs = append(errs, c())
+	}
+	r.closers = nil
+	return errors.Join(errs...)
+}
+
+// OnBtrfs reports whether path, or the nearest of its ancestors that
+// exists, is on a BTRFS filesystem: where Open could keep the store.
+func OnBtrfs(path string) (bool, error) {
+	p, err := filepath.Abs(path)
+	if err != nil {
+		return false, err
+	}
+	for {
+		var st unix.Statfs_t
+		err := unix.Statfs(p, &st)
+		if err == nil {
+			return st.Type == unix.BTRFS_SUPER_MAGIC, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) || p == "/" {
+			return false, err
+		}
+		p = filepath.Dir(p)
+	}
+}
