@@ -28,8 +28,9 @@ type Config struct {
 	MachineID string
 	PublicIP  string
 	Metadata  map[string]string
-	API       string        // URL of this machine's agent API, advertised in its record
-	TTL       time.Duration // lease TTL: how long a silent machine counts as present
+	API       string            // URL of this machine's agent API, advertised in its record
+	Capacity  registry.Capacity // what this machine has, advertised in its record
+	TTL       time.Duration     // lease TTL: how long a silent machine counts as present
 
 	// Systemd is this machine's systemd. Nil: the Agent registers and
 	// follows its Placements but runs no unit and publishes no state.
@@ -117,7 +118,7 @@ func (a *Agent) follow(ctx context.Context) error {
 func (a *Agent) session(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	m := registry.Machine{ID: a.cfg.MachineID, IP: a.cfg.PublicIP, Metadata: a.cfg.Metadata, API: a.cfg.API}
+	m := registry.Machine{ID: a.cfg.MachineID, IP: a.cfg.PublicIP, Metadata: a.cfg.Metadata, API: a.cfg.API, Capacity: a.cfg.Capacity}
 	presence, err := a.store.Register(ctx, m, a.cfg.TTL)
 	if err != nil {
 		return err

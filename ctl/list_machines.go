@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/flota-dev/flota/registry"
@@ -12,9 +13,11 @@ import (
 func listMachinesCommand() *command {
 	cmd := newCommand("list-machines", "", "Enumerate the current hosts in the cluster",
 		`One row per registered machine, sorted by ID: its ID, its public IP and its
-metadata as k=v pairs sorted by key ("-" when there is none).`)
+metadata as k=v pairs sorted by key ("-" when there is none). CPUS, MEMORY and
+DISK, flota additions, show what each machine's agent reported it has
+("-" when it did not), e.g. flotactl list-machines --fields=machine,cpus,memory,disk`)
 	cmd.maxArgs = 0
-	keys := []string{"machine", "ip", "metadata"}
+	keys := []string{"machine", "ip", "metadata", "cpus", "memory", "disk"}
 	var t tableFlags
 	t.register(cmd.flags, "machine,ip,metadata", keys, true)
 	cmd.run = func(ctx context.Context, c *cli, _ []string) error {
@@ -34,6 +37,18 @@ metadata as k=v pairs sorted by key ("-" when there is none).`)
 				return dash(m.IP)
 			case "metadata":
 				return metadata(m.Metadata)
+			case "cpus":
+				if m.Capacity.CPUs == 0 {
+					return "-"
+				}
+				return strconv.Itoa(m.Capacity.CPUs)
+			case "memory":
+				return bytesText(m.Capacity.MemoryBytes)
+			case "disk":
+				if m.Capacity.DiskBytes == 0 {
+					return "-"
+				}
+				return bytesText(m.Capacity.DiskFreeBytes) + "/" + bytesText(m.Capacity.DiskBytes)
 			}
 			return ""
 		})
@@ -51,4 +66,21 @@ func metadata(md map[string]string) string {
 		pairs = append(pairs, k+"="+md[k])
 	}
 	return strings.Join(pairs, ",")
+}
+
+// bytesText shows a size in binary units, one decimal: "23.5GiB"; "-" for 0.
+func bytesText(n uint64) string {
+	if n == 0 {
+		return "-"
+	}
+	const units = "KMGTPE"
+	if n < 1024 {
+		return strconv.FormatUint(n, 10) + "B"
+	}
+	v, i := float64(n)/1024, 0
+	for v >= 1024 && i < len(units)-1 {
+		v /= 1024
+		i++
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64) + units[i:i+1] + "iB"
 }

@@ -118,3 +118,20 @@ func TestTables(t *testing.T) {
 		t.Error("list-units shows a unit placed nowhere")
 	}
 }
+
+func TestBytesText(t *testing.T) {
+	tests := []struct {
+		in   uint64
+		want string
+	}{
+		{0, "-"}, {512, "512B"}, {1024, "1.0KiB"}, {1536, "1.5KiB"},
+		{24 << 30, "24.0GiB"}, {252 << 30, "252.0GiB"}, {3 << 40, "3.0TiB"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.want, func(t *testing.T) {
+			if got := bytesText(tc.in); got != tc.want {
+				t.Fatalf("bytesText(%d) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}

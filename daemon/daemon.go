@@ -132,7 +132,9 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		ag := agent.New(reg, agent.Config{MachineID: id, PublicIP: ip, Metadata: metadata, API: advertise, TTL: c.MachineTTL, Systemd: sd, Containers: containers}, log.With("part", "agent"))
+		capacity := machineCapacity(ctx, log, c.ImageStore, c.VolumeRoot, c.DataDir, "/")
+		ag := agent.New(reg, agent.Config{MachineID: id, PublicIP: ip, Metadata: metadata, API: advertise, TTL: c.MachineTTL,
+			Capacity: capacity, Systemd: sd, Containers: containers}, log.With("part", "agent"))
 		parts = append(parts, ag.Run)
 		// Its API answers flotactl status and journal for units placed here.
 		if listen != "" {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -117,6 +118,8 @@ func TestDaemonSingleMachine(t *testing.T) {
 		// etcd starts, then the agent registers: wait for both.
 		await(t, "MACHINE\t\tIP\t\tMETADATA\n"+id[:8]+"...\t127.0.0.1\track=r1,zone=dmz\n", "list-machines")
 		await(t, "MACHINE\t\t\t\t\tIP\t\tMETADATA\n"+id+"\t127.0.0.1\track=r1,zone=dmz\n", "list-machines", "--full")
+		// The agent read this machine's capacity and published it.
+		await(t, fmt.Sprintf("%s...\t%d\n", id[:8], runtime.NumCPU()), "list-machines", "--no-legend", "--fields=machine,cpus")
 	})
 	ok = ok && t.Run("start places the unit on the machine", func(t *testing.T) {
 		// MachineMetadata makes the placement depend on the metadata

@@ -49,6 +49,7 @@ type machineValue struct {
 	IP       string            `json:"ip,omitempty"`
 	Metadata map[string]string `json:"metadata,omitempty"`
 	API      string            `json:"api,omitempty"`
+	Capacity *Capacity         `json:"capacity,omitempty"`
 }
 
 type placementValue struct {
@@ -94,7 +95,11 @@ func decodeMachine(id string, data []byte, rev int64) (Machine, error) {
 	if err := json.Unmarshal(data, &v); err != nil {
 		return Machine{}, fmt.Errorf("machine %s: corrupt record: %w", id, err)
 	}
-	return Machine{ID: id, IP: v.IP, Metadata: v.Metadata, API: v.API, Revision: rev}, nil
+	m := Machine{ID: id, IP: v.IP, Metadata: v.Metadata, API: v.API, Revision: rev}
+	if v.Capacity != nil {
+		m.Capacity = *v.Capacity
+	}
+	return m, nil
 }
 
 func decodePlacement(machine, name string, data []byte) (Placement, error) {

@@ -33,7 +33,11 @@ func (r *Registry) Register(ctx context.Context, m Machine, ttl time.Duration) (
 	if err != nil {
 		return nil, r.wrap("register machine "+m.ID, err)
 	}
-	val := mustJSON(machineValue{IP: m.IP, Metadata: m.Metadata, API: m.API})
+	v := machineValue{IP: m.IP, Metadata: m.Metadata, API: m.API}
+	if m.Capacity != (Capacity{}) {
+		v.Capacity = &m.Capacity
+	}
+	val := mustJSON(v)
 	if _, err := r.cli.Put(ctx, r.k.machine(m.ID), val, clientv3.WithLease(grant.ID)); err != nil {
 		return nil, r.wrap("register machine "+m.ID, err)
 	}

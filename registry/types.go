@@ -50,10 +50,21 @@ type Machine struct {
 	// API is where this Machine's Agent answers flotactl status and journal
 	// (e.g. http://10.77.0.11:4920); "" when it serves none.
 	API string
+	// Capacity is what the Machine has to give its units, as its Agent
+	// read it at registration; zero when unknown.
+	Capacity Capacity
 	// Revision is the CreateRevision of the presence key: it changes when the
 	// machine re-registers with a new lease, so a Placement decided for an
 	// earlier incarnation cannot land on a later one by accident.
 	Revision int64
+}
+
+// Capacity is a Machine's resources.
+type Capacity struct {
+	CPUs          int    `json:"cpus,omitempty"`
+	MemoryBytes   uint64 `json:"memory,omitempty"`
+	DiskBytes     uint64 `json:"disk,omitempty"`
+	DiskFreeBytes uint64 `json:"disk_free,omitempty"`
 }
 
 // Placement says that Unit runs on Machine in the Desired state, from the
