@@ -67,6 +67,25 @@ const machines = 3
 // leadership.
 const ttl = "FLOTA_MACHINE_TTL=5s\nFLOTA_ENGINE_TTL=5s"
 
+// imageSource is where the machines' flotad fetch container images from:
+// exportDir() on the host, bound read-only into every machine.
+const imageSource = "/var/lib/flota/source"
+
+// flotadEnv is every machine's extra flotad settings.
+const flotadEnv = ttl + "\nFLOTA_IMAGE_SOURCE=" + imageSource
+
+// harnessDir is the harness's FLOTA_HARNESS_DIR.
+func harnessDir() string {
+	if d := os.Getenv("FLOTA_HARNESS_DIR"); d != "" {
+		return d
+	}
+	return "/var/lib/flota-harness"
+}
+
+// exportDir is the host directory images are exported to for the machines
+// (flota-image export writes <name>_<tag>/ there).
+func exportDir() string { return filepath.Join(harnessDir(), "images-export") }
+
 // up returns the shared cluster, bringing it up on first use: binaries
 // built from this tree, the host flotad (embedded etcd, engine), and three
 // machines with metadata zone=dmz.
@@ -85,7 +104,7 @@ func bringUp() (*cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range []string{"flotad", "flotactl"} {
+	for _, c := range []string{"flotad", "flotactl", "flota-image"} {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, c), "./cmd/"+c)
 		cmd.Dir = repo
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -134,7 +153,8 @@ func (c *cluster) harness(args ...string) (string, error) {
 	// The machines' flotad run engines and keep 5 s leases, so a killed
 	// machine's units, or a killed leader's work, move on within seconds.
 	cmd.Env = append(os.Environ(), "FLOTA_BIN="+filepath.Join(c.bin, "flotad"),
-		"FLOTA_HARNESS_ENGINE=true", "FLOTA_HARNESS_FLOTAD_ENV="+ttl)
+		"FLOTA_HARNESS_ENGINE=true", "FLOTA_HARNESS_FLOTAD_ENV="+flotadEnv,
+		"FLOTA_HARNESS_BIND_RO="+exportDir()+":"+imageSource)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {

@@ -89,9 +89,29 @@ type subvolumeInfo struct {
 	ReadOnly                       bool
 }
 
+// origin is the UUID of the subvolume a subvolume is a received copy of
+// (a send stream names a received subvolume by its received UUID), or its
+// own UUID when it was not received: copies of one layer share it.
+func (i subvolumeInfo) origin() string {
+	if i.ReceivedUUID != "-" && i.ReceivedUUID != "" {
+		return i.ReceivedUUID
+	}
+	return i.UUID
+}
+
 func showSubvolume(ctx context.Context, path string) (subvolumeInfo, error) {
+	return showSubvolumeArgs(ctx, path)
+}
+
+// showSubvolumeByUUID shows the subvolume with the given UUID on the
+// filesystem that holds path, wherever it is.
+func showSubvolumeByUUID(ctx context.Context, path, uuid string) (subvolumeInfo, error) {
+	return showSubvolumeArgs(ctx, "-u", uuid, path)
+}
+
+func showSubvolumeArgs(ctx context.Context, args ...string) (subvolumeInfo, error) {
 	var out bytes.Buffer
-	if err := btrfs(ctx, nil, &out, "subvolume", "show", path); err != nil {
+	if err := btrfs(ctx, nil, &out, append([]string{"subvolume", "show"}, args...)...); err != nil {
 		return subvolumeInfo{}, err
 	}
 	var info subvolumeInfo

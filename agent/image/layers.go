@@ -175,7 +175,9 @@ func (s *Store) ImportVerified(ctx context.Context, r io.Reader, parent, want La
 // otherwise), made from the parent's tree when there is one: btrfs receive
 // finds an incremental stream's parent by UUID anywhere on the
 // filesystem, and the manifest must not record a parent the layer is not
-// built on.
+// built on. On a filesystem shared by several stores, receive may take
+// another store's copy of the parent layer (one with the same origin,
+// see subvolumeInfo.origin); that is the same tree, and accepted.
 func checkReceived(ctx context.Context, dir, parentPath string) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -191,18 +193,31 @@ func checkReceived(ctx context.Context, dir, parentPath string) error {
 	if !got.ReadOnly || got.ReceivedUUID == "-" {
 		return fmt.Errorf("stream ended before its layer did: %w", ErrInvalid)
 	}
-	wantParent := "-"
-	if parentPath != "" {
-		p, err := showSubvolume(ctx, parentPath)
-		if err != nil {
-			return err
+	if parentPath == "" {
+		if got.ParentUUID != "-" {
+			return fmt.Errorf("stream is not against the given parent: %w", ErrInvalid)
 		}
-		wantParent = p.UUID
+		return nil
 	}
-	if got.ParentUUID != wantParent {
-		return fmt.Errorf("stream is not against the given parent: %w", ErrInvalid)
+	p, err := showSubvolume(ctx, parentPath)
+	if err != nil {
+		return err
 	}
-	return nil
+	if got.ParentUUID == p.UUID {
+		return nil
+	}
+	// Stores on one filesystem (machines sharing a pool, or a builder's
+	// store beside a machine's) hold copies of the same layer, and receive
+	// may have snapshotted another store's copy. A copy that is the same
+	// layer, read-only and of the same origin, has the same tree, so the
+	// layer is the same; anything else is refused.
+	if got.ParentUUID != "-" {
+		q, err := showSubvolumeByUUID(ctx, dir, got.ParentUUID)
+		if err == nil && q.ReadOnly && p.ReadOnly && q.origin() == p.origin() {
+			return nil
+		}
+	}
+	return fmt.Errorf("stream is not against the given parent: %w", ErrInvalid)
 }
 
 // Export writes layer's send stream, incremental against parent, or full

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/flota-dev/flota/agent/image"
+	"github.com/flota-dev/flota/agent/image/imagetest"
 )
 
 func TestBuildTagResolveChain(t *testing.T) {
@@ -388,5 +389,52 @@ func TestImportAgainstTheWrongParent(t *testing.T) {
 	}
 	if got := ls(t, filepath.Join(b.Root(), "layers")); len(got) != 2 {
 		t.Fatalf("layers/ = %v, want the 2 bases", got)
+	}
+}
+
+// Stores on one filesystem (harness machines on a shared pool): btrfs
+// receive may take another store's copy of the parent. That copy is the
+// same layer, so the import is good; a different layer still is not.
+func TestImportAgainstAnotherStoresCopyOfTheParent(t *testing.T) {
+	ctx := context.Background()
+	fs := imagetest.NewFS(t)
+	open := func(name string) *image.Store {
+		dir := filepath.Join(fs, name)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		s, err := image.Open(ctx, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	a, b, c := open("a"), open("b"), open("c")
+	base := build(t, a, "", baseFiles)
+	app := build(t, a, base, appFiles)
+	other := build(t, a, "", map[string][]byte{"x": []byte("x")})
+	// c's copy of base is received first, so receive finds it first.
+	for _, s := range []*image.Store{c, b} {
+		if _, err := s.Import(ctx, bytes.NewReader(export(t, a, base, "")), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.Import(ctx, bytes.NewReader(export(t, a, other, "")), ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Import(ctx, bytes.NewReader(export(t, a, app, base)), other); !errors.Is(err, image.ErrInvalid) {
+		t.Fatalf("Import against the wrong parent = %v, want ErrInvalid", err)
+	}
+	for _, s := range []*image.Store{b, c} {
+		got, err := s.ImportVerified(ctx, bytes.NewReader(export(t, a, app, base)), base, app)
+		if err != nil || got != app {
+			t.Fatalf("%s: ImportVerified(app) = %v, %v", s.Root(), got, err)
+		}
+		dir, err := s.Snapshot(ctx, app, "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameTree(t, dir, a.LayerPath(app))
 	}
 }
