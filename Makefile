@@ -9,6 +9,7 @@ LDFLAGS := -X github.com/flota-dev/flota/ctl.Version=$(VERSION)
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/flotad ./cmd/flotad
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/flotactl ./cmd/flotactl
+	$(GO) build -o $(BIN)/flota-image ./cmd/flota-image
 
 # What the test machines need (Debian packages), when we can install them:
 # the end-to-end tests skip without them (and fail under CI=true).

@@ -3,14 +3,20 @@
 # the embedded etcd and the engine; each machine is a systemd-nspawn
 # machine on a BTRFS snapshot (harness/cluster) with its own systemd, its
 # own network namespace on the bridge flota0 (10.77.0.0/24) and flotad as a
-# service. Units run as real systemd services: busybox httpd, which the
-# script asks over HTTP. Everything it starts is stopped when it exits.
+# service. The web servers run as systemd-nspawn containers of an image that
+# flota-image builds here (busybox httpd, one BTRFS layer), each on a task
+# snapshot of its own with a named volume holding its page; the script asks
+# them over HTTP. Everything it starts is stopped when it exits.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cluster=$repo/harness/cluster
 export FLOTA_BIN=$repo/bin/flotad
-export FLOTA_HARNESS_FLOTAD_ENV=FLOTA_MACHINE_TTL=5s
+harness_dir=${FLOTA_HARNESS_DIR:-/var/lib/flota-harness}
+# Machines fetch images from the exports the host makes, read-only.
+export FLOTA_HARNESS_BIND_RO="$harness_dir/images-export:/var/lib/flota/source"
+export FLOTA_HARNESS_FLOTAD_ENV="FLOTA_MACHINE_TTL=5s
+FLOTA_IMAGE_SOURCE=/var/lib/flota/source"
 flotactl=$repo/bin/flotactl
 work=$(mktemp -d /tmp/flota-demo.XXXXXX)
 
@@ -45,9 +51,28 @@ ask_all() {
 	done
 }
 
+# build_image: web:1, a static busybox and a page under /usr, in one layer.
+# (One: on the harness all machines share one BTRFS pool, where receiving a
+# multi-layer image into a second machine fails; see harness/README.md.)
+build_image() {
+	local tree=$work/image store=$harness_dir/mnt/demo-image-store a
+	mkdir -p "$tree/usr/bin" "$tree/usr/lib" "$tree/usr/share/www"
+	cp /bin/busybox "$tree/usr/bin/busybox"
+	for a in sh httpd cat echo; do ln -s busybox "$tree/usr/bin/$a"; done
+	echo 'ID=flota-demo' >"$tree/usr/lib/os-release"
+	echo 'web:1 without a volume' >"$tree/usr/share/www/index.html"
+	printf 'image web:1\nfrom scratch\ncopy usr /usr\n' >"$tree/web.flota"
+	"$repo/bin/flota-image" build --store "$store" "$tree/web.flota"
+	rm -rf "$harness_dir/images-export/web_1"
+	"$repo/bin/flota-image" export --store "$store" web:1 "$harness_dir/images-export/web_1"
+}
+
 say "setting up: the host flotad (embedded etcd + engine) and 3 machines in the DMZ"
 quietly "$cluster" deps
 quietly "$cluster" down
+quietly "$cluster" pool
+echo "building the image web:1 with flota-image:"
+build_image 2>&1 | sed 's/^/  /' 
 quietly "$cluster" host start
 quietly "$cluster" up 3
 run list-machines
@@ -58,9 +83,14 @@ cat >nginx@.service <<'UNIT'
 Description=My NGinx server
 
 [Service]
-ExecStartPre=/bin/mkdir -p /run/web-%i
-ExecStartPre=/bin/sh -c 'echo "nginx@%i on %H" >/run/web-%i/index.html'
-ExecStart=/bin/busybox httpd -f -p 80 -h /run/web-%i
+# On the machine, before the container starts: the page, in the volume.
+ExecStartPre=/bin/sh -c 'echo "nginx@%i on %H, in a container of web:1" >/var/lib/flota/volumes/www-%i/index.html'
+ExecStart=/usr/bin/busybox httpd -f -p 80 -h /usr/share/www
+MemoryMax=64M
+
+[X-Container]
+Image=web:1
+Volume=www-%i:/usr/share/www
 
 [X-Fleet]
 MachineMetadata=zone=dmz
@@ -96,7 +126,7 @@ quietly "$cluster" add flota-m4 zone=dmz,rack=r4
 run start nginx@4
 ask_all 'nginx@4*'
 
-say "the unit's own systemd, through its machine's agent"
+say "the unit's own systemd, through its machine's agent: systemd-nspawn on a task snapshot"
 run status nginx@1
 run journal --lines=3 nginx@1
 
