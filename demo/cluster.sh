@@ -51,9 +51,8 @@ ask_all() {
 	done
 }
 
-# build_image: web:1, a static busybox and a page under /usr, in one layer.
-# (One: on the harness all machines share one BTRFS pool, where receiving a
-# multi-layer image into a second machine fails; see harness/README.md.)
+# build_image: web:1, a static busybox and a page under /usr, in one layer
+# (the demo's point is the container; e2e/container_test.go ships layers).
 build_image() {
 	local tree=$work/image store=$harness_dir/mnt/demo-image-store a
 	mkdir -p "$tree/usr/bin" "$tree/usr/lib" "$tree/usr/share/www"

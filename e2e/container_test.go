@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,17 +20,19 @@ import (
 const webPage = "flota e2e web:1"
 
 // webSpec is the image the container tests run: a static busybox and a
-// page, all under /usr (systemd-nspawn wants a /usr), no distribution, one
-// layer (one copy step). One: the machines share one BTRFS
-// pool, and btrfs receive looks an incremental stream's parent up by
-// received UUID anywhere on the filesystem, takes the first copy it finds
-// (another machine's, once one has the image) and then fails with
-// "parent subvol is not reachable from inside the root subvol". Machines
-// with filesystems of their own do not meet this; here the second machine
-// to fetch a multi-layer image would.
+// page, all under /usr (systemd-nspawn wants a /usr), no distribution, in
+// two layers (two copy steps): busybox, then the page. Two on purpose: the
+// second machine to fetch web:1 imports an incremental layer, and btrfs
+// receive looks its parent up by received UUID anywhere on the filesystem.
+// On a shared filesystem it would find another machine's copy and fail with
+// "parent subvol is not reachable from inside the root subvol"; the harness
+// gives each machine a BTRFS filesystem of its own at /var/lib/flota, as
+// real machines have, and TestContainerUnit's two instances on two machines
+// prove the chain imports on both.
 const webSpec = `image web:1
 from scratch
 copy usr /usr
+copy www /usr/share/www
 `
 
 // applets get a link to busybox in the image's /usr/bin.
@@ -67,7 +70,7 @@ func (c *cluster) buildWebImage() error {
 	if err := os.RemoveAll(spec); err != nil {
 		return err
 	}
-	for _, d := range []string{"usr/bin", "usr/lib", "usr/share/www"} {
+	for _, d := range []string{"usr/bin", "usr/lib", "www"} {
 		if err := os.MkdirAll(filepath.Join(spec, d), 0o755); err != nil {
 			return err
 		}
@@ -77,10 +80,10 @@ func (c *cluster) buildWebImage() error {
 		return err
 	}
 	files := map[string]string{
-		"usr/bin/busybox":          string(data),
-		"usr/lib/os-release":       "ID=flota-e2e\nNAME=\"flota e2e web\"\n",
-		"usr/share/www/index.html": webPage + "\n",
-		"web.flota":                webSpec,
+		"usr/bin/busybox":    string(data),
+		"usr/lib/os-release": "ID=flota-e2e\nNAME=\"flota e2e web\"\n",
+		"www/index.html":     webPage + "\n",
+		"web.flota":          webSpec,
 	}
 	for name, text := range files {
 		mode := os.FileMode(0o644)
@@ -152,7 +155,8 @@ func (c *cluster) tasks(t *testing.T, machine string) string {
 // containerRoot finds the process running cmd in a container on machine
 // and returns its PID, the device:inode of its root directory, and the
 // source of its root mount (its mount namespace's "/", as mountinfo says:
-// the path inside the BTRFS pool). readlink /proc/PID/root would say "/":
+// the path inside the machine's own BTRFS filesystem, the one the harness
+// mounts at /var/lib/flota). readlink /proc/PID/root would say "/":
 // systemd-nspawn pivots into a mount namespace of its own.
 func (c *cluster) containerRoot(t *testing.T, machine, cmd string) (pid, devIno, mount string) {
 	t.Helper()
@@ -221,10 +225,12 @@ func TestContainerUnit(t *testing.T) {
 		}
 		want := c.exec(t, m, "stat", "-c", "%d:%i", snap)
 		pid, root, mount := c.containerRoot(t, m, "/usr/bin/busybox httpd -f -p 8090 -h /usr/share/www")
-		if root != want || !strings.HasSuffix(mount, snap) {
+		// mountinfo gives the path from the root of the filesystem, the
+		// machine's own disk mounted at /var/lib/flota.
+		if root != want || !strings.HasSuffix(mount, strings.TrimPrefix(snap, "/var/lib/flota")) {
 			t.Fatalf("%s: httpd (pid %s) on %s has root %s mounted from %s, want the task snapshot %s (%s)", name, pid, m, root, mount, snap, want)
 		}
-		t.Logf("%s: httpd (pid %s in %s) runs in %s (dev:ino %s), pool path %s", name, pid, m, snap, root, mount)
+		t.Logf("%s: httpd (pid %s in %s) runs in %s (dev:ino %s), path on its disk %s", name, pid, m, snap, root, mount)
 	}
 	if webs[0].machine == webs[1].machine {
 		t.Fatalf("both web containers on %s despite Conflicts=", webs[0].machine)
@@ -245,8 +251,19 @@ func TestContainerUnit(t *testing.T) {
 	}
 
 	// (c) MemoryMax=: the container is OOM-killed, the machine carries on.
-	oomRe := regexp.MustCompile(`oom_memcg=[^,]*/system\.slice/oom-ctr\.service,`)
-	before := len(oomRe.FindAllString(dmesg(t), -1))
+	// A kill is new when its line's timestamp is later than the last one
+	// before: counting lines fails once the kernel's ring buffer is full and
+	// old OOM reports drop out as new ones come in.
+	oomRe := regexp.MustCompile(`(?m)^\[\s*([0-9]+\.[0-9]+)\].*(oom_memcg=[^,]*/system\.slice/oom-ctr\.service,)`)
+	lastOOM := func() (at float64, text string) {
+		for _, m := range oomRe.FindAllStringSubmatch(dmesg(t), -1) {
+			if v, err := strconv.ParseFloat(m[1], 64); err == nil && v >= at {
+				at, text = v, m[2]
+			}
+		}
+		return at, text
+	}
+	before, _ := lastOOM()
 	c.must(t, "start", writeUnit(t, dir, "oom-ctr.service", oomUnit))
 	var at row
 	eventually(t, time.Minute, "oom-ctr.service failed", func() (bool, string) {
@@ -265,7 +282,8 @@ func TestContainerUnit(t *testing.T) {
 	}
 	// The kernel's memory cgroup OOM killer, in the unit's cgroup.
 	eventually(t, 10*time.Second, "a kernel OOM kill in oom-ctr.service's memory cgroup", func() (bool, string) {
-		return len(oomRe.FindAllString(dmesg(t), -1)) > before, ""
+		at, _ := lastOOM()
+		return at > before, ""
 	})
 	journal := c.exec(t, m, "journalctl", "-u", "oom-ctr.service", "--no-pager", "-o", "cat")
 	if strings.Contains(journal, "survived") {
@@ -277,8 +295,8 @@ func TestContainerUnit(t *testing.T) {
 	if !strings.Contains(journal, "terminated by signal KILL") || strings.Contains(show, "Result=success") {
 		t.Fatalf("oom-ctr.service was not killed by SIGKILL: %s\n%s", show, journal)
 	}
-	if l := oomRe.FindAllString(dmesg(t), -1); len(l) > 0 {
-		t.Logf("kernel: ...%s", l[len(l)-1])
+	if _, l := lastOOM(); l != "" {
+		t.Logf("kernel: ...%s", l)
 	}
 	for _, w := range []struct{ args, want string }{
 		{"systemctl is-active flotad.service", "active"},
