@@ -5,36 +5,16 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/flota-dev/flota/agent/subvol"
 	"io"
-	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"time"
 )
 
 // Every btrfs(8) command the store runs is here. btrfs-progs is the
 // supported interface to send/receive (the ioctls need a stream parser we
 // would rather not own); the cost is a fork per call, a few milliseconds.
-
-const btrfsMagic = 0x9123683E // BTRFS_SUPER_MAGIC, statfs(2) f_type
-
-// firstFreeObjectID is the inode number of every subvolume's root
-// directory, which is how a subvolume is told from a plain directory.
-const firstFreeObjectID = 256
-
-func onBtrfs(path string) (bool, error) {
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(path, &st); err != nil {
-		return false, err
-	}
-	return uint32(st.Type) == btrfsMagic, nil
-}
-
-func isSubvolume(fi os.FileInfo) bool {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	return ok && fi.IsDir() && st.Ino == firstFreeObjectID
-}
 
 // btrfs runs `btrfs args...` with stdin and stdout as given; its stderr
 // goes into the error.
@@ -51,9 +31,7 @@ func btrfs(ctx context.Context, stdin io.Reader, stdout io.Writer, args ...strin
 	return nil
 }
 
-func createSubvolume(ctx context.Context, path string) error {
-	return btrfs(ctx, nil, nil, "subvolume", "create", path)
-}
+func createSubvolume(ctx context.Context, path string) error { return subvol.Create(ctx, path) }
 
 func snapshot(ctx context.Context, src, dst string, readOnly bool) error {
 	args := []string{"subvolume", "snapshot"}
@@ -63,9 +41,7 @@ func snapshot(ctx context.Context, src, dst string, readOnly bool) error {
 	return btrfs(ctx, nil, nil, append(args, src, dst)...)
 }
 
-func deleteSubvolume(ctx context.Context, path string) error {
-	return btrfs(ctx, nil, nil, "subvolume", "delete", path)
-}
+func deleteSubvolume(ctx context.Context, path string) error { return subvol.Delete(ctx, path) }
 
 // send writes the stream of subvol, incremental against parent unless
 // parent is "". The protocol version is pinned: a newer default would

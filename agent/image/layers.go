@@ -1,6 +1,8 @@
 package image
 
 import (
+	"github.com/flota-dev/flota/agent/subvol"
+
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -84,7 +86,7 @@ func (s *Store) Commit(ctx context.Context, from string, parent LayerID) (LayerI
 	if err != nil {
 		return "", fmt.Errorf("commit: %w", err)
 	}
-	if !isSubvolume(fi) {
+	if !subvol.Is(fi) {
 		return "", fmt.Errorf("commit: %s is not a subvolume: %w", from, ErrInvalid)
 	}
 	pp, err := s.parentPath(ctx, parent)
@@ -95,7 +97,7 @@ func (s *Store) Commit(ctx context.Context, from string, parent LayerID) (LayerI
 	if err != nil {
 		return "", fmt.Errorf("commit: %w", err)
 	}
-	defer removeAll(context.WithoutCancel(ctx), tmp)
+	defer subvol.RemoveAll(context.WithoutCancel(ctx), tmp)
 	rootfs := filepath.Join(tmp, "rootfs")
 	if err := snapshot(ctx, from, rootfs, true); err != nil {
 		return "", fmt.Errorf("commit: %w", err)
@@ -155,7 +157,7 @@ func (s *Store) ImportVerified(ctx context.Context, r io.Reader, parent, want La
 	if err != nil {
 		return "", fmt.Errorf("import: %w", err)
 	}
-	defer removeAll(context.WithoutCancel(ctx), tmp)
+	defer subvol.RemoveAll(context.WithoutCancel(ctx), tmp)
 	h, n := sha256.New(), &counter{}
 	if err := receive(ctx, io.TeeReader(r, io.MultiWriter(h, n)), tmp); err != nil {
 		return "", fmt.Errorf("import: %w: %w", ErrInvalid, err)

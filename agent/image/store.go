@@ -1,6 +1,8 @@
 package image
 
 import (
+	"github.com/flota-dev/flota/agent/subvol"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -36,7 +38,7 @@ func Open(ctx context.Context, root string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ok, err := onBtrfs(root); err != nil {
+	if ok, err := subvol.OnBtrfs(root); err != nil {
 		return nil, fmt.Errorf("image store %s: %w", root, err)
 	} else if !ok {
 		return nil, fmt.Errorf("image store %s: %w", root, ErrNotBtrfs)
@@ -74,7 +76,7 @@ func (s *Store) cleanTmp(ctx context.Context) error {
 		return fmt.Errorf("image store: %w", err)
 	}
 	for _, e := range entries {
-		if err := removeAll(ctx, s.path("tmp", e.Name())); err != nil {
+		if err := subvol.RemoveAll(ctx, s.path("tmp", e.Name())); err != nil {
 			return fmt.Errorf("image store: cleaning tmp: %w", err)
 		}
 	}
@@ -123,7 +125,7 @@ func (s *Store) unpublish(ctx context.Context, path, op string) error {
 		}
 		return err
 	}
-	if err := removeAll(ctx, tmp); err != nil {
+	if err := subvol.RemoveAll(ctx, tmp); err != nil {
 		// Still in use (a task's tree mounted by its container, say):
 		// put it back, so it is not lost from view until the next Open.
 		if os.Rename(dst, path) == nil {

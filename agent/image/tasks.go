@@ -1,6 +1,8 @@
 package image
 
 import (
+	"github.com/flota-dev/flota/agent/subvol"
+
 	"context"
 	"errors"
 	"fmt"
@@ -46,7 +48,7 @@ func (s *Store) Snapshot(ctx context.Context, layer LayerID, key string) (string
 		err = publish(tmp, dst)
 	}
 	if err != nil {
-		removeAll(context.WithoutCancel(ctx), tmp)
+		subvol.RemoveAll(context.WithoutCancel(ctx), tmp)
 		return "", fmt.Errorf("task %s: %w", key, err)
 	}
 	return filepath.Join(dst, "rootfs"), nil

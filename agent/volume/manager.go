@@ -1,6 +1,8 @@
 package volume
 
 import (
+	"github.com/flota-dev/flota/agent/subvol"
+
 	"context"
 	"errors"
 	"fmt"
@@ -43,7 +45,7 @@ func Open(ctx context.Context, root string) (*Manager, error) {
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("volumes: %w", err)
 	}
-	if ok, err := onBtrfs(root); err != nil {
+	if ok, err := subvol.OnBtrfs(root); err != nil {
 		return nil, fmt.Errorf("volumes %s: %w", root, err)
 	} else if !ok {
 		return nil, fmt.Errorf("volumes %s: %w", root, ErrNotBtrfs)
@@ -101,15 +103,15 @@ func (m *Manager) Ensure(ctx context.Context, name string) (path string, created
 		return path, false, nil
 	}
 	tmp := filepath.Join(m.root, tmpDir, name)
-	if err := removeAll(ctx, tmp); err != nil {
+	if err := subvol.RemoveAll(ctx, tmp); err != nil {
 		return "", false, fmt.Errorf("volume %s: %w", name, err)
 	}
-	if err := createSubvolume(ctx, tmp); err != nil {
+	if err := subvol.Create(ctx, tmp); err != nil {
 		return "", false, fmt.Errorf("volume %s: %w", name, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		// Delete with a context of its own: ctx may be what failed.
-		_ = removeAll(context.WithoutCancel(ctx), tmp)
+		_ = subvol.RemoveAll(context.WithoutCancel(ctx), tmp)
 		return "", false, fmt.Errorf("volume %s: %w", name, err)
 	}
 	if err := syncDir(m.root); err != nil {
@@ -127,7 +129,7 @@ func (m *Manager) exists(path string) (bool, error) {
 		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("volumes: %w", err)
-	case !isSubvolume(fi):
+	case !subvol.Is(fi):
 		return false, fmt.Errorf("volumes: %s: %w", path, ErrCorrupt)
 	}
 	return true, nil
@@ -154,7 +156,7 @@ func (m *Manager) List(ctx context.Context) ([]string, error) {
 			}
 			return nil, fmt.Errorf("volumes: %w", err)
 		}
-		if isSubvolume(fi) {
+		if subvol.Is(fi) {
 			names = append(names, e.Name())
 		}
 	}
@@ -187,7 +189,7 @@ func (m *Manager) Remove(ctx context.Context, name string) error {
 	if err := syncDir(m.root); err != nil {
 		return fmt.Errorf("volume %s: %w", name, err)
 	}
-	if err := removeAll(ctx, trash); err != nil {
+	if err := subvol.RemoveAll(ctx, trash); err != nil {
 		return fmt.Errorf("volume %s: removed, but deleting its data failed (Open will retry): %w", name, err)
 	}
 	return nil
@@ -200,7 +202,7 @@ func (m *Manager) cleanTmp(ctx context.Context) error {
 		return fmt.Errorf("volumes: %w", err)
 	}
 	for _, e := range entries {
-		if err := removeAll(ctx, filepath.Join(dir, e.Name())); err != nil {
+		if err := subvol.RemoveAll(ctx, filepath.Join(dir, e.Name())); err != nil {
 			return fmt.Errorf("volumes: cleaning %s: %w", tmpDir, err)
 		}
 	}

@@ -1,4 +1,9 @@
-package volume
+// Package subvol is what the agent's BTRFS users share: telling a BTRFS
+// filesystem and a subvolume apart from plain ones, creating and deleting
+// subvolumes, and removing a tree that holds some. The image store, the
+// volume manager and the quota manager build on it; btrfs(8) from
+// btrfs-progs is the interface, a fork per call.
+package subvol
 
 import (
 	"bytes"
@@ -15,17 +20,14 @@ import (
 	"time"
 )
 
-// Every btrfs(8) command the manager runs is here. The helpers are copied,
-// trimmed, from agent/image/btrfs.go and remove.go, which does not export
-// them.
-
 const btrfsMagic = 0x9123683E // BTRFS_SUPER_MAGIC, statfs(2) f_type
 
 // firstFreeObjectID is the inode number of every subvolume's root
 // directory, which is how a subvolume is told from a plain directory.
 const firstFreeObjectID = 256
 
-func onBtrfs(path string) (bool, error) {
+// OnBtrfs says whether path is on a BTRFS filesystem.
+func OnBtrfs(path string) (bool, error) {
 	var st syscall.Statfs_t
 	if err := syscall.Statfs(path, &st); err != nil {
 		return false, err
@@ -33,12 +35,14 @@ func onBtrfs(path string) (bool, error) {
 	return uint32(st.Type) == btrfsMagic, nil
 }
 
-func isSubvolume(fi os.FileInfo) bool {
+// Is says whether fi is a subvolume's root directory.
+func Is(fi os.FileInfo) bool {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	return ok && fi.IsDir() && st.Ino == firstFreeObjectID
 }
 
-func btrfs(ctx context.Context, args ...string) error {
+// Btrfs runs `btrfs args...`; its stderr goes into the error.
+func Btrfs(ctx context.Context, args ...string) error {
 	cmd := exec.CommandContext(ctx, "btrfs", args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -49,17 +53,20 @@ func btrfs(ctx context.Context, args ...string) error {
 	return nil
 }
 
-func createSubvolume(ctx context.Context, path string) error {
-	return btrfs(ctx, "subvolume", "create", path)
+// Create makes an empty subvolume at path.
+func Create(ctx context.Context, path string) error {
+	return Btrfs(ctx, "subvolume", "create", path)
 }
 
-func deleteSubvolume(ctx context.Context, path string) error {
-	return btrfs(ctx, "subvolume", "delete", path)
+// Delete deletes the subvolume at path (not the subvolumes inside it).
+func Delete(ctx context.Context, path string) error {
+	return Btrfs(ctx, "subvolume", "delete", path)
 }
 
-// removeAll deletes path like os.RemoveAll, except that subvolumes are
-// deleted whole with btrfs (rmdir never removes a subvolume).
-func removeAll(ctx context.Context, path string) error {
+// RemoveAll deletes path like os.RemoveAll, except that subvolumes are
+// deleted whole with btrfs (os.RemoveAll cannot: a read-only one refuses
+// unlink, and rmdir never removes a subvolume).
+func RemoveAll(ctx context.Context, path string) error {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -68,7 +75,7 @@ func removeAll(ctx context.Context, path string) error {
 		return err
 	}
 	switch {
-	case isSubvolume(fi):
+	case Is(fi):
 		return removeSubvolume(ctx, path)
 	case fi.IsDir():
 		entries, err := os.ReadDir(path)
@@ -76,7 +83,7 @@ func removeAll(ctx context.Context, path string) error {
 			return err
 		}
 		for _, e := range entries {
-			if err := removeAll(ctx, filepath.Join(path, e.Name())); err != nil {
+			if err := RemoveAll(ctx, filepath.Join(path, e.Name())); err != nil {
 				return err
 			}
 		}
@@ -85,11 +92,11 @@ func removeAll(ctx context.Context, path string) error {
 }
 
 // removeSubvolume deletes a subvolume. Deleting one that holds other
-// subvolumes fails (a container may make some: systemd-nspawn and
-// machinectl do), so those go first; they are only looked for after that
-// failure, because walking a volume's tree is the slow part.
+// subvolumes fails (a task may have made some: systemd-nspawn and machinectl
+// do), so those go first; they are only looked for after that failure,
+// because walking a tree is the slow part.
 func removeSubvolume(ctx context.Context, path string) error {
-	err := deleteSubvolume(ctx, path)
+	err := Delete(ctx, path)
 	if err == nil {
 		return nil
 	}
@@ -98,22 +105,22 @@ func removeSubvolume(ctx context.Context, path string) error {
 		return err
 	}
 	for _, n := range nested {
-		if err := removeAll(ctx, n); err != nil {
+		if err := RemoveAll(ctx, n); err != nil {
 			return err
 		}
 	}
-	return deleteSubvolume(ctx, path)
+	return Delete(ctx, path)
 }
 
 // nestedSubvolumes lists the subvolumes directly inside root (not those
-// inside them: removeAll gets to those), deepest first.
+// inside them: RemoveAll gets to those), deepest first.
 func nestedSubvolumes(root string) ([]string, error) {
 	var found []string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || p == root || !d.IsDir() {
 			return err
 		}
-		if fi, err := d.Info(); err == nil && isSubvolume(fi) {
+		if fi, err := d.Info(); err == nil && Is(fi) {
 			found = append(found, p)
 			return filepath.SkipDir
 		}
