@@ -1,6 +1,10 @@
 package image
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/flota-dev/flota/agent/subvol"
+)
 
 // Errors are wrapped with %w; test them with errors.Is.
 var (
@@ -12,7 +16,7 @@ var (
 	// the layer it claims to be.
 	ErrInvalid = errors.New("invalid")
 	// ErrNotBtrfs: the store's root is not on a BTRFS filesystem.
-	ErrNotBtrfs = errors.New("not on btrfs")
+	ErrNotBtrfs = subvol.ErrNotBtrfs
 	// ErrLocked: another Store has the root open.
-	ErrLocked = errors.New("store in use")
+	ErrLocked = subvol.ErrLocked
 )

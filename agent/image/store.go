@@ -38,30 +38,16 @@ func Open(ctx context.Context, root string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ok, err := subvol.OnBtrfs(root); err != nil {
-		return nil, fmt.Errorf("image store %s: %w", root, err)
-	} else if !ok {
-		return nil, fmt.Errorf("image store %s: %w", root, ErrNotBtrfs)
-	}
 	for _, d := range dirs {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o700); err != nil {
 			return nil, fmt.Errorf("image store: %w", err)
 		}
 	}
-	lock, err := os.OpenFile(filepath.Join(root, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	lock, err := subvol.Claim(ctx, root, "tmp", "lock")
 	if err != nil {
-		return nil, fmt.Errorf("image store: %w", err)
+		return nil, fmt.Errorf("image store %w", err)
 	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		lock.Close()
-		return nil, fmt.Errorf("image store %s: %w (%v)", root, ErrLocked, err)
-	}
-	s := &Store{root: root, lock: lock}
-	if err := s.cleanTmp(ctx); err != nil {
-		lock.Close()
-		return nil, err
-	}
-	return s, nil
+	return &Store{root: root, lock: lock}, nil
 }
 
 // Close releases the store's lock. Layers and tasks stay as they are.
@@ -69,19 +55,6 @@ func (s *Store) Close() error { return s.lock.Close() }
 
 // Root is the directory the store lives in.
 func (s *Store) Root() string { return s.root }
-
-func (s *Store) cleanTmp(ctx context.Context) error {
-	entries, err := os.ReadDir(s.path("tmp"))
-	if err != nil {
-		return fmt.Errorf("image store: %w", err)
-	}
-	for _, e := range entries {
-		if err := subvol.RemoveAll(ctx, s.path("tmp", e.Name())); err != nil {
-			return fmt.Errorf("image store: cleaning tmp: %w", err)
-		}
-	}
-	return nil
-}
 
 func (s *Store) path(elem ...string) string {
 	return filepath.Join(append([]string{s.root}, elem...)...)
@@ -107,7 +80,7 @@ func publish(from, to string) error {
 		}
 		return err
 	}
-	return syncDir(filepath.Dir(to))
+	return subvol.SyncDir(filepath.Dir(to))
 }
 
 // unpublish is publish backwards: the entry leaves its place in one step,
@@ -133,7 +106,7 @@ func (s *Store) unpublish(ctx context.Context, path, op string) error {
 		}
 		return err
 	}
-	return syncDir(filepath.Dir(path))
+	return subvol.SyncDir(filepath.Dir(path))
 }
 
 func writeJSON(path string, v any) error {
@@ -164,13 +137,4 @@ func readJSON(path string, v any) error {
 		return fmt.Errorf("%s: %w: %v", path, ErrInvalid, err)
 	}
 	return nil
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
 }

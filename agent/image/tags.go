@@ -1,6 +1,8 @@
 package image
 
 import (
+	"github.com/flota-dev/flota/agent/subvol"
+
 	"context"
 	"errors"
 	"fmt"
@@ -34,7 +36,7 @@ func (s *Store) Tag(ctx context.Context, name string, layer LayerID) error {
 	if err := os.Rename(f, s.path("tags", name)); err != nil {
 		return fmt.Errorf("tag %s: %w", name, err)
 	}
-	return syncDir(s.path("tags"))
+	return subvol.SyncDir(s.path("tags"))
 }
 
 // Resolve returns the layer name points at.

@@ -99,5 +99,5 @@ func (s *Store) RemoveSnapshot(ctx context.Context, key string, keep bool) (stri
 		}
 		return "", fmt.Errorf("task %s: %w", key, err)
 	}
-	return filepath.Join(dst, "rootfs"), syncDir(s.path("failed"))
+	return filepath.Join(dst, "rootfs"), subvol.SyncDir(s.path("failed"))
 }

@@ -1,6 +1,10 @@
 package volume
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/flota-dev/flota/agent/subvol"
+)
 
 // Errors are wrapped with %w; test them with errors.Is.
 var (
@@ -9,9 +13,9 @@ var (
 	// ErrInvalid: a malformed volume name.
 	ErrInvalid = errors.New("invalid volume name")
 	// ErrNotBtrfs: the manager's root is not on a BTRFS filesystem.
-	ErrNotBtrfs = errors.New("not on btrfs")
+	ErrNotBtrfs = subvol.ErrNotBtrfs
 	// ErrLocked: another Manager has the root open.
-	ErrLocked = errors.New("volume root in use")
+	ErrLocked = subvol.ErrLocked
 	// ErrCorrupt: something under the root that should be a volume is not
 	// a subvolume (someone made a plain directory or file there).
 	ErrCorrupt = errors.New("not a subvolume")

@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -45,28 +44,11 @@ func Open(ctx context.Context, root string) (*Manager, error) {
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("volumes: %w", err)
 	}
-	if ok, err := subvol.OnBtrfs(root); err != nil {
-		return nil, fmt.Errorf("volumes %s: %w", root, err)
-	} else if !ok {
-		return nil, fmt.Errorf("volumes %s: %w", root, ErrNotBtrfs)
-	}
-	if err := os.MkdirAll(filepath.Join(root, tmpDir), 0o700); err != nil {
-		return nil, fmt.Errorf("volumes: %w", err)
-	}
-	lock, err := os.OpenFile(filepath.Join(root, lockFile), os.O_CREATE|os.O_RDWR, 0o600)
+	lock, err := subvol.Claim(ctx, root, tmpDir, lockFile)
 	if err != nil {
-		return nil, fmt.Errorf("volumes: %w", err)
+		return nil, fmt.Errorf("volumes %w", err)
 	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		lock.Close()
-		return nil, fmt.Errorf("volumes %s: %w (%v)", root, ErrLocked, err)
-	}
-	m := &Manager{root: root, lock: lock}
-	if err := m.cleanTmp(ctx); err != nil {
-		lock.Close()
-		return nil, err
-	}
-	return m, nil
+	return &Manager{root: root, lock: lock}, nil
 }
 
 // Close releases the root's lock. The volumes stay as they are.
@@ -114,7 +96,7 @@ func (m *Manager) Ensure(ctx context.Context, name string) (path string, created
 		_ = subvol.RemoveAll(context.WithoutCancel(ctx), tmp)
 		return "", false, fmt.Errorf("volume %s: %w", name, err)
 	}
-	if err := syncDir(m.root); err != nil {
+	if err := subvol.SyncDir(m.root); err != nil {
 		return "", false, fmt.Errorf("volume %s: %w", name, err)
 	}
 	return path, true, nil
@@ -186,35 +168,11 @@ func (m *Manager) Remove(ctx context.Context, name string) error {
 	if err := os.Rename(path, trash); err != nil {
 		return fmt.Errorf("volume %s: %w", name, err)
 	}
-	if err := syncDir(m.root); err != nil {
+	if err := subvol.SyncDir(m.root); err != nil {
 		return fmt.Errorf("volume %s: %w", name, err)
 	}
 	if err := subvol.RemoveAll(ctx, trash); err != nil {
 		return fmt.Errorf("volume %s: removed, but deleting its data failed (Open will retry): %w", name, err)
 	}
 	return nil
-}
-
-func (m *Manager) cleanTmp(ctx context.Context) error {
-	dir := filepath.Join(m.root, tmpDir)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("volumes: %w", err)
-	}
-	for _, e := range entries {
-		if err := subvol.RemoveAll(ctx, filepath.Join(dir, e.Name())); err != nil {
-			return fmt.Errorf("volumes: cleaning %s: %w", tmpDir, err)
-		}
-	}
-	return nil
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
