@@ -101,13 +101,17 @@ func (d *driver) run(ctx context.Context) error {
 	full, dirty := true, map[string]bool{}
 	var due, retry <-chan time.Time // armed only while there is work
 	backoff := time.Second
+	// seen belongs to the snapshot acted on (or looked at) last: any later
+	// change closes it. Taking a fresh channel each turn instead would lose
+	// a change made between a snapshot and the next turn's read.
+	ps, seen, read := d.placements()
 	for {
-		ps, changed, read := d.placements()
 		pending := false
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-changed:
+		case <-seen:
+			ps, seen, read = d.placements()
 			full, pending = true, true
 		case name, open := <-events:
 			if !open {
@@ -129,6 +133,7 @@ func (d *driver) run(ctx context.Context) error {
 			full, pending = true, true
 		case <-due:
 			due = nil
+			ps, seen, read = d.placements() // act on the latest
 			if !read {
 				continue // never act before the Placements were read once
 			}
