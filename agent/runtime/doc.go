@@ -24,6 +24,14 @@
 // where a layer is either its ID ("sha256:<hex>") or an object
 // {"id":..., "file":...} as build.ChainFile writes it.
 //
+// HTTPSource fetches the same layout over HTTP, <base>/<name>_<tag>/chain.json
+// and <base>/<name>_<tag>/<file>, and parses chain.json with DirSource's
+// code. SourceHandler serves a DirSource directory that way, read-only: GET and
+// HEAD of those two kinds of path only (flotad --serve-images mounts it
+// at /images/ on the agent API). A 404 is image.ErrNotFound. chain.json
+// must arrive within 30 s; a layer stream takes as long as ctx allows.
+// Nothing fetched is trusted, as ImportVerified checks every layer.
+//
 // # Tasks
 //
 // A unit's Task snapshot is kept under a key derived from the unit's name

@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	sdunit "github.com/coreos/go-systemd/v22/unit"
@@ -91,9 +94,20 @@ type machine struct {
 	quotas  map[string]uint64
 }
 
-// newMachine is a machine's runtime on a filesystem of its own; quotaErr,
-// when set, is what capping a snapshot fails with.
+// newMachine is a machine's runtime on a filesystem of its own, fetching
+// from the DirSource src ("": none); quotaErr, when set, is what capping a
+// snapshot fails with.
 func newMachine(t *testing.T, src string, quotaErr error) *machine {
+	t.Helper()
+	var source runtime.Source
+	if src != "" {
+		source = runtime.DirSource{Dir: src}
+	}
+	return newMachineWith(t, source, quotaErr)
+}
+
+// newMachineWith is newMachine fetching from source (nil: none).
+func newMachineWith(t *testing.T, source runtime.Source, quotaErr error) *machine {
 	t.Helper()
 	ctx := context.Background()
 	fs := imagetest.NewFS(t)
@@ -108,10 +122,7 @@ func newMachine(t *testing.T, src string, quotaErr error) *machine {
 	}
 	t.Cleanup(func() { v.Close() })
 	m := &machine{images: s, volumes: v, quotas: map[string]uint64{}}
-	cfg := runtime.Config{Images: s, Volumes: v, Nspawn: "/usr/bin/systemd-nspawn"}
-	if src != "" {
-		cfg.Source = runtime.DirSource{Dir: src}
-	}
+	cfg := runtime.Config{Images: s, Volumes: v, Nspawn: "/usr/bin/systemd-nspawn", Source: source}
 	cfg.Quota = func(ctx context.Context, path string, n uint64) error {
 		if quotaErr != nil {
 			return quotaErr
@@ -164,10 +175,43 @@ func execStart(opts []*sdunit.UnitOption) string {
 	return ""
 }
 
+// sources are the ways a machine reaches an exported image directory: on
+// its disk, and over HTTP from a SourceHandler on loopback (as from
+// flotad --serve-images). served counts the requests that reached the
+// server, so an HTTP test shows the image did come over HTTP.
+var sources = []struct {
+	name  string
+	open  func(t *testing.T, dir string, served *atomic.Int64) runtime.Source
+	isDir bool
+}{
+	{"dir", func(t *testing.T, dir string, _ *atomic.Int64) runtime.Source { return runtime.DirSource{Dir: dir} }, true},
+	{"http", func(t *testing.T, dir string, served *atomic.Int64) runtime.Source {
+		h := runtime.SourceHandler(dir)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			served.Add(1)
+			h.ServeHTTP(w, r)
+		}))
+		t.Cleanup(srv.Close)
+		return runtime.HTTPSource{Base: srv.URL + "/", Client: srv.Client()}
+	}, false},
+}
+
 func TestPrepareFetchesRunsAndCleansUp(t *testing.T) {
-	ctx := context.Background()
-	src, _, app := builder(t)
-	m := newMachine(t, src, nil)
+	for _, s := range sources {
+		t.Run(s.name, func(t *testing.T) {
+			src, _, app := builder(t)
+			var served atomic.Int64
+			m := newMachineWith(t, s.open(t, src, &served), nil)
+			testPrepareFetchesRunsAndCleansUp(t, m, app)
+			if !s.isDir && served.Load() == 0 {
+				t.Error("the image did not come over HTTP")
+			}
+		})
+	}
+}
+
+func testPrepareFetchesRunsAndCleansUp(t *testing.T, m *machine, app image.LayerID) {
+	ctx := t.Context()
 	name := "web@3.service"
 	opts, err := m.rt.Prepare(ctx, name, parse(t, name, webUnit))
 	if err != nil {
@@ -274,18 +318,35 @@ func TestPrepareWithoutImage(t *testing.T) {
 	if !errors.Is(err, image.ErrNotFound) {
 		t.Fatalf("Prepare without a source: %v, want ErrNotFound", err)
 	}
-	m = newMachine(t, t.TempDir(), nil)
-	_, err = m.rt.Prepare(ctx, "web.service", parse(t, "web.service", strings.ReplaceAll(webUnit, "%i", "x")))
-	if !errors.Is(err, image.ErrNotFound) {
-		t.Fatalf("Prepare with a source lacking the image: %v, want ErrNotFound", err)
-	}
-	if got := tasks(t, m.images); len(got) != 0 {
-		t.Fatalf("tasks left behind: %v", got)
+	for _, s := range sources {
+		t.Run(s.name, func(t *testing.T) {
+			var served atomic.Int64
+			m := newMachineWith(t, s.open(t, t.TempDir(), &served), nil)
+			_, err := m.rt.Prepare(t.Context(), "web.service", parse(t, "web.service", strings.ReplaceAll(webUnit, "%i", "x")))
+			if !errors.Is(err, image.ErrNotFound) {
+				t.Fatalf("Prepare with a source lacking the image: %v, want ErrNotFound", err)
+			}
+			if got := tasks(t, m.images); len(got) != 0 {
+				t.Fatalf("tasks left behind: %v", got)
+			}
+		})
 	}
 }
 
 func TestFetchRefusesAStreamThatIsNotItsLayer(t *testing.T) {
-	ctx := context.Background()
+	for _, s := range sources {
+		t.Run(s.name, func(t *testing.T) {
+			var served atomic.Int64
+			testFetchRefusesAStreamThatIsNotItsLayer(t, func(dir string) runtime.Source { return s.open(t, dir, &served) })
+			if !s.isDir && served.Load() == 0 {
+				t.Error("the image did not come over HTTP")
+			}
+		})
+	}
+}
+
+func testFetchRefusesAStreamThatIsNotItsLayer(t *testing.T, open func(dir string) runtime.Source) {
+	ctx := t.Context()
 	src, base, app := builder(t)
 	// Claim the app layer's stream is the base's: the import must refuse it.
 	hex := func(id image.LayerID) string { return strings.TrimPrefix(string(id), "sha256:") }
@@ -296,7 +357,7 @@ func TestFetchRefusesAStreamThatIsNotItsLayer(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(src, "web_1", hex(base)+".btrfs"), stream, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	m := newMachine(t, src, nil)
+	m := newMachineWith(t, open(src), nil)
 	_, err = m.rt.Prepare(ctx, "web.service", parse(t, "web.service", strings.ReplaceAll(webUnit, "%i", "x")))
 	if !errors.Is(err, image.ErrInvalid) {
 		t.Fatalf("Prepare: %v, want ErrInvalid", err)
