@@ -28,6 +28,7 @@ func FuzzParse(f *testing.F) {
 		{"", "[X-Fleet]\nFoo=%q\n"},
 		{"web@3.service", "[Service]\nExecStart=-/bin/sh -c \"echo %i\" \\x41\n[X-Container]\nImage=app:1\nVolume=d-%i:/srv/%p:ro\nDiskQuota=2G\nNetwork=private\n"},
 		{"web@.service", "[X-Container]\nImage=app:1\nBoot=yes\nVolume=%i:/v\n"},
+		{"x.service", "[Service]\nMemoryMax=1G 512M\nMemoryLimit=1.5G\nCPUQuota=12.5%\nMemoryMax=\n"},
 	}
 	for _, s := range seeds {
 		f.Add(s.name, []byte(s.data))
@@ -61,8 +62,11 @@ func FuzzParse(f *testing.F) {
 		if !reflect.DeepEqual(again.Container, file.Container) {
 			t.Fatalf("container changed on re-parse: %+v -> %+v", file.Container, again.Container)
 		}
+		if again.Resources != file.Resources {
+			t.Fatalf("resources changed on re-parse: %+v -> %+v", file.Resources, again.Resources)
+		}
 		same, err := file.ForName(name)
-		if err != nil || same.Hash != file.Hash || !reflect.DeepEqual(same.Fleet, file.Fleet) || !reflect.DeepEqual(same.Container, file.Container) {
+		if err != nil || same.Hash != file.Hash || !reflect.DeepEqual(same.Fleet, file.Fleet) || !reflect.DeepEqual(same.Container, file.Container) || same.Resources != file.Resources {
 			t.Fatalf("ForName(own name) = %+v, %v", same, err)
 		}
 		_ = file.Description()

@@ -22,12 +22,14 @@ type File struct {
 	// Container is the [X-Container] section, checked with the rest of the
 	// unit (see Container); nil when the unit has none.
 	Container *Container
+	// Resources is what the unit reserves on its machine (see Resources).
+	Resources Resources
 }
 
 // Parse reads a unit file submitted as name: it checks the name, reads the
 // options with go-systemd (as fleet did, so the same files are accepted and
 // hash the same), and reads and checks the [X-Fleet] and [X-Container]
-// sections for this name.
+// sections for this name, and the resources the unit reserves.
 func Parse(name string, data []byte) (*File, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
@@ -44,6 +46,10 @@ func Parse(name string, data []byte) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
+	res, err := parseResources(name, n.opts, n.lines, c)
+	if err != nil {
+		return nil, err
+	}
 	return &File{
 		Name:      name,
 		Options:   n.opts,
@@ -51,6 +57,7 @@ func Parse(name string, data []byte) (*File, error) {
 		Fleet:     req,
 		Warnings:  append(n.warnings, warnings...),
 		Container: c,
+		Resources: res,
 	}, nil
 }
 
@@ -71,7 +78,11 @@ func (f *File) ForName(name string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &File{Name: name, Options: f.Options, Hash: f.Hash, Fleet: req, Warnings: warnings, Container: c}, nil
+	res, err := parseResources(name, f.Options, nil, c)
+	if err != nil {
+		return nil, err
+	}
+	return &File{Name: name, Options: f.Options, Hash: f.Hash, Fleet: req, Warnings: warnings, Container: c, Resources: res}, nil
 }
 
 // Bytes returns the normalized text: what `cat` prints, what the agent
