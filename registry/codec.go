@@ -20,6 +20,22 @@ type unitValue struct {
 	// Fleet holds the file's [X-Fleet] options as name/value pairs, copied
 	// at submit so the Engine places units without reading their files.
 	Fleet [][2]string `json:"fleet,omitempty"`
+	// Resources is what the unit reserves, read from the file at submit
+	// (MemoryMax=, CPUQuota=, DiskQuota=); absent when nothing.
+	Resources *resourcesValue `json:"resources,omitempty"`
+}
+
+type resourcesValue struct {
+	MemoryBytes uint64 `json:"memory,omitempty"`
+	MilliCPUs   uint64 `json:"millicpus,omitempty"`
+	DiskBytes   uint64 `json:"disk,omitempty"`
+}
+
+func newResourcesValue(r unit.Resources) *resourcesValue {
+	if r.IsZero() {
+		return nil
+	}
+	return &resourcesValue{MemoryBytes: r.MemoryBytes, MilliCPUs: r.MilliCPUs, DiskBytes: r.DiskBytes}
 }
 
 func fleetOptions(f *unit.File) [][2]string {
@@ -34,7 +50,7 @@ func fleetOptions(f *unit.File) [][2]string {
 
 // withDesired re-encodes a record read back, with another desired state.
 func withDesired(u Unit, desired State) unitValue {
-	v := unitValue{Hash: u.Hash.String(), Desired: desired, Global: u.Global}
+	v := unitValue{Hash: u.Hash.String(), Desired: desired, Global: u.Global, Resources: newResourcesValue(u.Resources)}
 	for _, o := range u.Fleet {
 		v.Fleet = append(v.Fleet, [2]string{o.Name, o.Value})
 	}
@@ -42,7 +58,8 @@ func withDesired(u Unit, desired State) unitValue {
 }
 
 func newUnitValue(f *unit.File, desired State) unitValue {
-	return unitValue{Hash: f.Hash.String(), Desired: desired, Global: f.Fleet.Global, Fleet: fleetOptions(f)}
+	return unitValue{Hash: f.Hash.String(), Desired: desired, Global: f.Fleet.Global, Fleet: fleetOptions(f),
+		Resources: newResourcesValue(f.Resources)}
 }
 
 type machineValue struct {
@@ -86,6 +103,9 @@ func decodeUnit(name string, data []byte, rev int64) (Unit, error) {
 	u := Unit{Name: name, Hash: h, Desired: v.Desired, Global: v.Global, Revision: rev}
 	for _, o := range v.Fleet {
 		u.Fleet = append(u.Fleet, sdunit.NewUnitOption("X-Fleet", o[0], o[1]))
+	}
+	if r := v.Resources; r != nil {
+		u.Resources = unit.Resources{MemoryBytes: r.MemoryBytes, MilliCPUs: r.MilliCPUs, DiskBytes: r.DiskBytes}
 	}
 	return u, nil
 }

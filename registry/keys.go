@@ -9,7 +9,7 @@ import (
 // The key schema. Everything flota stores lives under one prefix (default
 // "/flota/"), split so that each reader watches only what it needs:
 //
-//	<p>cluster/units/<unit>                  Unit record (JSON: hash, desired state, global, [X-Fleet] options)
+//	<p>cluster/units/<unit>                  Unit record (JSON: hash, desired state, global, [X-Fleet] options, resources)
 //	<p>files/<sha1>                          normalized unit file text, stored once per content hash
 //	<p>cluster/machines/<machine>            Machine presence (JSON: ip, metadata), under the machine's lease
 //	<p>cluster/placements/<machine>/<unit>   Placement (JSON: hash, desired state), written by the leading Engine

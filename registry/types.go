@@ -37,6 +37,9 @@ type Unit struct {
 	Global  bool // Global=true in its [X-Fleet] section
 	// Fleet is the file's [X-Fleet] section, as options, for the Engine.
 	Fleet []*sdunit.UnitOption
+	// Resources is what the unit reserves on its machine (unit.Resources),
+	// for the Engine; zero for records written before it was copied.
+	Resources unit.Resources
 	// Revision is the etcd ModRevision of the record: the Compare that makes
 	// a read-modify-write safe.
 	Revision int64
