@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Tag points name at layer, replacing what it pointed at.
@@ -83,6 +84,39 @@ func (s *Store) Tags(ctx context.Context) (map[string]LayerID, error) {
 			return nil, err
 		}
 		out[e.Name()] = id
+	}
+	return out, nil
+}
+
+// Touch records that name was used now: the tag's time is what image
+// garbage collection measures its grace from.
+func (s *Store) Touch(ctx context.Context, name string, now time.Time) error {
+	if err := checkName("tag", name); err != nil {
+		return err
+	}
+	err := os.Chtimes(s.path("tags", name), now, now)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("tag %s: %w", name, ErrNotFound)
+	}
+	return err
+}
+
+// TagTimes maps every name to when it was last tagged or touched.
+func (s *Store) TagTimes(ctx context.Context) (map[string]time.Time, error) {
+	entries, err := os.ReadDir(s.path("tags"))
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]time.Time, len(entries))
+	for _, e := range entries {
+		info, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // untagged meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[e.Name()] = info.ModTime()
 	}
 	return out, nil
 }

@@ -92,7 +92,7 @@ func (s *Store) RemoveSnapshot(ctx context.Context, key string, keep bool) (stri
 		}
 		return "", nil
 	}
-	dst := s.path("failed", key+"-"+time.Now().UTC().Format("20060102T150405.000000000Z"))
+	dst := s.path("failed", key+"-"+time.Now().UTC().Format(failedTime))
 	if err := os.Rename(src, dst); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return "", fmt.Errorf("task %s: %w", key, ErrNotFound)

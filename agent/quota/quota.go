@@ -22,6 +22,9 @@ var (
 	ErrNotSubvolume = errors.New("not a btrfs subvolume")
 	// ErrNotEnabled: quotas are off on the filesystem (see Enable).
 	ErrNotEnabled = errors.New("btrfs quotas not enabled")
+	// ErrBusy: a qgroup cannot go yet: its deleted subvolume is still
+	// being cleaned by the kernel.
+	ErrBusy = errors.New("qgroup busy")
 )
 
 // Qgroup is what BTRFS accounts for one subvolume, in bytes. A limit of 0
@@ -167,10 +170,26 @@ func btrfs(ctx context.Context, args ...string) ([]byte, error) {
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Run(); err != nil {
 		msg := strings.TrimSpace(stderr.String())
-		if strings.Contains(msg, "quotas not enabled") {
+		switch {
+		case strings.Contains(msg, "quotas not enabled"):
 			err = fmt.Errorf("%w (%v)", ErrNotEnabled, err)
+		case strings.Contains(msg, "Device or resource busy"):
+			err = fmt.Errorf("%w (%v)", ErrBusy, err)
 		}
 		return nil, fmt.Errorf("btrfs %s: %w: %s", strings.Join(args, " "), err, msg)
 	}
 	return stdout.Bytes(), nil
+}
+
+// ClearStale drops the qgroups left by deleted subvolumes on the
+// filesystem path is on: BTRFS keeps each one (and its accounting) until
+// told. Without quotas there are none, and it does nothing. A subvolume
+// deleted moments ago is still being cleaned and its qgroup cannot go
+// yet: that is ErrBusy, and a later call clears it.
+func ClearStale(ctx context.Context, path string) error {
+	_, err := btrfs(ctx, "qgroup", "clear-stale", path)
+	if errors.Is(err, ErrNotEnabled) {
+		return nil
+	}
+	return err
 }

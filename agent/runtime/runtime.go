@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	sdunit "github.com/coreos/go-systemd/v22/unit"
 
@@ -33,15 +35,24 @@ type Config struct {
 	// Quota caps a Task's snapshot (exclusive bytes); default
 	// quota.LimitExclusive after quota.Enable on the store's filesystem.
 	Quota func(ctx context.Context, path string, bytes uint64) error
+	// ImageGrace keeps an image no task uses this long after its last
+	// task ended (default DefaultImageGrace); KeepFailed keeps a unit's
+	// last failed snapshot this long (default DefaultKeepFailed).
+	ImageGrace, KeepFailed time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
 }
 
 // Runtime prepares and cleans up the Tasks of container units.
 type Runtime struct {
-	images  *image.Store
-	volumes *volume.Manager
-	source  Source
-	nspawn  string
-	limit   func(ctx context.Context, path string, bytes uint64) error
+	images     *image.Store
+	volumes    *volume.Manager
+	source     Source
+	nspawn     string
+	limit      func(ctx context.Context, path string, bytes uint64) error
+	grace      time.Duration
+	keepFailed time.Duration
+	now        func() time.Time
 
 	closers []func() error // what Open opened
 
@@ -51,7 +62,11 @@ type Runtime struct {
 
 // New returns a Runtime; it takes no ownership of the store or manager.
 func New(cfg Config) *Runtime {
-	r := &Runtime{images: cfg.Images, volumes: cfg.Volumes, source: cfg.Source, nspawn: cfg.Nspawn, limit: cfg.Quota}
+	r := &Runtime{images: cfg.Images, volumes: cfg.Volumes, source: cfg.Source, nspawn: cfg.Nspawn, limit: cfg.Quota,
+		grace: cmp.Or(cfg.ImageGrace, DefaultImageGrace), keepFailed: cmp.Or(cfg.KeepFailed, DefaultKeepFailed), now: cfg.Now}
+	if r.now == nil {
+		r.now = time.Now
+	}
 	if r.nspawn == "" {
 		r.nspawn = DefaultNspawn
 	}
@@ -113,6 +128,9 @@ func (r *Runtime) Prepare(ctx context.Context, name string, f *unit.File) (opts 
 	defer r.mu.Unlock()
 	layer, err := r.resolve(ctx, c.Image.String())
 	if err != nil {
+		return nil, fmt.Errorf("runtime: %s: image %s: %w", name, c.Image, err)
+	}
+	if err := r.touch(ctx, layer, r.now()); err != nil {
 		return nil, fmt.Errorf("runtime: %s: image %s: %w", name, c.Image, err)
 	}
 	key := Key(name)
@@ -217,6 +235,10 @@ func (r *Runtime) fetch(ctx context.Context, img string, id, parent image.LayerI
 func (r *Runtime) Cleanup(ctx context.Context, name string, failed bool) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	// Its image's grace runs from now: the end of its last task here.
+	if err := r.touchTask(ctx, Key(name)); err != nil {
+		return "", fmt.Errorf("runtime: %s: %w", name, err)
+	}
 	kept, err := r.images.RemoveSnapshot(ctx, Key(name), failed)
 	if errors.Is(err, image.ErrNotFound) {
 		return "", nil
