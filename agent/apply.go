@@ -38,6 +38,7 @@ func (d *driver) apply(ctx context.Context, p Plan) error {
 			continue
 		}
 		delete(d.onDisk, name)
+		d.sweepDue = true // an image may be left unused
 		// Its container's snapshot goes with it (kept if it failed).
 		if err := d.cleanup(ctx, name, d.status[name].Active == "failed"); err != nil {
 			fail(name, err)
@@ -55,6 +56,7 @@ func (d *driver) apply(ctx context.Context, p Plan) error {
 				fail(w.Name, fmt.Errorf("prepare container of %s: %w", w.Name, err))
 				continue
 			}
+			d.sweepDue = true // a new version may have left its old image unused
 		}
 		d.log.Info("writing unit", "unit", w.Name, "hash", w.Hash.Short(), "bytes", len(data), "container", container)
 		if err := d.sd.WriteUnitFile(ctx, w.Name, data); err != nil {

@@ -6,9 +6,12 @@ import (
 	"crypto/sha1"
 	"fmt"
 	"io"
+	"time"
 
 	sdunit "github.com/coreos/go-systemd/v22/unit"
 
+	"github.com/flota-dev/flota/agent/runtime"
+	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
 )
 
@@ -24,6 +27,11 @@ type ContainerRuntime interface {
 	// Cleanup removes the unit's Task snapshot, keeping it aside when the
 	// unit failed (and returning where); a unit without one is no error.
 	Cleanup(ctx context.Context, name string, failed bool) (kept string, err error)
+	// Sweep removes what none of units (every unit the machine has,
+	// placed or on disk) needs: snapshots a crash orphaned, and what is
+	// past keeping (failed snapshots, unused images and their layers).
+	// Swept.Next is when something kept now falls due.
+	Sweep(ctx context.Context, units []string, now time.Time) (runtime.Swept, error)
 }
 
 // SourceHashPrefix starts the first line of a unit file the Agent wrote
@@ -98,4 +106,25 @@ func (d *driver) cleanup(ctx context.Context, name string, failed bool) error {
 		d.log.Info("kept the failed container's snapshot", "unit", name, "path", kept)
 	}
 	return nil
+}
+
+// sweep runs the runtime's Sweep when one is due: at the first pass (what
+// a crash left), after a pass that removed or rewrote a container, and
+// when something it kept falls due. Errors are logged, not returned: a
+// snapshot still busy must not make the whole pass retry.
+func (d *driver) sweep(ctx context.Context, desired map[string]registry.Placement, now time.Time) {
+	if d.rt == nil || !d.sweepDue && (d.sweepAt.IsZero() || now.Before(d.sweepAt)) {
+		return
+	}
+	sw, err := d.rt.Sweep(ctx, unitNames(desired, d.onDisk), now)
+	d.sweepDue, d.sweepAt = false, sw.Next
+	if items := sw.Items(); len(items) > 0 {
+		d.log.Info("swept the container store", "removed", items)
+	}
+	if err != nil {
+		d.log.Warn("sweeping the container store; trying again in a minute", "err", err)
+		if soon := now.Add(time.Minute); d.sweepAt.IsZero() || soon.Before(d.sweepAt) {
+			d.sweepAt = soon
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"errors"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	sdunit "github.com/coreos/go-systemd/v22/unit"
 
 	"github.com/flota-dev/flota/agent"
+	"github.com/flota-dev/flota/agent/runtime"
 	"github.com/flota-dev/flota/agent/systemd/systemdtest"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
@@ -29,6 +31,8 @@ type fakeRuntime struct {
 	removed  []string
 	kept     []string
 	fail     error // Prepare fails with it, leaving nothing
+	swept    []string
+	sweeps   int
 }
 
 func newFakeRuntime() *fakeRuntime { return &fakeRuntime{snaps: map[string]bool{}} }
@@ -67,6 +71,23 @@ func (f *fakeRuntime) Cleanup(ctx context.Context, name string, failed bool) (st
 	}
 	f.removed = append(f.removed, name)
 	return "", nil
+}
+
+// Sweep removes the snapshots of units not in units, as the real one does
+// with those a crash orphaned.
+func (f *fakeRuntime) Sweep(ctx context.Context, units []string, now time.Time) (runtime.Swept, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var sw runtime.Swept
+	for name := range f.snaps {
+		if !slices.Contains(units, name) {
+			delete(f.snaps, name)
+			f.swept = append(f.swept, name)
+			sw.Tasks = append(sw.Tasks, runtime.Key(name))
+		}
+	}
+	f.sweeps++
+	return sw, nil
 }
 
 func (f *fakeRuntime) setFail(err error) {
@@ -165,6 +186,33 @@ func TestContainerFailedUnitKeepsItsSnapshot(t *testing.T) {
 	if snaps, _, removed, _ := rt.state(); len(snaps) != 0 || len(removed) != 0 {
 		t.Errorf("snaps %v, removed %v", snaps, removed)
 	}
+}
+
+func TestContainerSweeps(t *testing.T) {
+	rt := newFakeRuntime()
+	rt.snaps["old.service"] = true // left by a crash: no unit has it
+	r := newContainerRig(t, rt)
+	h := r.files.addContainer("/app/web", "web:1")
+	r.src.set(launched("web.service", h))
+	r.published(t, "web.service", isLaunched)
+	eventually(t, "the orphaned snapshot is swept", func() bool {
+		rt.mu.Lock()
+		defer rt.mu.Unlock()
+		return slices.Equal(rt.swept, []string{"old.service"})
+	})
+	if snaps, _, _, _ := rt.state(); !snaps["web.service"] {
+		t.Fatal("the sweep took the placed unit's snapshot")
+	}
+	rt.mu.Lock()
+	before := rt.sweeps
+	rt.mu.Unlock()
+	// A unit leaving may leave its image unused: the store is swept.
+	r.src.set(gone("web.service"))
+	eventually(t, "a sweep after the unit left", func() bool {
+		rt.mu.Lock()
+		defer rt.mu.Unlock()
+		return rt.sweeps > before && len(rt.snaps) == 0
+	})
 }
 
 func TestContainerUnitWithoutRuntime(t *testing.T) {

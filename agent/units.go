@@ -49,6 +49,10 @@ type driver struct {
 	// placed container unit the Agent could not write.
 	override map[string]UnitStatus
 	starts   sync.WaitGroup // start jobs under way
+	// sweepDue asks for a container store sweep after the next pass;
+	// sweepAt is when the last sweep said something falls due.
+	sweepDue bool
+	sweepAt  time.Time
 }
 
 func newDriver(sd Systemd, file func(context.Context, unit.Hash) ([]byte, error),
@@ -63,6 +67,7 @@ func newDriver(sd Systemd, file func(context.Context, unit.Hash) ([]byte, error)
 		cache: map[unit.Hash][]byte{}, mem: Memory{}.clone(), status: map[string]UnitStatus{},
 		published: map[string]registry.UnitState{}, templates: map[string]bool{},
 		override: map[string]UnitStatus{},
+		sweepDue: true, // what a crash left behind
 	}
 }
 
@@ -99,7 +104,7 @@ func (d *driver) run(ctx context.Context) error {
 		resync = t.C
 	}
 	full, dirty := true, map[string]bool{}
-	var due, retry <-chan time.Time // armed only while there is work
+	var due, retry, sweep <-chan time.Time // armed only while there is work
 	backoff := time.Second
 	// seen belongs to the snapshot acted on (or looked at) last: any later
 	// change closes it. Taking a fresh channel each turn instead would lose
@@ -131,6 +136,8 @@ func (d *driver) run(ctx context.Context) error {
 			retry, full, pending = nil, true, true
 		case <-resync:
 			full, pending = true, true
+		case <-sweep:
+			sweep, pending = nil, true
 		case <-due:
 			due = nil
 			ps, seen, read = d.placements() // act on the latest
@@ -148,6 +155,9 @@ func (d *driver) run(ctx context.Context) error {
 				backoff = time.Second
 			}
 			full, dirty = false, map[string]bool{}
+			if sweep = nil; !d.sweepAt.IsZero() {
+				sweep = time.After(time.Until(d.sweepAt))
+			}
 		}
 		if pending && due == nil {
 			due = time.After(d.debounce) // gather a batch: N changes, one reload
@@ -218,6 +228,7 @@ func (d *driver) pass(ctx context.Context, desired map[string]registry.Placement
 	}
 	d.mem = plan.Memory
 	pubErr := d.publish(ctx, desired)
+	d.sweep(ctx, desired, time.Now())
 	return errors.Join(fetchErr, applyErr, pubErr)
 }
 
