@@ -159,4 +159,3 @@ func hasQgroup(t *testing.T, mnt, id string) bool {
 	}
 	return false
 }
-
