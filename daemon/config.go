@@ -37,6 +37,7 @@ type Config struct {
 	ImageStore    string
 	VolumeRoot    string
 	ImageSource   string
+	ServeImages   string
 	Containers    string // auto, true or false
 	LogLevel      string
 	ConfigFile    string
@@ -65,7 +66,8 @@ func flags(fs *pflag.FlagSet, c *Config) {
 	fs.StringVar(&c.UnitDir, "unit-dir", "/run/flota/units", "where the agent writes the unit files it links into systemd; every file there is one of its units")
 	fs.StringVar(&c.ImageStore, "image-store", "/var/lib/flota/images", "where the agent keeps container images and the snapshots containers run in (on BTRFS)")
 	fs.StringVar(&c.VolumeRoot, "volume-root", "/var/lib/flota/volumes", "where the agent keeps containers' named volumes (on BTRFS)")
-	fs.StringVar(&c.ImageSource, "image-source", "", `directory the agent fetches missing images from (<name>_<tag>/chain.json and layer streams, as "flota-image export" writes); "": none, only images already in --image-store run`)
+	fs.StringVar(&c.ImageSource, "image-source", "", `where the agent fetches missing images from: a directory (<name>_<tag>/chain.json and layer streams, as "flota-image export" writes) or the http(s):// URL of one, e.g. http://10.77.0.1:4920/images from a flotad with --serve-images; "": none, only images already in --image-store run`)
+	fs.StringVar(&c.ServeImages, "serve-images", "", `directory of images (as for --image-source) to serve read-only at /images/ on the agent API, for other machines' --image-source; "": none`)
 	fs.StringVar(&c.Containers, "containers", "auto", "run units with an [X-Container] section: true, false, or auto (true when --image-store is on BTRFS)")
 	fs.Lookup("containers").NoOptDefVal = "true"
 	fs.StringVar(&c.AgentAPI, "agent-api", "", `where the agent serves flotactl status and journal: host:port, or "off" (default: the public IP, else 127.0.0.1, port 4920)`)
@@ -124,6 +126,12 @@ func parse(args []string, env func(string) string, stderr io.Writer) (*Config, *
 	})
 	if err == nil && c.Containers != "auto" && c.Containers != "true" && c.Containers != "false" {
 		err = fmt.Errorf("--containers %q: want true, false or auto", c.Containers)
+	}
+	if err == nil {
+		_, err = imageSource(c.ImageSource)
+	}
+	if err == nil {
+		err = checkServeImages(c)
 	}
 	return c, fs, err
 }

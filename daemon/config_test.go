@@ -171,6 +171,12 @@ func TestMainUsage(t *testing.T) {
 			"flotad: machine ID \"rack1/m2\": want a non-empty ID without '/' or spaces, such as systemd's 32 hex digits\n"},
 		{"bad metadata fails fast", append([]string{"--machine-id=m1", "--metadata=zone"}, isolated(t)...), nil, 1,
 			"flotad: --metadata: metadata \"zone\": want key=value\n"},
+		{"image source of another scheme", []string{"--image-source=s3://bucket/images"}, nil, 2,
+			"flotad: --image-source \"s3://bucket/images\": want a directory or an http:// or https:// URL, not s3://\n"},
+		{"serve-images without the agent API", nil, map[string]string{"FLOTA_SERVE_IMAGES": "/srv", "FLOTA_AGENT_API": "off"}, 2,
+			"flotad: --serve-images needs --agent-api, on which the images are served (it is off)\n"},
+		{"missing serve-images fails fast", append([]string{"--machine-id=m1", "--serve-images=/nonexistent/flota-images"}, isolated(t)...), nil, 1,
+			"flotad: --serve-images: stat /nonexistent/flota-images: no such file or directory\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

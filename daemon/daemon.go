@@ -72,6 +72,11 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 	if ip == "" {
 		ip = agent.PublicIP()
 	}
+	if c.ServeImages != "" {
+		if err := checkServeDir(c.ServeImages); err != nil {
+			return err
+		}
+	}
 	// systemd too, before etcd: an agent that cannot run units fails fast.
 	var sd agent.Systemd
 	if c.Agent && c.Systemd {
@@ -139,7 +144,11 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 		// Its API answers flotactl status and journal for units placed here.
 		if listen != "" {
 			srv := api.NewServer(ag.Placed, api.ExecRunner{}, log.With("part", "agent-api"))
-			parts = append(parts, func(ctx context.Context) error { return serve(ctx, listen, srv.Handler()) })
+			h := agentAPIHandler(srv.Handler(), c.ServeImages)
+			if c.ServeImages != "" {
+				log.Info("serving images", "dir", c.ServeImages, "url", advertise+imagesPrefix)
+			}
+			parts = append(parts, func(ctx context.Context) error { return serve(ctx, listen, h) })
 		}
 	}
 	if len(parts) == 0 {
@@ -168,9 +177,9 @@ func openContainers(ctx context.Context, c *Config, log *slog.Logger) (*runtime.
 	default:
 		return nil, fmt.Errorf("--containers %q: want true, false or auto", c.Containers)
 	}
-	var src runtime.Source
-	if c.ImageSource != "" {
-		src = runtime.DirSource{Dir: c.ImageSource}
+	src, err := imageSource(c.ImageSource)
+	if err != nil {
+		return nil, err
 	}
 	rt, err := runtime.Open(ctx, c.ImageStore, c.VolumeRoot, src)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flota-dev/flota/agent/image"
+	agentruntime "github.com/flota-dev/flota/agent/runtime"
 	"github.com/flota-dev/flota/ctl"
 	"github.com/flota-dev/flota/unit"
 )
@@ -63,6 +66,18 @@ func TestDaemonSingleMachine(t *testing.T) {
 	clientPort, peerPort, apiPort := freePort(t), freePort(t), freePort(t)
 	endpoint := fmt.Sprintf("http://127.0.0.1:%d", clientPort)
 	dataDir := t.TempDir()
+	// An image directory to serve, as flota-image export writes one.
+	images := t.TempDir()
+	layer := image.LayerID("sha256:" + strings.Repeat("a", 64))
+	if err := os.Mkdir(filepath.Join(images, "web_1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{
+		"chain.json": `{"image":"web:1","layers":["` + string(layer) + `"]}`, strings.Repeat("a", 64) + ".btrfs": "stream"} {
+		if err := os.WriteFile(filepath.Join(images, "web_1", name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	args := []string{
 		"--machine-id=" + id,
 		"--metadata=zone=dmz,rack=r1",
@@ -73,6 +88,7 @@ func TestDaemonSingleMachine(t *testing.T) {
 		"--machine-ttl=2s",
 		"--systemd=false", // no system bus in tests: presence and placements only
 		fmt.Sprintf("--agent-api=127.0.0.1:%d", apiPort),
+		"--serve-images=" + images,
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -141,6 +157,21 @@ func TestDaemonSingleMachine(t *testing.T) {
 		// drives systemd and publishes states, a later issue.
 		await(t, "UNIT\t\tHASH\tDSTATE\t\tTARGET\nhello.service\t"+f.Hash.Short()+"\tlaunched\t"+legend+"\n",
 			"list-unit-files", "--fields=unit,hash,dstate,target")
+	})
+	ok = ok && t.Run("the agent API serves images", func(t *testing.T) {
+		src := agentruntime.HTTPSource{Base: fmt.Sprintf("http://127.0.0.1:%d/images", apiPort)}
+		ids, err := src.Chain(t.Context(), "web:1")
+		if err != nil || len(ids) != 1 || ids[0] != layer {
+			t.Fatalf("Chain(web:1) = %v, %v; want [%s]", ids, err, layer)
+		}
+		rc, err := src.Layer(t.Context(), "web:1", layer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		if data, err := io.ReadAll(rc); err != nil || string(data) != "stream" {
+			t.Fatalf("Layer = %q, %v", data, err)
+		}
 	})
 	if !ok {
 		t.FailNow()
