@@ -56,8 +56,16 @@ type Runtime struct {
 
 	closers []func() error // what Open opened
 
-	mu      sync.Mutex // one Prepare or Cleanup at a time
+	mu      sync.Mutex // one Prepare, Cleanup or Sweep at a time
 	enabled bool       // quotas are on (default Quota only)
+
+	// fetchMu makes fetches one at a time (Pull takes only it, so a long
+	// download never holds mu); held takes the layers of the chains being
+	// fetched, which Sweep's GC must not delete: a fetched layer has no
+	// tag until its whole image is in.
+	fetchMu sync.Mutex
+	heldMu  sync.Mutex
+	held    map[image.LayerID]int
 }
 
 // New returns a Runtime; it takes no ownership of the store or manager.
@@ -190,12 +198,38 @@ func (r *Runtime) snapshot(ctx context.Context, layer image.LayerID, key string)
 	return p, true, nil
 }
 
+// Has reports whether image img ("name:tag") is in the store: Prepare
+// then fetches nothing.
+func (r *Runtime) Has(ctx context.Context, img string) (bool, error) {
+	_, err := r.images.Resolve(ctx, img)
+	if errors.Is(err, image.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Pull fetches image img from the source unless the store has it. It
+// holds no lock Prepare, Cleanup or Sweep wait on, so an agent can pull
+// in the background and keep acting on its other units.
+func (r *Runtime) Pull(ctx context.Context, img string) error {
+	if _, err := r.resolve(ctx, img); err != nil {
+		return fmt.Errorf("runtime: image %s: %w", img, err)
+	}
+	return nil
+}
+
 // resolve finds an image's top layer, fetching the image when the store
 // lacks it.
 func (r *Runtime) resolve(ctx context.Context, img string) (image.LayerID, error) {
 	id, err := r.images.Resolve(ctx, img)
 	if err == nil || !errors.Is(err, image.ErrNotFound) || r.source == nil {
 		return id, err
+	}
+	r.fetchMu.Lock()
+	defer r.fetchMu.Unlock()
+	// Pulled while this call waited for the one before?
+	if id, err := r.images.Resolve(ctx, img); err == nil {
+		return id, nil
 	}
 	chain, err := r.source.Chain(ctx, img)
 	if err != nil {
@@ -204,6 +238,8 @@ func (r *Runtime) resolve(ctx context.Context, img string) (image.LayerID, error
 	if len(chain) == 0 {
 		return "", fmt.Errorf("source has no layers for it: %w", image.ErrInvalid)
 	}
+	r.hold(chain, 1)
+	defer r.hold(chain, -1)
 	var parent image.LayerID
 	for _, id := range chain {
 		if _, err := r.images.Layer(ctx, id); err != nil {
@@ -217,6 +253,27 @@ func (r *Runtime) resolve(ctx context.Context, img string) (image.LayerID, error
 		return "", err
 	}
 	return parent, nil
+}
+
+// hold adds n to the holds on layers.
+func (r *Runtime) hold(layers []image.LayerID, n int) {
+	r.heldMu.Lock()
+	defer r.heldMu.Unlock()
+	if r.held == nil {
+		r.held = map[image.LayerID]int{}
+	}
+	for _, id := range layers {
+		if r.held[id] += n; r.held[id] <= 0 {
+			delete(r.held, id)
+		}
+	}
+}
+
+// holds reports whether a fetch holds layer.
+func (r *Runtime) holds(layer image.LayerID) bool {
+	r.heldMu.Lock()
+	defer r.heldMu.Unlock()
+	return r.held[layer] > 0
 }
 
 func (r *Runtime) fetch(ctx context.Context, img string, id, parent image.LayerID) error {

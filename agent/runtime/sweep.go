@@ -176,7 +176,7 @@ func (r *Runtime) Sweep(ctx context.Context, units []string, now time.Time) (Swe
 		}
 		out.Images = append(out.Images, name)
 	}
-	out.Layers, err = r.images.GC(ctx, nil)
+	out.Layers, err = r.images.GC(ctx, r.holds)
 	errs = append(errs, err)
 	// The qgroups of what was deleted, now or by an earlier sweep: those
 	// still being cleaned by the kernel are for a sweep a little later.
