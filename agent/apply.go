@@ -25,7 +25,14 @@ func (d *driver) apply(ctx context.Context, p Plan) error {
 		skip[name] = true
 		errs = append(errs, err)
 	}
-	for name, err := range d.stopAll(ctx, p.Stop) {
+	// A container whose image is not here yet waits for its pull before
+	// anything of it is touched: a new version's old one keeps running
+	// meanwhile.
+	for name, err := range d.awaitImages(ctx, p.Write, skip) {
+		d.override[name] = UnitStatus{Load: "error", Active: "inactive", Sub: SubContainerFailed}
+		fail(name, fmt.Errorf("pull the image of %s: %w", name, err))
+	}
+	for name, err := range d.stopAll(ctx, slices.DeleteFunc(slices.Clone(p.Stop), func(n string) bool { return skip[n] })) {
 		fail(name, err)
 	}
 	for _, name := range p.Remove {

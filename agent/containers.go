@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	sdunit "github.com/coreos/go-systemd/v22/unit"
@@ -32,6 +33,11 @@ type ContainerRuntime interface {
 	// past keeping (failed snapshots, unused images and their layers).
 	// Swept.Next is when something kept now falls due.
 	Sweep(ctx context.Context, units []string, now time.Time) (runtime.Swept, error)
+	// Has reports whether the image ("name:tag") is on this machine.
+	Has(ctx context.Context, img string) (bool, error)
+	// Pull fetches the image; it must not wait on Prepare, Cleanup or
+	// Sweep, as the Agent pulls in the background while it acts.
+	Pull(ctx context.Context, img string) error
 }
 
 // SourceHashPrefix starts the first line of a unit file the Agent wrote
@@ -58,6 +64,7 @@ func FileHash(data []byte) unit.Hash {
 const (
 	SubNoContainerRuntime = "no-container-runtime"
 	SubContainerFailed    = "container-prepare-failed"
+	SubPullingImage       = "pulling-image"
 )
 
 // isContainer reports whether a placed file has an [X-Container] section.
@@ -127,4 +134,104 @@ func (d *driver) sweep(ctx context.Context, desired map[string]registry.Placemen
 			d.sweepAt = soon
 		}
 	}
+}
+
+// pulls are the Agent's background image pulls: one per image at a time.
+type pulls struct {
+	mu       sync.Mutex
+	running  map[string]bool
+	failed   map[string]error // pulls that ended in an error, until a pass reports them
+	reported []string
+	wg       sync.WaitGroup
+}
+
+// awaitImages marks in skip the container units among writes whose image
+// is not on the machine, starting its pull; the pull's end kicks another
+// pass. It returns the units whose image's pull failed.
+func (d *driver) awaitImages(ctx context.Context, writes []Write, skip map[string]bool) map[string]error {
+	if d.rt == nil {
+		return nil
+	}
+	failed := map[string]error{}
+	for _, w := range writes {
+		if !isContainer(w.Data) {
+			continue
+		}
+		f, err := unit.Parse(w.Name, w.Data)
+		if err != nil {
+			failed[w.Name] = err
+			continue
+		}
+		ready, err := d.imageReady(ctx, f.Container.Image.String())
+		switch {
+		case err != nil:
+			failed[w.Name] = err
+		case !ready:
+			skip[w.Name] = true
+			if _, running := d.onDisk[w.Name]; !running {
+				d.override[w.Name] = UnitStatus{Load: "not-found", Active: "activating", Sub: SubPullingImage}
+			}
+		}
+	}
+	return failed
+}
+
+// imageReady reports whether img is on the machine, starting its pull
+// when it is not and none runs. A pull that failed is reported (for
+// every unit of the image in this pass) and the next pass pulls again:
+// the failed pass's retry backs off.
+func (d *driver) imageReady(ctx context.Context, img string) (bool, error) {
+	has, err := d.rt.Has(ctx, img)
+	if err != nil || has {
+		return has, err
+	}
+	p := &d.pulls
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err, ok := p.failed[img]; ok {
+		p.reported = append(p.reported, img)
+		return false, err
+	}
+	if !p.running[img] {
+		if p.running == nil {
+			p.running, p.failed = map[string]bool{}, map[string]error{}
+		}
+		p.running[img] = true
+		p.wg.Add(1)
+		go d.pull(ctx, img)
+	}
+	return false, nil
+}
+
+func (d *driver) pull(ctx context.Context, img string) {
+	defer d.pulls.wg.Done()
+	start := time.Now()
+	d.log.Info("pulling image", "image", img)
+	err := d.rt.Pull(ctx, img)
+	p := &d.pulls
+	p.mu.Lock()
+	delete(p.running, img)
+	if err != nil {
+		p.failed[img] = err // logged by the pass that reports it
+	}
+	p.mu.Unlock()
+	if err == nil {
+		d.log.Info("pulled image", "image", img, "took", time.Since(start).Round(time.Millisecond))
+	}
+	select {
+	case d.kick <- struct{}{}:
+	default:
+	}
+}
+
+// forgetReported drops the pull errors this pass reported, so the next
+// pass pulls again.
+func (d *driver) forgetReported() {
+	p := &d.pulls
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, img := range p.reported {
+		delete(p.failed, img)
+	}
+	p.reported = nil
 }

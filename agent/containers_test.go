@@ -33,6 +33,12 @@ type fakeRuntime struct {
 	fail     error // Prepare fails with it, leaving nothing
 	swept    []string
 	sweeps   int
+	// absent images are not on the machine until pulled; a pull waits
+	// for gate (when set) and fails with pullErr (when set).
+	absent  map[string]bool
+	gate    chan struct{}
+	pullErr error
+	pulled  []string
 }
 
 func newFakeRuntime() *fakeRuntime { return &fakeRuntime{snaps: map[string]bool{}} }
@@ -88,6 +94,33 @@ func (f *fakeRuntime) Sweep(ctx context.Context, units []string, now time.Time) 
 	}
 	f.sweeps++
 	return sw, nil
+}
+
+func (f *fakeRuntime) Has(ctx context.Context, img string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return !f.absent[img], nil
+}
+
+func (f *fakeRuntime) Pull(ctx context.Context, img string) error {
+	f.mu.Lock()
+	gate := f.gate
+	f.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pulled = append(f.pulled, img)
+	if f.pullErr != nil {
+		return f.pullErr
+	}
+	delete(f.absent, img)
+	return nil
 }
 
 func (f *fakeRuntime) setFail(err error) {
@@ -213,6 +246,76 @@ func TestContainerSweeps(t *testing.T) {
 		defer rt.mu.Unlock()
 		return rt.sweeps > before && len(rt.snaps) == 0
 	})
+}
+
+func TestContainerImagePulledInBackground(t *testing.T) {
+	rt := newFakeRuntime()
+	rt.absent = map[string]bool{"big:1": true}
+	rt.gate = make(chan struct{})
+	r := newContainerRig(t, rt)
+	big := r.files.addContainer("/app/big", "big:1")
+	small := r.files.addContainer("/app/small", "small:1")
+	r.src.set(launched("big.service", big), launched("small.service", small))
+	// The small one runs while the big image is still on its way.
+	r.published(t, "small.service", isLaunched)
+	r.published(t, "big.service", func(s registry.UnitState) bool {
+		return s.Active == "activating" && s.Sub == agent.SubPullingImage
+	})
+	if _, ok := r.fake.File("big.service"); ok {
+		t.Fatal("big.service written before its image arrived")
+	}
+	close(rt.gate)
+	r.published(t, "big.service", isLaunched)
+	if _, prepared, _, _ := rt.state(); !slices.Contains(prepared, "big.service") {
+		t.Errorf("prepared %v", prepared)
+	}
+}
+
+func TestContainerNewVersionRunsTheOldUntilItsImageArrives(t *testing.T) {
+	rt := newFakeRuntime()
+	r := newContainerRig(t, rt)
+	h1 := r.files.addContainer("/app/web", "web:1")
+	r.src.set(launched("web.service", h1))
+	r.published(t, "web.service", isLaunched)
+	rt.mu.Lock()
+	rt.absent = map[string]bool{"web:2": true}
+	rt.gate = make(chan struct{})
+	rt.mu.Unlock()
+	h2 := r.files.addContainer("/app/web --v2", "web:2")
+	r.src.set(launched("web.service", h2))
+	eventually(t, "the pull starts", func() bool {
+		rt.mu.Lock()
+		defer rt.mu.Unlock()
+		return rt.absent["web:2"] // still absent: the fake pull waits on the gate
+	})
+	time.Sleep(100 * time.Millisecond)
+	if st, _ := r.fake.Units(context.Background(), []string{"web.service"}); st["web.service"].Active != "active" {
+		t.Fatalf("old version %v while the new image is pulled, want active", st["web.service"])
+	}
+	if data, _ := r.fake.File("web.service"); !bytes.Contains(data, []byte(h1.String())) {
+		t.Fatalf("the old version's file was replaced before the new image arrived:\n%s", data)
+	}
+	close(rt.gate)
+	r.published(t, "web.service", func(s registry.UnitState) bool { return isLaunched(s) && s.Hash == h2 })
+}
+
+func TestContainerImagePullFailsThenHeals(t *testing.T) {
+	rt := newFakeRuntime()
+	rt.absent = map[string]bool{"web:9": true}
+	rt.pullErr = errors.New("source unreachable")
+	r := newContainerRig(t, rt)
+	h := r.files.addContainer("/app/web", "web:9")
+	r.src.set(launched("web.service", h))
+	r.published(t, "web.service", func(s registry.UnitState) bool { return s.Sub == agent.SubContainerFailed })
+	rt.mu.Lock()
+	rt.pullErr = nil
+	rt.mu.Unlock()
+	r.published(t, "web.service", isLaunched) // the retry pulls again
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if len(rt.pulled) < 2 {
+		t.Errorf("pulled %v, want a failed pull then another", rt.pulled)
+	}
 }
 
 func TestContainerUnitWithoutRuntime(t *testing.T) {

@@ -53,6 +53,7 @@ type driver struct {
 	// sweepAt is when the last sweep said something falls due.
 	sweepDue bool
 	sweepAt  time.Time
+	pulls    pulls
 }
 
 func newDriver(sd Systemd, file func(context.Context, unit.Hash) ([]byte, error),
@@ -97,6 +98,7 @@ func (d *driver) run(ctx context.Context) error {
 		return fmt.Errorf("watch systemd: %w", err)
 	}
 	defer d.starts.Wait()
+	defer d.pulls.wg.Wait()
 	var resync <-chan time.Time
 	if d.resync > 0 {
 		t := time.NewTicker(d.resync)
@@ -221,6 +223,7 @@ func (d *driver) pass(ctx context.Context, desired map[string]registry.Placement
 	var applyErr error
 	if !plan.Empty() {
 		applyErr = d.apply(ctx, plan)
+		d.forgetReported()
 		// Read back what the plan changed (all of it after a reload).
 		if err := d.refresh(ctx, d.names(desired)); err != nil {
 			applyErr = errors.Join(applyErr, err)
