@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -14,7 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/flota-dev/flota/agent"
-	"github.com/flota-dev/flota/agent/api"
+	agentapi "github.com/flota-dev/flota/agent/api"
 	"github.com/flota-dev/flota/agent/runtime"
 	"github.com/flota-dev/flota/agent/systemd"
 	"github.com/flota-dev/flota/engine"
@@ -131,25 +132,27 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 		eng := engine.New(reg, engine.Config{ID: id, LeaderTTL: c.EngineTTL, Resync: c.Resync}, log.With("part", "engine"))
 		parts = append(parts, eng.Run)
 	}
+	listen, advertise, err := agentAPIAddress(c.AgentAPI, ip)
+	if err != nil {
+		return err
+	}
+	var api http.Handler // what the agent API serves besides images
 	// The agent registers this machine and follows its placements.
 	if c.Agent {
-		listen, advertise, err := agentAPIAddress(c.AgentAPI, ip)
-		if err != nil {
-			return err
-		}
 		capacity := machineCapacity(ctx, log, c.ImageStore, c.VolumeRoot, c.DataDir, "/")
 		ag := agent.New(reg, agent.Config{MachineID: id, PublicIP: ip, Metadata: metadata, API: advertise, TTL: c.MachineTTL,
 			Capacity: capacity, Systemd: sd, Containers: containers}, log.With("part", "agent"))
 		parts = append(parts, ag.Run)
 		// Its API answers flotactl status and journal for units placed here.
-		if listen != "" {
-			srv := api.NewServer(ag.Placed, api.ExecRunner{}, log.With("part", "agent-api"))
-			h := agentAPIHandler(srv.Handler(), c.ServeImages)
-			if c.ServeImages != "" {
-				log.Info("serving images", "dir", c.ServeImages, "url", advertise+imagesPrefix)
-			}
-			parts = append(parts, func(ctx context.Context) error { return serve(ctx, listen, h) })
+		api = agentapi.NewServer(ag.Placed, agentapi.ExecRunner{}, log.With("part", "agent-api")).Handler()
+	}
+	// The agent API, also for a flotad without agent that serves images.
+	if listen != "" && (api != nil || c.ServeImages != "") {
+		h := agentAPIHandler(api, c.ServeImages)
+		if c.ServeImages != "" {
+			log.Info("serving images", "dir", c.ServeImages, "url", advertise+imagesPrefix)
 		}
+		parts = append(parts, func(ctx context.Context) error { return serve(ctx, listen, h) })
 	}
 	if len(parts) == 0 {
 		// Neither engine nor agent: this flotad serves its embedded etcd

@@ -35,13 +35,12 @@ func imageSource(flag string) (runtime.Source, error) {
 }
 
 // checkServeImages refuses --serve-images where nothing would serve it:
-// the images are served on the agent API, which runs with the agent only.
+// the images are served on the agent API's address (a flotad without an
+// agent, such as a control-plane host, serves them there alone).
 func checkServeImages(c *Config) error {
 	switch {
 	case c.ServeImages == "":
 		return nil
-	case !c.Agent:
-		return fmt.Errorf("--serve-images needs the agent, on whose API the images are served (--agent is false)")
 	case c.AgentAPI == "off":
 		return fmt.Errorf("--serve-images needs --agent-api, on which the images are served (it is off)")
 	}
@@ -64,15 +63,17 @@ func checkServeDir(dir string) error {
 // imagesPrefix is where the agent API serves --serve-images.
 const imagesPrefix = "/images/"
 
-// agentAPIHandler is the agent API: api, and with serveImages the image
-// directory under /images/ (runtime.SourceHandler), for other machines'
-// --image-source http://<this machine>:4920/images.
+// agentAPIHandler is the agent API: api (nil without an agent), and with
+// serveImages the image directory under /images/ (runtime.SourceHandler),
+// for other machines' --image-source http://<this machine>:4920/images.
 func agentAPIHandler(api http.Handler, serveImages string) http.Handler {
 	if serveImages == "" {
 		return api
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/", api)
+	if api != nil {
+		mux.Handle("/", api)
+	}
 	mux.Handle(imagesPrefix, http.StripPrefix(strings.TrimSuffix(imagesPrefix, "/"), runtime.SourceHandler(serveImages)))
 	return mux
 }

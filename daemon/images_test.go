@@ -48,8 +48,8 @@ func TestConfigImages(t *testing.T) {
 			err: `--image-source "http://10.77.0.1:port/images": `, errHas: "invalid port"},
 		{name: "serve-images with the agent API off", args: []string{"--serve-images=/srv", "--agent-api=off"},
 			err: "--serve-images needs --agent-api, on which the images are served (it is off)"},
-		{name: "serve-images without the agent", env: map[string]string{"FLOTA_SERVE_IMAGES": "/srv", "FLOTA_AGENT": "false"},
-			err: "--serve-images needs the agent, on whose API the images are served (--agent is false)"},
+		{name: "serve-images without the agent (a control-plane host)", env: map[string]string{"FLOTA_SERVE_IMAGES": "/srv", "FLOTA_AGENT": "false"},
+			serve: "/srv"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
