@@ -20,12 +20,17 @@ import (
 //  3. Global Units go to every feasible machine.
 //  4. Unplaced Units, and those evicted by Replaces=, go to the least-loaded
 //     feasible machine, ties to the lower ID; a Unit no machine accepts stays
-//     unplaced with the counted reasons.
+//     unplaced.
+//  5. Each Unit left unplaced is explained, with the counted reasons, by the
+//     machines as the run leaves them: explained when it was passed over,
+//     the words would depend on what was placed after it, and the next run
+//     of the same cluster would word them otherwise and write them again.
 func Schedule(in Input) Plan {
 	s := newScheduler(in)
 	s.keep()
 	s.placeGlobals()
 	s.placePending()
+	s.explainUnplaced()
 	return s.diff()
 }
 
@@ -41,6 +46,7 @@ type scheduler struct {
 	global   map[string][]*machineState      // global unit -> machines in this run
 	reasons  map[string]string               // unit -> why it is unplaced
 	pending  []*Unit
+	passed   []*Unit // units no machine accepted, to explain once the run is done
 	stack    stack
 	labels   map[string][]*machineState // "k=v" -> machines, built on first use
 }
@@ -189,8 +195,7 @@ func (s *scheduler) keep() {
 // placeGlobals puts each global unit on every machine feasible for it.
 func (s *scheduler) placeGlobals() {
 	for _, u := range s.sorted(func(u *Unit) bool { return u.Req.Global }) {
-		machines := s.sortedMachines()
-		for _, m := range machines {
+		for _, m := range s.sortedMachines() {
 			if !s.stack.feasible(u, m) {
 				continue
 			}
@@ -199,7 +204,7 @@ func (s *scheduler) placeGlobals() {
 			s.global[u.Name] = append(s.global[u.Name], m)
 		}
 		if len(s.global[u.Name]) == 0 {
-			s.reasons[u.Name] = s.explain(u, machines)
+			s.passed = append(s.passed, u)
 		}
 	}
 }
@@ -213,17 +218,16 @@ func (s *scheduler) placePending() {
 	for n := 0; len(s.pending) > 0 && n < limit; n++ {
 		u := s.pending[0]
 		s.pending = s.pending[1:]
-		if m, why := s.choose(u); m != nil {
+		if m := s.choose(u); m != nil {
 			s.place(u, m)
 		} else {
-			s.reasons[u.Name] = why
+			s.passed = append(s.passed, u)
 		}
 	}
 }
 
-// choose returns the least-loaded feasible machine, or the explanation of
-// why there is none.
-func (s *scheduler) choose(u *Unit) (*machineState, string) {
+// choose returns the least-loaded feasible machine, or nil.
+func (s *scheduler) choose(u *Unit) *machineState {
 	if ms, ok := s.candidates(u); ok {
 		var best *machineState
 		for _, m := range ms {
@@ -231,17 +235,24 @@ func (s *scheduler) choose(u *Unit) (*machineState, string) {
 				best = m
 			}
 		}
-		if best != nil {
-			return best, ""
-		}
-		return nil, s.explain(u, s.order)
+		return best
 	}
 	for _, m := range s.order {
 		if s.stack.feasible(u, m) {
-			return m, ""
+			return m
 		}
 	}
-	return nil, s.explain(u, s.order)
+	return nil
+}
+
+// explainUnplaced words why each unit passed over is still unplaced.
+func (s *scheduler) explainUnplaced() {
+	for _, u := range s.passed {
+		if s.at[u.Name] != nil || len(s.global[u.Name]) > 0 || s.reasons[u.Name] != "" {
+			continue // placed, or explained already
+		}
+		s.reasons[u.Name] = s.explain(u, s.order)
+	}
 }
 
 // explain counts why each machine was rejected; only worth its cost once
