@@ -13,10 +13,11 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cluster=$repo/harness/cluster
 export FLOTA_BIN=$repo/bin/flotad
 harness_dir=${FLOTA_HARNESS_DIR:-/var/lib/flota-harness}
-# Machines fetch images from the exports the host makes, read-only.
-export FLOTA_HARNESS_BIND_RO="$harness_dir/images-export:/var/lib/flota/source"
+# Machines fetch images over HTTP from the host flotad, which serves the
+# directory flota-image exports to (--serve-images).
+images_url=http://10.77.0.1:4920/images
 export FLOTA_HARNESS_FLOTAD_ENV="FLOTA_MACHINE_TTL=5s
-FLOTA_IMAGE_SOURCE=/var/lib/flota/source"
+FLOTA_IMAGE_SOURCE=$images_url"
 flotactl=$repo/bin/flotactl
 work=$(mktemp -d /tmp/flota-demo.XXXXXX)
 
@@ -72,7 +73,8 @@ quietly "$cluster" down
 quietly "$cluster" pool
 echo "building the image web:1 with flota-image:"
 build_image 2>&1 | sed 's/^/  /' 
-quietly "$cluster" host start
+quietly "$cluster" host start --serve-images="$harness_dir/images-export" --agent-api=10.77.0.1:4920
+echo "the host flotad serves the image at $images_url/web_1/"
 quietly "$cluster" up 3
 run list-machines
 

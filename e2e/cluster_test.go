@@ -67,9 +67,12 @@ const machines = 3
 // leadership.
 const ttl = "FLOTA_MACHINE_TTL=5s\nFLOTA_ENGINE_TTL=5s"
 
-// imageSource is where the machines' flotad fetch container images from:
-// exportDir() on the host, bound read-only into every machine.
-const imageSource = "/var/lib/flota/source"
+// imagesAPI is where the host flotad listens to serve exportDir() to the
+// machines (--serve-images); imageSource is the machines' URL for it.
+const (
+	imagesAPI   = "10.77.0.1:4920"
+	imageSource = "http://" + imagesAPI + "/images"
+)
 
 // flotadEnv is every machine's extra flotad settings.
 const flotadEnv = ttl + "\nFLOTA_IMAGE_SOURCE=" + imageSource
@@ -119,7 +122,10 @@ func bringUp() (*cluster, error) {
 	}
 	// Engines run on the machines, not on the host: the host holds etcd,
 	// so a leader killed in a test must be a machine.
-	if _, err := c.harness("host", "start", "--engine=false"); err != nil {
+	if err := os.MkdirAll(exportDir(), 0o755); err != nil {
+		return nil, err
+	}
+	if _, err := c.harness("host", "start", "--engine=false", "--serve-images="+exportDir(), "--agent-api="+imagesAPI); err != nil {
 		return nil, err
 	}
 	if _, err := c.harness("up", fmt.Sprint(machines)); err != nil {
@@ -153,8 +159,7 @@ func (c *cluster) harness(args ...string) (string, error) {
 	// The machines' flotad run engines and keep 5 s leases, so a killed
 	// machine's units, or a killed leader's work, move on within seconds.
 	cmd.Env = append(os.Environ(), "FLOTA_BIN="+filepath.Join(c.bin, "flotad"),
-		"FLOTA_HARNESS_ENGINE=true", "FLOTA_HARNESS_FLOTAD_ENV="+flotadEnv,
-		"FLOTA_HARNESS_BIND_RO="+exportDir()+":"+imageSource)
+		"FLOTA_HARNESS_ENGINE=true", "FLOTA_HARNESS_FLOTAD_ENV="+flotadEnv)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {

@@ -376,6 +376,23 @@ func TestContainerVolumeAndQuota(t *testing.T) {
 	})
 	t.Logf("count-ctr.service on %s: the volume's count is 2 after a stop and start", c.machineName(t, at.ip))
 
+	// Destroyed, its task snapshot goes; submitted again (pinned to the
+	// same machine), the new task finds the volume as the old one left it.
+	c.must(t, "destroy", "count-ctr.service")
+	eventually(t, 30*time.Second, "count-ctr.service gone", func() (bool, string) {
+		got := get(url)
+		return got == "", got
+	})
+	pinned := counterUnit + "\n[X-Fleet]\nMachineID=" + at.machine + "\n"
+	c.must(t, "start", writeUnit(t, t.TempDir(), "count-ctr.service", pinned))
+	if back := c.activeOn(t, "count-ctr.service", time.Minute); back.machine != at.machine {
+		t.Fatalf("pinned count-ctr.service on %s, want %s", back.machine, at.machine)
+	}
+	eventually(t, 30*time.Second, "count-ctr.service serving 3 (its volume kept across destroy and a new placement)", func() (bool, string) {
+		got := get(url)
+		return got == "3", got
+	})
+
 	c.must(t, "start", writeUnit(t, dir, "quota-ctr.service", quotaUnit))
 	var q row
 	eventually(t, time.Minute, "quota-ctr.service placed and finished", func() (bool, string) {
