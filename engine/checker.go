@@ -1,5 +1,7 @@
 package engine
 
+import "github.com/flota-dev/flota/unit"
+
 // checker is one feasibility rule. check returns "" when u may run on m, or
 // the constraint that rejects m, worded for an operator (for example
 // `Conflicts "nginx@*"`). Identical wording from many machines is counted
@@ -12,13 +14,24 @@ type checker interface {
 }
 
 // machineState is a Machine during one Schedule run: what is placed on it so
-// far and its load.
+// far, its load, and what those units reserve.
 type machineState struct {
 	Machine
 	units []*Unit // units placed here in this run, globals included
+	// reserved sums the Resources of units, kept by add and remove so the
+	// resources check costs the same on a full machine as on an empty one.
+	reserved unit.Resources
 }
 
 func (m *machineState) load() int { return len(m.units) }
+
+// add places u here in this run.
+func (m *machineState) add(u *Unit) {
+	m.units = append(m.units, u)
+	m.reserved.MemoryBytes += u.Resources.MemoryBytes
+	m.reserved.MilliCPUs += u.Resources.MilliCPUs
+	m.reserved.DiskBytes += u.Resources.DiskBytes
+}
 
 func (m *machineState) has(name string) bool {
 	for _, u := range m.units {
@@ -29,10 +42,14 @@ func (m *machineState) has(name string) bool {
 	return false
 }
 
+// remove takes the unit called name off this machine in this run.
 func (m *machineState) remove(name string) {
 	for i, u := range m.units {
 		if u.Name == name {
 			m.units = append(m.units[:i], m.units[i+1:]...)
+			m.reserved.MemoryBytes -= u.Resources.MemoryBytes
+			m.reserved.MilliCPUs -= u.Resources.MilliCPUs
+			m.reserved.DiskBytes -= u.Resources.DiskBytes
 			return
 		}
 	}

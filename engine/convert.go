@@ -8,7 +8,8 @@ import (
 // inputs builds Schedule's Input from the Engine's cache. A unit's
 // requirements come from the [X-Fleet] options in its record, resolved for
 // its name, and are memoized by name and hash: a pass over ten thousand
-// unchanged units parses nothing.
+// unchanged units parses nothing. Its reservations and the machines'
+// capacities are copied from their records as they are.
 type inputs struct {
 	reqs map[reqKey]reqResult
 }
@@ -34,10 +35,10 @@ func (in *inputs) build(c *registry.Cluster) Input {
 		Unplaced: c.Unplaced,
 	}
 	for _, m := range c.Machines {
-		out.Machines = append(out.Machines, Machine{ID: m.ID, Metadata: m.Metadata})
+		out.Machines = append(out.Machines, Machine{ID: m.ID, Metadata: m.Metadata, Capacity: m.Capacity})
 	}
 	for _, u := range c.Units {
-		su := Unit{Name: u.Name, Hash: u.Hash, Desired: u.Desired}
+		su := Unit{Name: u.Name, Hash: u.Hash, Desired: u.Desired, Resources: u.Resources}
 		if r := in.requirements(u); r.err != nil {
 			su.Invalid = r.err.Error()
 		} else {

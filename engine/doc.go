@@ -17,5 +17,9 @@
 // lower Machine ID. Feasibility is a pipeline of checkers, one rule a file,
 // each saying why it rejects a Machine; when none is left the reasons are
 // counted ("Conflicts "nginx@*" filtered 3 machines") and stored for
-// flotactl to show.
+// flotactl to show. One checker keeps reservations within capacity: a unit
+// reserves what its MemoryMax=, CPUQuota= and DiskQuota= allow it
+// (unit.Resources, copied into its record at submit), and a machine takes
+// it only while what it published covers the reservations of its units;
+// the choice among the machines left is fleet's, unchanged.
 package engine

@@ -13,10 +13,13 @@ type Input struct {
 	Unplaced   map[string]string    // the reasons stored now, unit -> reason
 }
 
-// Machine is a registered machine: its ID and metadata.
+// Machine is a registered machine: its ID, metadata and capacity.
 type Machine struct {
 	ID       string
 	Metadata map[string]string
+	// Capacity is what its agent published; a zero dimension is unknown
+	// (an older agent) and constrains nothing.
+	Capacity registry.Capacity
 }
 
 // Unit is a submitted unit with its requirements resolved for its name.
@@ -25,6 +28,10 @@ type Unit struct {
 	Hash    unit.Hash
 	Desired registry.State
 	Req     unit.Requirements
+	// Resources is what the unit reserves on each machine it runs on,
+	// copied from its record (the registry reads it from the file at
+	// submit); zero reserves nothing.
+	Resources unit.Resources
 	// Invalid, when set, is why the unit's stored file cannot be scheduled
 	// (it failed to parse); the unit then stays unplaced with that reason.
 	Invalid string

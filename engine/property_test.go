@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/flota-dev/flota/registry"
+	"github.com/flota-dev/flota/unit"
 )
 
 // TestScheduleInvariants checks, on random clusters and random changes to
@@ -15,6 +16,8 @@ import (
 //   - no two units on a machine conflict;
 //   - a non-global active unit is placed exactly once or has a reason;
 //   - inactive and destroyed units are placed nowhere;
+//   - no machine's reservations exceed what it published, in any dimension
+//     it published;
 //   - a second run changes nothing (the engine converges in one pass).
 func TestScheduleInvariants(t *testing.T) {
 	for seed := uint64(1); seed <= 150; seed++ {
@@ -37,7 +40,8 @@ var zones = []string{"dmz", "lan", "edge"}
 func randomWorld(t *testing.T, rng *rand.Rand) *world {
 	w := newWorld(t)
 	for i := range 1 + rng.IntN(8) {
-		w.machine(fmt.Sprintf("m%02d", i), "zone="+zones[rng.IntN(len(zones))])
+		id := fmt.Sprintf("m%02d", i)
+		w.machine(id, "zone="+zones[rng.IntN(len(zones))]).capacity(id, randomCapacity(rng))
 	}
 	for i := range rng.IntN(25) {
 		addRandomUnit(w, rng, i)
@@ -46,26 +50,75 @@ func randomWorld(t *testing.T, rng *rand.Rand) *world {
 }
 
 func addRandomUnit(w *world, rng *rand.Rand, i int) {
+	var name string
 	switch rng.IntN(6) {
 	case 0:
-		w.unit(fmt.Sprintf("web@%d.service", i), "Conflicts=web@*")
+		name = fmt.Sprintf("web@%d.service", i)
+		w.unit(name, "Conflicts=web@*")
 	case 1:
-		w.unit(fmt.Sprintf("dmz%d.service", i), "MachineMetadata=zone="+zones[rng.IntN(len(zones))])
+		name = fmt.Sprintf("dmz%d.service", i)
+		w.unit(name, "MachineMetadata=zone="+zones[rng.IntN(len(zones))])
 	case 2:
-		w.unit(fmt.Sprintf("g%d.service", i), "Global=true", "MachineMetadata=zone="+zones[rng.IntN(len(zones))])
+		name = fmt.Sprintf("g%d.service", i)
+		w.unit(name, "Global=true", "MachineMetadata=zone="+zones[rng.IntN(len(zones))])
 	case 3:
-		w.unit(fmt.Sprintf("side%d.service", i), fmt.Sprintf("MachineOf=web@%d.service", rng.IntN(i+1)))
+		name = fmt.Sprintf("side%d.service", i)
+		w.unit(name, fmt.Sprintf("MachineOf=web@%d.service", rng.IntN(i+1)))
 	case 4:
-		w.unit(fmt.Sprintf("new%d.service", i), fmt.Sprintf("Replaces=old%d.service", rng.IntN(i+1)))
+		name = fmt.Sprintf("new%d.service", i)
+		w.unit(name, fmt.Sprintf("Replaces=old%d.service", rng.IntN(i+1)))
 	default:
-		w.unit(fmt.Sprintf("old%d.service", i))
+		name = fmt.Sprintf("old%d.service", i)
+		w.unit(name)
 	}
+	w.reserve(name, randomResources(rng))
+}
+
+// randomCapacity is what a machine publishes: often nothing (an older
+// agent), else a few sizes, each dimension possibly unknown.
+func randomCapacity(rng *rand.Rand) registry.Capacity {
+	if rng.IntN(4) == 0 {
+		return registry.Capacity{}
+	}
+	c := registry.Capacity{
+		CPUs:        []int{0, 1, 2, 4}[rng.IntN(4)],
+		MemoryBytes: []uint64{0, 1 << 30, 2 << 30, 4 << 30}[rng.IntN(4)],
+	}
+	if rng.IntN(2) == 0 {
+		c.DiskBytes = 100 << 30
+		c.DiskFreeBytes = []uint64{0, 5 << 30, 20 << 30}[rng.IntN(3)]
+	}
+	return c
+}
+
+// randomResources is what a unit reserves: half of them nothing, the rest
+// some of memory, CPU and disk, now and then more than any machine has.
+func randomResources(rng *rand.Rand) unit.Resources {
+	if rng.IntN(2) == 0 {
+		return unit.Resources{}
+	}
+	var r unit.Resources
+	if rng.IntN(2) == 0 {
+		r.MemoryBytes = []uint64{256 << 20, 512 << 20, 1 << 30, 8 << 30}[rng.IntN(4)]
+	}
+	if rng.IntN(2) == 0 {
+		r.MilliCPUs = []uint64{250, 500, 1500, 8000}[rng.IntN(4)]
+	}
+	if rng.IntN(3) == 0 {
+		r.DiskBytes = []uint64{1 << 30, 4 << 30, 50 << 30}[rng.IntN(3)]
+	}
+	return r
 }
 
 func mutate(w *world, rng *rand.Rand) {
-	switch rng.IntN(5) {
+	switch rng.IntN(6) {
 	case 0:
-		w.machine(fmt.Sprintf("n%03d", rng.IntN(1000)), "zone="+zones[rng.IntN(len(zones))])
+		id := fmt.Sprintf("n%03d", rng.IntN(1000))
+		w.machine(id, "zone="+zones[rng.IntN(len(zones))]).capacity(id, randomCapacity(rng))
+	case 5: // a machine registers again, with another capacity
+		if len(w.machines) > 0 {
+			w.machines[rng.IntN(len(w.machines))].Capacity = randomCapacity(rng)
+		}
 	case 1:
 		if len(w.machines) > 0 {
 			w.removeMachine(w.machines[rng.IntN(len(w.machines))].ID)
@@ -134,6 +187,7 @@ func checkInvariants(t *testing.T, w *world) {
 			}
 		}
 	}
+	checkCapacity(t, w)
 	for name, u := range w.units {
 		if u.Desired == registry.StateInactive || u.Req.Global {
 			continue

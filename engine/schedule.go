@@ -199,7 +199,7 @@ func (s *scheduler) placeGlobals() {
 			if !s.stack.feasible(u, m) {
 				continue
 			}
-			m.units = append(m.units, u)
+			m.add(u)
 			s.bump(m)
 			s.global[u.Name] = append(s.global[u.Name], m)
 		}
@@ -267,7 +267,7 @@ func (s *scheduler) explain(u *Unit, machines []*machineState) string {
 
 // place records u on m and evicts the units u replaces there.
 func (s *scheduler) place(u *Unit, m *machineState) {
-	m.units = append(m.units, u)
+	m.add(u)
 	s.at[u.Name] = m
 	delete(s.reasons, u.Name)
 	s.bump(m)

@@ -17,6 +17,11 @@ func newStack(where func(unit string) (string, bool)) stack {
 		machineOfChecker{where: where},
 		// A unit replaced by one already on the machine cannot go there.
 		replacedChecker{},
+		// Reservations within capacity: after the rules above, which say
+		// which machines a unit may use at all, so that one it could never
+		// use is not reported as merely full; before Conflicts, as it costs
+		// the same on a busy machine as on an idle one.
+		resourcesChecker{},
 		// Conflicts last: it scans every unit on the machine.
 		conflictsChecker{},
 	}}

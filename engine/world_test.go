@@ -23,13 +23,47 @@ func newWorld(t testing.TB) *world {
 	return &world{t: t, units: map[string]Unit{}, placements: map[string]map[string]registry.Placement{}, unplaced: map[string]string{}}
 }
 
+// machine registers a machine; an ID already registered registers again,
+// with the new metadata and no capacity, as the registry keys machines by
+// ID.
 func (w *world) machine(id string, md ...string) *world {
 	m := Machine{ID: id, Metadata: map[string]string{}}
 	for _, kv := range md {
 		k, v, _ := strings.Cut(kv, "=")
 		m.Metadata[k] = v
 	}
+	for i := range w.machines {
+		if w.machines[i].ID == id {
+			w.machines[i] = m
+			return w
+		}
+	}
 	w.machines = append(w.machines, m)
+	return w
+}
+
+// capacity sets what machine id published.
+func (w *world) capacity(id string, c registry.Capacity) *world {
+	w.t.Helper()
+	for i := range w.machines {
+		if w.machines[i].ID == id {
+			w.machines[i].Capacity = c
+			return w
+		}
+	}
+	w.t.Fatalf("no machine %s", id)
+	return w
+}
+
+// reserve sets what unit name reserves, as its record would carry it.
+func (w *world) reserve(name string, r unit.Resources) *world {
+	w.t.Helper()
+	u, ok := w.units[name]
+	if !ok {
+		w.t.Fatalf("no unit %s", name)
+	}
+	u.Resources = r
+	w.units[name] = u
 	return w
 }
 
