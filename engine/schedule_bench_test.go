@@ -34,6 +34,46 @@ func BenchmarkSchedule(b *testing.B) {
 	})
 }
 
+// BenchmarkScheduleReserving is BenchmarkSchedule with capacity: every
+// machine publishes 8 CPUs, 32 GiB and 500 GiB free, every unit reserves
+// 256 MiB and a quarter of a CPU, and every fourth one a 1 GiB disk quota.
+// All of them still fit, so it places as BenchmarkSchedule does, and the
+// difference is what the resources check costs.
+//
+//	go test -run=^$ -bench=Schedule ./engine/
+func BenchmarkScheduleReserving(b *testing.B) {
+	in := benchInput(b)
+	for i := range in.Machines {
+		in.Machines[i].Capacity = registry.Capacity{CPUs: 8, MemoryBytes: 32 << 30, DiskBytes: 1 << 40, DiskFreeBytes: 500 << 30}
+	}
+	for i := range in.Units {
+		in.Units[i].Resources = unit.Resources{MemoryBytes: 256 << 20, MilliCPUs: 250}
+		if i%4 == 0 {
+			in.Units[i].Resources.DiskBytes = 1 << 30
+		}
+	}
+	b.Run("cold", func(b *testing.B) {
+		for range b.N {
+			Schedule(in)
+		}
+	})
+	settled := in
+	settled.Placements = nil
+	for _, ch := range Schedule(in).Changes {
+		if ch.Unplaced != nil && *ch.Unplaced != "" {
+			b.Fatalf("%s unplaced: %s", ch.Unit, *ch.Unplaced)
+		}
+		settled.Placements = append(settled.Placements, ch.Put...)
+	}
+	b.Run("settled", func(b *testing.B) {
+		for range b.N {
+			if p := Schedule(settled); !p.Empty() {
+				b.Fatalf("settled cluster changed: %d changes", len(p.Changes))
+			}
+		}
+	})
+}
+
 func benchInput(b *testing.B) Input {
 	var in Input
 	for i := range 1000 {
