@@ -15,8 +15,8 @@ import (
 // replaces there do not count: placing u evicts them.
 //
 // Memory and CPU count against the machine's whole (MemTotal, its CPUs).
-// Disk counts against the space its agent found free when it joined, as in
-// Nomad: the disk also holds images and the system, and quotas are
+// Disk counts against the space its agent found free when it started, as
+// in Nomad: the disk also holds images and the system, and quotas are
 // promises on what is left.
 type resourcesChecker struct{}
 
