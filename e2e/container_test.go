@@ -45,7 +45,7 @@ var (
 
 // webImage builds web:1 with flota-image (cached in a store on the pool
 // across runs) and exports it where every machine's flotad fetches from.
-func (c *cluster) webImage(t *testing.T) {
+func (c *cluster) webImage(t testing.TB) {
 	t.Helper()
 	imageOnce.Do(func() { imageErr = c.buildWebImage() })
 	if imageErr != nil {
