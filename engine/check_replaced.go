@@ -6,11 +6,18 @@ type replacedChecker struct{}
 
 func (c replacedChecker) feasible(u *Unit, m *machineState) bool { return c.check(u, m) == "" }
 
+// check names the first replacer by name, not by where it sits in the
+// machine's list: that order depends on when each unit was placed, and a
+// reason that changed with it would be rewritten by every pass.
 func (replacedChecker) check(u *Unit, m *machineState) string {
+	by := ""
 	for _, v := range m.units {
-		if v.Name != u.Name && v.Req.ReplacesUnit(u.Name) {
-			return "replaced by " + v.Name
+		if v.Name != u.Name && v.Req.ReplacesUnit(u.Name) && (by == "" || v.Name < by) {
+			by = v.Name
 		}
 	}
-	return ""
+	if by == "" {
+		return ""
+	}
+	return "replaced by " + by
 }
