@@ -34,14 +34,18 @@ run() {
 }
 quietly() { "$@" >"$work/last.log" 2>&1 || { cat "$work/last.log" >&2; return 1; }; }
 
-# ask IP: what the web server on that machine answers (plain bash, no curl).
+# ask IP: what the web server on that machine answers (plain bash, no
+# curl), waiting up to 10 s: a machine new to the image pulls it first.
 ask() {
-	local ip=$1 reply
-	if reply=$(timeout 5 bash -c "exec 3<>/dev/tcp/$ip/80 && printf 'GET / HTTP/1.0\r\n\r\n' >&3 && cat <&3" 2>/dev/null); then
-		printf '  http://%s/ -> %s\n' "$ip" "$(printf '%s' "$reply" | tail -n 1)"
-	else
-		printf '  http://%s/ -> no answer\n' "$ip"
-	fi
+	local ip=$1 reply i
+	for ((i = 0; i < 20; i++)); do
+		if reply=$(timeout 5 bash -c "exec 3<>/dev/tcp/$ip/80 && printf 'GET / HTTP/1.0\r\n\r\n' >&3 && cat <&3" 2>/dev/null); then
+			printf '  http://%s/ -> %s\n' "$ip" "$(printf '%s' "$reply" | tail -n 1)"
+			return
+		fi
+		sleep 0.5
+	done
+	printf '  http://%s/ -> no answer\n' "$ip"
 }
 
 # ask_all UNIT-GLOB: ask every machine running a matching unit.
