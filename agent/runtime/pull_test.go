@@ -3,15 +3,12 @@ package runtime_test
 import (
 	"context"
 	"io"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/flota-dev/flota/agent/image"
-	"github.com/flota-dev/flota/agent/image/imagetest"
 	"github.com/flota-dev/flota/agent/runtime"
-	"github.com/flota-dev/flota/agent/volume"
 )
 
 // gatedSource is a DirSource whose app layer waits for open, as a slow
@@ -44,17 +41,7 @@ func TestPullInBackground(t *testing.T) {
 	ctx := context.Background()
 	dir, base, app := builder(t)
 	src := &gatedSource{DirSource: runtime.DirSource{Dir: dir}, gated: app, open: make(chan struct{}), opened: make(chan struct{})}
-	fs := imagetest.NewFS(t)
-	s, err := openStore(t, filepath.Join(fs, "images"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	v, err := volume.Open(ctx, filepath.Join(fs, "volumes"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
+	_, s, v := storeAndVolumes(t)
 	rt := runtime.New(runtime.Config{Images: s, Volumes: v, Source: src})
 	if has, err := rt.Has(ctx, "web:1"); has || err != nil {
 		t.Fatalf("Has before a pull: %v, %v", has, err)

@@ -370,17 +370,7 @@ func testFetchRefusesAStreamThatIsNotItsLayer(t *testing.T, open func(dir string
 func TestRealQuota(t *testing.T) {
 	ctx := context.Background()
 	src, _, _ := builder(t)
-	fs := imagetest.NewFS(t)
-	s, err := openStore(t, filepath.Join(fs, "images"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	v, err := volume.Open(ctx, filepath.Join(fs, "volumes"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
+	_, s, v := storeAndVolumes(t)
 	rt := runtime.New(runtime.Config{Images: s, Volumes: v, Source: runtime.DirSource{Dir: src}})
 	if _, err := rt.Prepare(ctx, "web.service", parse(t, "web.service", strings.ReplaceAll(webUnit, "%i", "x"))); err != nil {
 		t.Fatal(err)
@@ -400,4 +390,22 @@ func openStore(t *testing.T, root string) (*image.Store, error) {
 		t.Fatal(err)
 	}
 	return image.Open(context.Background(), root)
+}
+
+// storeAndVolumes opens an image store and a volume root on a BTRFS
+// filesystem of their own (at fs), closed when t ends.
+func storeAndVolumes(t *testing.T) (fs string, s *image.Store, v *volume.Manager) {
+	t.Helper()
+	fs = imagetest.NewFS(t)
+	s, err := openStore(t, filepath.Join(fs, "images"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	v, err = volume.Open(context.Background(), filepath.Join(fs, "volumes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.Close() })
+	return fs, s, v
 }

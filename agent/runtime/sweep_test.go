@@ -9,10 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flota-dev/flota/agent/image/imagetest"
 	"github.com/flota-dev/flota/agent/quota"
 	"github.com/flota-dev/flota/agent/runtime"
-	"github.com/flota-dev/flota/agent/volume"
 )
 
 // TestSweep walks one machine through a day on real BTRFS with real
@@ -23,17 +21,7 @@ import (
 func TestSweep(t *testing.T) {
 	ctx := context.Background()
 	src, base, app := builder(t)
-	fs := imagetest.NewFS(t)
-	s, err := openStore(t, filepath.Join(fs, "images"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	v, err := volume.Open(ctx, filepath.Join(fs, "volumes"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
+	fs, s, v := storeAndVolumes(t)
 	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 	rt := runtime.New(runtime.Config{Images: s, Volumes: v, Source: runtime.DirSource{Dir: src},
 		ImageGrace: 30 * time.Minute, KeepFailed: 24 * time.Hour, Now: func() time.Time { return now }})
