@@ -17,6 +17,7 @@ import (
 	"github.com/flota-dev/flota/agent"
 	agentapi "github.com/flota-dev/flota/agent/api"
 	"github.com/flota-dev/flota/agent/runtime"
+	"github.com/flota-dev/flota/agent/subvol"
 	"github.com/flota-dev/flota/agent/systemd"
 	"github.com/flota-dev/flota/engine"
 	"github.com/flota-dev/flota/registry"
@@ -171,7 +172,7 @@ func openContainers(ctx context.Context, c *Config, log *slog.Logger) (*runtime.
 	case "false":
 		return nil, nil
 	case "auto":
-		ok, err := runtime.OnBtrfs(c.ImageStore)
+		ok, err := subvol.OnBtrfs(c.ImageStore)
 		if err != nil || !ok {
 			log.Info("containers off: --image-store is not on BTRFS (--containers=true to insist)", "image_store", c.ImageStore, "err", err)
 			return nil, nil

@@ -4,31 +4,19 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"fmt"
-	"github.com/flota-dev/flota/agent/subvol"
 	"io"
-	"os/exec"
 	"strings"
-	"time"
+
+	"github.com/flota-dev/flota/agent/subvol"
 )
 
 // Every btrfs(8) command the store runs is here. btrfs-progs is the
 // supported interface to send/receive (the ioctls need a stream parser we
 // would rather not own); the cost is a fork per call, a few milliseconds.
 
-// btrfs runs `btrfs args...` with stdin and stdout as given; its stderr
-// goes into the error.
+// btrfs runs `btrfs args...` with stdin and stdout as given.
 func btrfs(ctx context.Context, stdin io.Reader, stdout io.Writer, args ...string) error {
-	cmd := exec.CommandContext(ctx, "btrfs", args...)
-	cmd.Stdin, cmd.Stdout = stdin, stdout
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	// A cancelled command must not hang on a stdin reader that blocks.
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("btrfs %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	return nil
+	return subvol.Run(ctx, stdin, stdout, args...)
 }
 
 func createSubvolume(ctx context.Context, path string) error { return subvol.Create(ctx, path) }

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -31,21 +30,19 @@ var dirs = []string{"layers", "tags", "tasks", "failed", "tmp"}
 // Open opens the store at root, creating its directories, and deletes
 // whatever an interrupted operation left in tmp/.
 func Open(ctx context.Context, root string) (*Store, error) {
-	if _, err := exec.LookPath("btrfs"); err != nil {
-		return nil, fmt.Errorf("image store: btrfs-progs: %w", err)
-	}
 	root, err := filepath.Abs(root)
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range dirs {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o700); err != nil {
-			return nil, fmt.Errorf("image store: %w", err)
-		}
-	}
 	lock, err := subvol.Claim(ctx, root, "tmp", "lock")
 	if err != nil {
 		return nil, fmt.Errorf("image store %w", err)
+	}
+	for _, d := range dirs {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o700); err != nil {
+			lock.Close()
+			return nil, fmt.Errorf("image store: %w", err)
+		}
 	}
 	return &Store{root: root, lock: lock}, nil
 }

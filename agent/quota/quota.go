@@ -7,11 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
+
+	"github.com/flota-dev/flota/agent/subvol"
 )
 
 // Errors are wrapped with %w; test them with errors.Is.
@@ -148,37 +147,31 @@ func parseQgroupShow(out []byte) (Qgroup, error) {
 	return Qgroup{}, fmt.Errorf("btrfs qgroup show: no subvolume qgroup in %q", out)
 }
 
-const firstFreeObjectID = 256 // inode of a subvolume's top directory
-
 func checkSubvolume(path string) error {
-	var st syscall.Stat_t
-	if err := syscall.Stat(path, &st); err != nil {
-		return &os.PathError{Op: "stat", Path: path, Err: err}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
 	}
-	if st.Mode&syscall.S_IFMT != syscall.S_IFDIR || st.Ino != firstFreeObjectID {
+	if !subvol.Is(fi) {
 		return fmt.Errorf("%s: %w", path, ErrNotSubvolume)
 	}
 	return nil
 }
 
-// btrfs runs `btrfs args...` and returns its stdout; its stderr goes into
-// the error, which wraps ErrNotEnabled when that is what btrfs said.
+// btrfs runs `btrfs args...` and returns its stdout; the error wraps
+// ErrNotEnabled or ErrBusy when that is what btrfs said.
 func btrfs(ctx context.Context, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, "btrfs", args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		switch {
-		case strings.Contains(msg, "quotas not enabled"):
-			err = fmt.Errorf("%w (%v)", ErrNotEnabled, err)
-		case strings.Contains(msg, "Device or resource busy"):
-			err = fmt.Errorf("%w (%v)", ErrBusy, err)
-		}
-		return nil, fmt.Errorf("btrfs %s: %w: %s", strings.Join(args, " "), err, msg)
+	var stdout bytes.Buffer
+	err := subvol.Run(ctx, nil, &stdout, args...)
+	switch {
+	case err == nil:
+		return stdout.Bytes(), nil
+	case strings.Contains(err.Error(), "quotas not enabled"):
+		return nil, fmt.Errorf("%w: %w", ErrNotEnabled, err)
+	case strings.Contains(err.Error(), "Device or resource busy"):
+		return nil, fmt.Errorf("%w: %w", ErrBusy, err)
 	}
-	return stdout.Bytes(), nil
+	return nil, err
 }
 
 // ClearStale drops the qgroups left by deleted subvolumes on the

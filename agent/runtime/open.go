@@ -3,11 +3,6 @@ package runtime
 import (
 	"context"
 	"errors"
-	"io/fs"
-	"os"
-	"path/filepath"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/flota-dev/flota/agent/image"
 	"github.com/flota-dev/flota/agent/volume"
@@ -17,11 +12,6 @@ import (
 // volume root at volumes, both on BTRFS, and returns a Runtime that owns
 // them until Close. src may be nil.
 func Open(ctx context.Context, images, volumes string, src Source) (*Runtime, error) {
-	for _, dir := range []string{images, volumes} {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, err
-		}
-	}
 	s, err := image.Open(ctx, images)
 	if err != nil {
 		return nil, err
@@ -44,24 +34,4 @@ func (r *Runtime) Close() error {
 	}
 	r.closers = nil
 	return errors.Join(errs...)
-}
-
-// OnBtrfs reports whether path, or the nearest of its ancestors that
-// exists, is on a BTRFS filesystem: where Open could keep the store.
-func OnBtrfs(path string) (bool, error) {
-	p, err := filepath.Abs(path)
-	if err != nil {
-		return false, err
-	}
-	for {
-		var st unix.Statfs_t
-		err := unix.Statfs(p, &st)
-		if err == nil {
-			return st.Type == unix.BTRFS_SUPER_MAGIC, nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) || p == "/" {
-			return false, err
-		}
-		p = filepath.Dir(p)
-	}
 }

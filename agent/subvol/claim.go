@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"syscall"
 )
@@ -15,12 +16,16 @@ var (
 	ErrLocked   = errors.New("in use by another owner")
 )
 
-// Claim readies root, a directory on BTRFS, for one owner: root/tmp is
-// created and emptied of what an interrupted operation left there (crash-
-// safe users build under tmp/ and rename into place), and an exclusive
-// flock on root/lockName keeps a second owner, in this process or another,
-// out. Closing the returned file releases the claim.
+// Claim readies root, a directory on BTRFS (made if missing), for one
+// owner: btrfs-progs is there, root/tmp is created and emptied of what an
+// interrupted operation left there (crash-safe users build under tmp/ and
+// rename into place), and an exclusive flock on root/lockName keeps a
+// second owner, in this process or another, out. Closing the returned
+// file releases the claim.
 func Claim(ctx context.Context, root, tmp, lockName string) (*os.File, error) {
+	if _, err := exec.LookPath("btrfs"); err != nil {
+		return nil, fmt.Errorf("%s: btrfs-progs: %w", root, err)
+	}
 	if ok, err := OnBtrfs(root); err != nil {
 		return nil, fmt.Errorf("%s: %w", root, err)
 	} else if !ok {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -26,13 +27,24 @@ const btrfsMagic = 0x9123683E // BTRFS_SUPER_MAGIC, statfs(2) f_type
 // directory, which is how a subvolume is told from a plain directory.
 const firstFreeObjectID = 256
 
-// OnBtrfs says whether path is on a BTRFS filesystem.
+// OnBtrfs says whether path, or the nearest of its ancestors that exists,
+// is on a BTRFS filesystem: where a directory not made yet would be.
 func OnBtrfs(path string) (bool, error) {
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(path, &st); err != nil {
+	p, err := filepath.Abs(path)
+	if err != nil {
 		return false, err
 	}
-	return uint32(st.Type) == btrfsMagic, nil
+	for {
+		var st syscall.Statfs_t
+		err := syscall.Statfs(p, &st)
+		if err == nil {
+			return uint32(st.Type) == btrfsMagic, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) || p == "/" {
+			return false, &os.PathError{Op: "statfs", Path: p, Err: err}
+		}
+		p = filepath.Dir(p)
+	}
 }
 
 // Is says whether fi is a subvolume's root directory.
@@ -42,10 +54,17 @@ func Is(fi os.FileInfo) bool {
 }
 
 // Btrfs runs `btrfs args...`; its stderr goes into the error.
-func Btrfs(ctx context.Context, args ...string) error {
+func Btrfs(ctx context.Context, args ...string) error { return Run(ctx, nil, nil, args...) }
+
+// Run runs `btrfs args...` with stdin and stdout as given (nil: none);
+// its stderr goes into the error. Every btrfs(8) call of the agent goes
+// through here.
+func Run(ctx context.Context, stdin io.Reader, stdout io.Writer, args ...string) error {
 	cmd := exec.CommandContext(ctx, "btrfs", args...)
+	cmd.Stdin, cmd.Stdout = stdin, stdout
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
+	// A cancelled command must not hang on a stdin reader that blocks.
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("btrfs %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))

@@ -15,6 +15,10 @@ func TestSubvolumes(t *testing.T) {
 	if ok, err := subvol.OnBtrfs(root); err != nil || !ok {
 		t.Fatalf("OnBtrfs(%s) = %v, %v", root, ok, err)
 	}
+	// A store not made yet is where its nearest existing ancestor is.
+	if ok, err := subvol.OnBtrfs(filepath.Join(root, "not", "yet")); err != nil || !ok {
+		t.Fatalf("OnBtrfs of a path to be made on BTRFS = %v, %v", ok, err)
+	}
 	if ok, _ := subvol.OnBtrfs(t.TempDir()); ok {
 		t.Fatal("a temporary directory is not on BTRFS here, yet OnBtrfs says so")
 	}

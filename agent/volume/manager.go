@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -34,15 +33,9 @@ type Manager struct {
 // .tmp/. The root must be on BTRFS (ErrNotBtrfs) and not open in another
 // Manager, in this process or another (ErrLocked).
 func Open(ctx context.Context, root string) (*Manager, error) {
-	if _, err := exec.LookPath("btrfs"); err != nil {
-		return nil, fmt.Errorf("volumes: btrfs-progs: %w", err)
-	}
 	root, err := filepath.Abs(root)
 	if err != nil {
 		return nil, err
-	}
-	if err := os.MkdirAll(root, 0o700); err != nil {
-		return nil, fmt.Errorf("volumes: %w", err)
 	}
 	lock, err := subvol.Claim(ctx, root, tmpDir, lockFile)
 	if err != nil {
