@@ -25,10 +25,15 @@ func (d *driver) apply(ctx context.Context, p Plan) error {
 		skip[name] = true
 		errs = append(errs, err)
 	}
+	files, bad := containerFiles(p.Write)
+	for name, err := range bad {
+		d.override[name] = UnitStatus{Load: "error", Active: "inactive", Sub: SubContainerFailed}
+		fail(name, fmt.Errorf("prepare container of %s: %w", name, err))
+	}
 	// A container whose image is not here yet waits for its pull before
 	// anything of it is touched: a new version's old one keeps running
 	// meanwhile.
-	for name, err := range d.awaitImages(ctx, p.Write, skip) {
+	for name, err := range d.awaitImages(ctx, files, skip) {
 		d.override[name] = UnitStatus{Load: "error", Active: "inactive", Sub: SubContainerFailed}
 		fail(name, fmt.Errorf("pull the image of %s: %w", name, err))
 	}
@@ -45,7 +50,7 @@ func (d *driver) apply(ctx context.Context, p Plan) error {
 			continue
 		}
 		delete(d.onDisk, name)
-		d.sweepDue = true // an image may be left unused
+		d.sweepDue = true // an image may be left unused (a new version removes the old first)
 		// Its container's snapshot goes with it (kept if it failed).
 		if err := d.cleanup(ctx, name, d.status[name].Active == "failed"); err != nil {
 			fail(name, err)
@@ -55,15 +60,15 @@ func (d *driver) apply(ctx context.Context, p Plan) error {
 		if skip[w.Name] {
 			continue
 		}
-		data, container := w.Data, isContainer(w.Data)
+		data := w.Data
+		f, container := files[w.Name]
 		if container {
 			var err error
-			if data, err = d.containerFile(ctx, w); err != nil {
+			if data, err = d.containerFile(ctx, w, f); err != nil {
 				d.override[w.Name] = UnitStatus{Load: "error", Active: "inactive", Sub: SubContainerFailed}
 				fail(w.Name, fmt.Errorf("prepare container of %s: %w", w.Name, err))
 				continue
 			}
-			d.sweepDue = true // a new version may have left its old image unused
 		}
 		d.log.Info("writing unit", "unit", w.Name, "hash", w.Hash.Short(), "bytes", len(data), "container", container)
 		if err := d.sd.WriteUnitFile(ctx, w.Name, data); err != nil {

@@ -81,13 +81,27 @@ func isContainer(data []byte) bool {
 	return false
 }
 
-// containerFile is what the Agent writes for a container unit: the source
-// hash line, then the runtime's options.
-func (d *driver) containerFile(ctx context.Context, w Write) ([]byte, error) {
-	f, err := unit.Parse(w.Name, w.Data)
-	if err != nil {
-		return nil, err
+// containerFiles parses the container units among writes, once a pass;
+// bad are those whose file does not parse.
+func containerFiles(writes []Write) (files map[string]*unit.File, bad map[string]error) {
+	files, bad = map[string]*unit.File{}, map[string]error{}
+	for _, w := range writes {
+		if !isContainer(w.Data) {
+			continue
+		}
+		f, err := unit.Parse(w.Name, w.Data)
+		if err != nil {
+			bad[w.Name] = err
+			continue
+		}
+		files[w.Name] = f
 	}
+	return files, bad
+}
+
+// containerFile is what the Agent writes for a container unit, f parsed
+// from w: the source hash line, then the runtime's options.
+func (d *driver) containerFile(ctx context.Context, w Write, f *unit.File) ([]byte, error) {
 	opts, err := d.rt.Prepare(ctx, w.Name, f)
 	if err != nil {
 		return nil, err
@@ -116,8 +130,8 @@ func (d *driver) cleanup(ctx context.Context, name string, failed bool) error {
 }
 
 // sweep runs the runtime's Sweep when one is due: at the first pass (what
-// a crash left), after a pass that removed or rewrote a container, and
-// when something it kept falls due. Errors are logged, not returned: a
+// a crash left), after a pass that removed a unit (a new version removes
+// the old one first), and when something it kept falls due. Errors are logged, not returned: a
 // snapshot still busy must not make the whole pass retry.
 func (d *driver) sweep(ctx context.Context, desired map[string]registry.Placement, now time.Time) {
 	if d.rt == nil || !d.sweepDue && (d.sweepAt.IsZero() || now.Before(d.sweepAt)) {
@@ -145,31 +159,23 @@ type pulls struct {
 	wg       sync.WaitGroup
 }
 
-// awaitImages marks in skip the container units among writes whose image
-// is not on the machine, starting its pull; the pull's end kicks another
-// pass. It returns the units whose image's pull failed.
-func (d *driver) awaitImages(ctx context.Context, writes []Write, skip map[string]bool) map[string]error {
+// awaitImages marks in skip the container units (files, by name) whose
+// image is not on the machine, starting its pull; the pull's end kicks
+// another pass. It returns the units whose image's pull failed.
+func (d *driver) awaitImages(ctx context.Context, files map[string]*unit.File, skip map[string]bool) map[string]error {
 	if d.rt == nil {
 		return nil
 	}
 	failed := map[string]error{}
-	for _, w := range writes {
-		if !isContainer(w.Data) {
-			continue
-		}
-		f, err := unit.Parse(w.Name, w.Data)
-		if err != nil {
-			failed[w.Name] = err
-			continue
-		}
+	for name, f := range files {
 		ready, err := d.imageReady(ctx, f.Container.Image.String())
 		switch {
 		case err != nil:
-			failed[w.Name] = err
+			failed[name] = err
 		case !ready:
-			skip[w.Name] = true
-			if _, running := d.onDisk[w.Name]; !running {
-				d.override[w.Name] = UnitStatus{Load: "not-found", Active: "activating", Sub: SubPullingImage}
+			skip[name] = true
+			if _, running := d.onDisk[name]; !running {
+				d.override[name] = UnitStatus{Load: "not-found", Active: "activating", Sub: SubPullingImage}
 			}
 		}
 	}
@@ -193,9 +199,6 @@ func (d *driver) imageReady(ctx context.Context, img string) (bool, error) {
 		return false, err
 	}
 	if !p.running[img] {
-		if p.running == nil {
-			p.running, p.failed = map[string]bool{}, map[string]error{}
-		}
 		p.running[img] = true
 		p.wg.Add(1)
 		go d.pull(ctx, img)

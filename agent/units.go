@@ -69,6 +69,7 @@ func newDriver(sd Systemd, file func(context.Context, unit.Hash) ([]byte, error)
 		published: map[string]registry.UnitState{}, templates: map[string]bool{},
 		override: map[string]UnitStatus{},
 		sweepDue: true, // what a crash left behind
+		pulls:    pulls{running: map[string]bool{}, failed: map[string]error{}},
 	}
 }
 
