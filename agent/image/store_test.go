@@ -210,6 +210,12 @@ func TestSnapshot(t *testing.T) {
 	if err != nil || len(tasks) != 1 || tasks[0].Layer != base {
 		t.Fatalf("Tasks = %+v, %v", tasks, err)
 	}
+	if task, err := s.Task(ctx, "web@3.service"); err != nil || task.Layer != base {
+		t.Fatalf("Task(web@3.service) = %+v, %v", task, err)
+	}
+	if _, err := s.Task(ctx, "web@4.service"); !errors.Is(err, image.ErrNotFound) {
+		t.Fatalf("Task of a key without a snapshot = %v, want ErrNotFound", err)
+	}
 
 	t.Run("kept", func(t *testing.T) {
 		kept, err := s.RemoveSnapshot(ctx, "web@3.service", true)

@@ -57,6 +57,19 @@ func (s *Store) Snapshot(ctx context.Context, layer LayerID, key string) (string
 // SnapshotPath is the tree of task key's snapshot.
 func (s *Store) SnapshotPath(key string) string { return s.path("tasks", key, "rootfs") }
 
+// Task reads task key's record: which layer its snapshot was made from.
+func (s *Store) Task(ctx context.Context, key string) (Task, error) {
+	if err := checkName("task", key); err != nil {
+		return Task{}, err
+	}
+	var t Task
+	err := readJSON(s.path("tasks", key, "task.json"), &t)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Task{}, fmt.Errorf("task %s: %w", key, ErrNotFound)
+	}
+	return t, err
+}
+
 // Tasks lists the task snapshots.
 func (s *Store) Tasks(ctx context.Context) ([]Task, error) {
 	entries, err := os.ReadDir(s.path("tasks"))

@@ -138,9 +138,6 @@ func (r *Runtime) Prepare(ctx context.Context, name string, f *unit.File) (opts 
 	if err != nil {
 		return nil, fmt.Errorf("runtime: %s: image %s: %w", name, c.Image, err)
 	}
-	if err := r.touch(ctx, layer, r.now()); err != nil {
-		return nil, fmt.Errorf("runtime: %s: image %s: %w", name, c.Image, err)
-	}
 	key := Key(name)
 	snap, made, err := r.snapshot(ctx, layer, key)
 	if err != nil {
@@ -176,20 +173,16 @@ func (r *Runtime) Prepare(ctx context.Context, name string, f *unit.File) (opts 
 // snapshot returns the Task snapshot of key made from layer, and whether
 // this call made it: one from another layer is removed first.
 func (r *Runtime) snapshot(ctx context.Context, layer image.LayerID, key string) (string, bool, error) {
-	tasks, err := r.images.Tasks(ctx)
-	if err != nil {
-		return "", false, err
-	}
-	for _, t := range tasks {
-		if t.Key != key {
-			continue
-		}
-		if t.Layer == layer {
-			return r.images.SnapshotPath(key), false, nil
-		}
+	t, err := r.images.Task(ctx, key)
+	switch {
+	case err == nil && t.Layer == layer:
+		return r.images.SnapshotPath(key), false, nil
+	case err == nil:
 		if _, err := r.images.RemoveSnapshot(ctx, key, false); err != nil {
 			return "", false, err
 		}
+	case !errors.Is(err, image.ErrNotFound):
+		return "", false, err
 	}
 	p, err := r.images.Snapshot(ctx, layer, key)
 	if err != nil {

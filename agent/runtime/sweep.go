@@ -193,33 +193,26 @@ func (r *Runtime) Sweep(ctx context.Context, units []string, now time.Time) (Swe
 	return out, nil
 }
 
-// touch records that the images pointing at layer were used now, so
-// their grace runs from the end of their last task.
-func (r *Runtime) touch(ctx context.Context, layer image.LayerID, now time.Time) error {
+// touchTask records that the images of task key's layer were used now,
+// so their grace runs from the end of their last task; a key without a
+// snapshot touches nothing.
+func (r *Runtime) touchTask(ctx context.Context, key string) error {
+	t, err := r.images.Task(ctx, key)
+	if errors.Is(err, image.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
 	tags, err := r.images.Tags(ctx)
 	if err != nil {
 		return err
 	}
 	var errs []error
 	for name, id := range tags {
-		if id == layer {
-			errs = append(errs, r.images.Touch(ctx, name, now))
+		if id == t.Layer {
+			errs = append(errs, r.images.Touch(ctx, name, r.now()))
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// touchTask touches the images of task key's layer; a key without a
-// snapshot touches nothing.
-func (r *Runtime) touchTask(ctx context.Context, key string) error {
-	tasks, err := r.images.Tasks(ctx)
-	if err != nil {
-		return err
-	}
-	for _, t := range tasks {
-		if t.Key == key {
-			return r.touch(ctx, t.Layer, r.now())
-		}
-	}
-	return nil
 }
