@@ -23,44 +23,11 @@ func newStore(t testing.TB) *image.Store {
 	return s
 }
 
-// build makes a layer on parent the way an image build will: snapshot,
-// write, commit, drop the snapshot. A nil content deletes the file.
-func build(t testing.TB, s *image.Store, parent image.LayerID, files map[string][]byte) image.LayerID {
-	t.Helper()
-	ctx := context.Background()
-	dir, err := s.Snapshot(ctx, parent, "build")
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFiles(t, dir, files)
-	id, err := s.Commit(ctx, dir, parent)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.RemoveSnapshot(ctx, "build", false); err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
-
-func writeFiles(t testing.TB, dir string, files map[string][]byte) {
-	t.Helper()
-	for name, data := range files {
-		p := filepath.Join(dir, name)
-		if data == nil {
-			if err := os.Remove(p); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
+// build and writeFiles are imagetest's, short for these tests.
+var (
+	build      = imagetest.Layer
+	writeFiles = imagetest.WriteFiles
+)
 
 // tree reads every regular file under dir.
 func tree(t testing.TB, dir string) map[string]string {

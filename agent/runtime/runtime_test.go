@@ -35,25 +35,7 @@ func builder(t *testing.T) (src string, base, app image.LayerID) {
 	}
 	defer s.Close()
 	layer := func(parent image.LayerID, file, content string) image.LayerID {
-		dir, err := s.Snapshot(ctx, parent, "build")
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(dir, file)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		id, err := s.Commit(ctx, dir, parent)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.RemoveSnapshot(ctx, "build", false); err != nil {
-			t.Fatal(err)
-		}
-		return id
+		return imagetest.Layer(t, s, parent, map[string][]byte{file: []byte(content)})
 	}
 	base = layer("", "etc/os-release", "ID=tiny\n")
 	app = layer(base, "app/hello", "hello\n")
