@@ -30,7 +30,34 @@ func (r *Registry) Campaign(ctx context.Context, id string, ttl time.Duration) (
 		_ = sess.Close()
 		return nil, r.wrap("campaign for engine leadership", err)
 	}
+	// Campaign returns once every earlier candidate's key is gone, without
+	// looking at its own: when etcd revoked our session's lease meanwhile
+	// (it revokes every lease it finds expired after a stall), our key is
+	// gone too and we lead nothing. Only a linearizable read of the key, at
+	// the revision that created it, says we lead.
+	if err := r.checkOwnKey(ctx, sess, e); err != nil {
+		_ = sess.Close()
+		return nil, err
+	}
 	return &Leadership{sess: sess, e: e}, nil
+}
+
+// checkOwnKey confirms that e's key still exists as e created it, and that
+// its session is alive.
+func (r *Registry) checkOwnKey(ctx context.Context, sess *concurrency.Session, e *concurrency.Election) error {
+	select {
+	case <-sess.Done():
+		return fmt.Errorf("campaign for engine leadership: %w: the session ended while campaigning", ErrNotLeader)
+	default:
+	}
+	resp, err := r.cli.Get(ctx, e.Key())
+	if err != nil {
+		return r.wrap("confirm engine leadership", err)
+	}
+	if len(resp.Kvs) == 0 || resp.Kvs[0].CreateRevision != e.Rev() || resp.Kvs[0].Lease != int64(sess.Lease()) {
+		return fmt.Errorf("campaign for engine leadership: %w: its election key %s is gone (its lease was revoked while it waited)", ErrNotLeader, e.Key())
+	}
+	return nil
 }
 
 // Done is closed when the leadership's session ends.

@@ -12,15 +12,24 @@ import (
 // Presence is a Machine's registration: a lease kept alive for as long as
 // the Agent runs. When the lease is lost (etcd expired it after a partition
 // longer than its TTL), Lost is closed and the Agent registers again.
+//
+// Acked tells when etcd last answered a keep-alive: the lease cannot expire
+// before that moment plus TTL (less the answer's trip back), which is what
+// lets an Agent stop units before another machine may be given them.
 type Presence struct {
 	r     *Registry
 	lease clientv3.LeaseID
+	ttl   time.Duration
 	lost  chan struct{}
+	acked chan time.Time // the latest answer's time; holds at most one
 }
 
 // Register publishes m under a new lease of ttl and keeps the lease alive
 // until ctx ends. Re-registering an ID that still exists moves its key to the
 // new lease without deleting it, so a restarted Agent keeps its Placements.
+//
+// Each request has CallTimeout: an answer held up behind a dead link would
+// otherwise arrive after the lease it grants had already expired.
 func (r *Registry) Register(ctx context.Context, m Machine, ttl time.Duration) (*Presence, error) {
 	if m.ID == "" || strings.ContainsAny(m.ID, "/ \t\n") {
 		return nil, fmt.Errorf("%w: machine ID %q", ErrInvalid, m.ID)
@@ -29,7 +38,10 @@ func (r *Registry) Register(ctx context.Context, m Machine, ttl time.Duration) (
 	if secs < 1 {
 		secs = 1
 	}
-	grant, err := r.cli.Grant(ctx, secs)
+	asked := time.Now() // the lease runs from no earlier than this
+	gctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	grant, err := r.cli.Grant(gctx, secs)
+	cancel()
 	if err != nil {
 		return nil, r.wrap("register machine "+m.ID, err)
 	}
@@ -38,24 +50,56 @@ func (r *Registry) Register(ctx context.Context, m Machine, ttl time.Duration) (
 		v.Capacity = &m.Capacity
 	}
 	val := mustJSON(v)
-	if _, err := r.cli.Put(ctx, r.k.machine(m.ID), val, clientv3.WithLease(grant.ID)); err != nil {
+	pctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	_, err = r.cli.Put(pctx, r.k.machine(m.ID), val, clientv3.WithLease(grant.ID))
+	cancel()
+	if err != nil {
+		r.revokeSoon(ctx, grant.ID)
 		return nil, r.wrap("register machine "+m.ID, err)
 	}
 	ch, err := r.cli.KeepAlive(ctx, grant.ID)
 	if err != nil {
+		r.revokeSoon(ctx, grant.ID)
 		return nil, r.wrap("keep machine "+m.ID+" alive", err)
 	}
-	p := &Presence{r: r, lease: grant.ID, lost: make(chan struct{})}
+	p := &Presence{r: r, lease: grant.ID, ttl: time.Duration(grant.TTL) * time.Second, lost: make(chan struct{}), acked: make(chan time.Time, 1)}
+	p.ack(asked)
 	go func() {
-		for range ch { // drain keep-alive answers until the lease is gone
+		for range ch { // each answer extends the lease; the channel closes when it is gone
+			p.ack(time.Now())
 		}
 		close(p.lost)
 	}()
 	return p, nil
 }
 
+// revokeSoon gives back a lease whose registration failed half way, so its
+// key does not linger for a TTL; failing that, etcd expires it anyway.
+func (r *Registry) revokeSoon(ctx context.Context, id clientv3.LeaseID) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CallTimeout)
+		defer cancel()
+		_, _ = r.cli.Revoke(ctx, id)
+	}()
+}
+
+func (p *Presence) ack(t time.Time) {
+	select { // keep only the latest
+	case <-p.acked:
+	default:
+	}
+	p.acked <- t
+}
+
 // Lost is closed when the lease can no longer be kept alive, or ctx ended.
 func (p *Presence) Lost() <-chan struct{} { return p.lost }
+
+// Acked delivers the time of etcd's latest keep-alive answer (first, the
+// time the lease was asked for). Only the latest waits to be read.
+func (p *Presence) Acked() <-chan time.Time { return p.acked }
+
+// TTL is the lease's time to live as granted.
+func (p *Presence) TTL() time.Duration { return p.ttl }
 
 // Machines lists the registered machines, sorted by ID.
 func (r *Registry) Machines(ctx context.Context) ([]Machine, error) {

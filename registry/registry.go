@@ -12,6 +12,7 @@ import (
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -23,6 +24,19 @@ const DefaultPrefix = "/flota/"
 // transaction. etcd refuses more than --max-txn-ops (128 by default) in either
 // list, and a real cluster keeps its default, so flota stays under it.
 const DefaultTxnOps = 100
+
+// How often the client pings etcd on an idle connection, and how long it
+// waits for the answer before it drops the connection and dials again (an
+// embedded etcd accepts pings this often: see EmbedConfig). Together they
+// bound how long a dead link goes unnoticed.
+const (
+	KeepAliveTime    = time.Second
+	KeepAliveTimeout = time.Second
+)
+
+// CallTimeout bounds one request that must not wait on a dead link, such as
+// registering a machine: past it, the caller retries on a fresh connection.
+const CallTimeout = 2 * time.Second
 
 // Config says how to reach etcd.
 type Config struct {
@@ -88,9 +102,22 @@ func Connect(cfg Config) (*Registry, error) {
 		DialTimeout: dial,
 		TLS:         tlsCfg,
 		Logger:      nopLogger(),
+		// A link that died silently (a partition, a crashed host) is
+		// noticed by a ping within KeepAliveTime+KeepAliveTimeout, not by
+		// TCP's retransmit timers, which reach minutes.
+		DialKeepAliveTime:    KeepAliveTime,
+		DialKeepAliveTimeout: KeepAliveTimeout,
 		DialOptions: []grpc.DialOption{
 			grpc.WithChainUnaryInterceptor(count),
 			grpc.WithChainStreamInterceptor(countStream),
+			// gRPC's own reconnect backoff grows to 120 s, and each
+			// attempt waits 20 s for a connection: after a partition of a
+			// minute the client tried again only tens of seconds after the
+			// link came back. Capped, it retries every second at most.
+			grpc.WithConnectParams(grpc.ConnectParams{
+				Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+				MinConnectTimeout: 2 * time.Second,
+			}),
 		},
 	})
 	if err != nil {
