@@ -17,7 +17,8 @@ type Requirements struct {
 	MachineMetadata map[string][]string // key -> allowed values (OR within key, AND across keys); nil if none
 	Conflicts       []string            // path.Match globs (Conflicts / X-Conflicts)
 	Global          bool
-	Replaces        []string // globs
+	Replaces        []string   // globs
+	OnDisconnect    Disconnect // what its machine does with it when cut off from etcd; "" for the cluster's default
 }
 
 // MatchesMetadata reports whether a machine with metadata md may run the
@@ -61,6 +62,7 @@ const (
 	reqConflicts
 	reqGlobal
 	reqReplaces
+	reqOnDisconnect
 	numReqKinds
 )
 
@@ -81,6 +83,7 @@ var reqKeys = map[string]reqKey{
 	"X-Conflicts":                {reqConflicts, "Conflicts"},
 	"Global":                     {reqGlobal, ""},
 	"Replaces":                   {reqReplaces, ""},
+	"OnDisconnect":               {reqOnDisconnect, ""},
 }
 
 // ParseOptions reads the [X-Fleet] options among opts for the unit called
@@ -201,6 +204,12 @@ func (b *reqBuilder) add(kind reqKind, key, v string, line int) error {
 			return unitError(b.name, line, "invalid %s value %q: want true or false", key, v)
 		}
 		b.globalAt = line
+	case reqOnDisconnect:
+		d, err := ParseDisconnect(v)
+		if err != nil {
+			return unitError(b.name, line, "invalid %s %q: %v", key, v, err)
+		}
+		r.OnDisconnect = d
 	}
 	if b.first[kind] == 0 {
 		b.first[kind] = line
