@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	sdunit "github.com/coreos/go-systemd/v22/unit"
@@ -108,8 +109,17 @@ type reqBuilder struct {
 	conflicts []int            // line of each of req.Conflicts
 }
 
+// parseFleet reads the [X-Fleet] options among opts for the unit called
+// name. A template has no instance, so %i is empty in it and a value that
+// uses %i means something only for an instance ("MachineMetadata=rack=%i"
+// is "rack=" in web@.service): such values are left out of a template's
+// Requirements and checked by each instance, under its own name, when it
+// is created (the registry stores the options as written and the Engine
+// reads them per instance). A template is never placed, so nothing reads
+// what they would be for it.
 func parseFleet(name string, opts []*sdunit.UnitOption, lines []int) (Requirements, []string, error) {
 	b := &reqBuilder{name: name}
+	template := IsTemplate(name)
 	for i, o := range opts {
 		if o == nil || o.Section != fleetSection {
 			continue
@@ -128,7 +138,10 @@ func parseFleet(name string, opts []*sdunit.UnitOption, lines []int) (Requiremen
 			if err != nil {
 				return Requirements{}, nil, unitError(name, line, "%v in %s value %q", err, o.Name, raw)
 			}
-			if err := b.add(key.kind, o.Name, v, line); err != nil {
+			if template && usesInstance(raw) {
+				continue
+			}
+			if err := b.add(key.kind, o.Name, value{v, raw}, line); err != nil {
 				return Requirements{}, nil, err
 			}
 		}
@@ -145,9 +158,22 @@ func (b *reqBuilder) warn(w string) {
 	}
 }
 
+// value is one [X-Fleet] value, with specifiers expanded, and as written.
+type value struct{ v, raw string }
+
+// String quotes the value for an error, and what it was written as when a
+// specifier changed it: an instance's error then shows the template's text.
+func (v value) String() string {
+	if v.raw == v.v {
+		return strconv.Quote(v.v)
+	}
+	return strconv.Quote(v.v) + " (from " + strconv.Quote(v.raw) + ")"
+}
+
 // add records one value of an option called key (as spelled in the file).
-func (b *reqBuilder) add(kind reqKind, key, v string, line int) error {
+func (b *reqBuilder) add(kind reqKind, key string, in value, line int) error {
 	r := &b.req
+	v := in.v
 	switch kind {
 	case reqMachineID:
 		if v == "" {
@@ -156,7 +182,7 @@ func (b *reqBuilder) add(kind reqKind, key, v string, line int) error {
 		// fleet silently used the first; a unit cannot be on two machines,
 		// so two different IDs are a mistake worth reporting.
 		if r.MachineID != "" && r.MachineID != v {
-			return unitError(b.name, line, "%s %q conflicts with MachineID %q given before", key, v, r.MachineID)
+			return unitError(b.name, line, "%s %s conflicts with MachineID %q given before", key, in, r.MachineID)
 		}
 		r.MachineID = v
 	case reqMachineOf:
@@ -171,11 +197,11 @@ func (b *reqBuilder) add(kind reqKind, key, v string, line int) error {
 		k, val = strings.TrimSpace(k), strings.TrimSpace(val)
 		switch {
 		case !ok:
-			return unitError(b.name, line, "invalid %s %q: want key=value", key, v)
+			return unitError(b.name, line, "invalid %s %s: want key=value", key, in)
 		case k == "":
-			return unitError(b.name, line, "invalid %s %q: empty key", key, v)
+			return unitError(b.name, line, "invalid %s %s: empty key", key, in)
 		case val == "":
-			return unitError(b.name, line, "invalid %s %q: empty value", key, v)
+			return unitError(b.name, line, "invalid %s %s: empty value", key, in)
 		}
 		if r.MachineMetadata == nil {
 			r.MachineMetadata = make(map[string][]string)
@@ -183,7 +209,7 @@ func (b *reqBuilder) add(kind reqKind, key, v string, line int) error {
 		r.MachineMetadata[k] = appendNew(r.MachineMetadata[k], val)
 	case reqConflicts, reqReplaces:
 		if _, err := path.Match(v, ""); err != nil {
-			return unitError(b.name, line, "invalid %s pattern %q: %v", key, v, err)
+			return unitError(b.name, line, "invalid %s pattern %s: %v", key, in, err)
 		}
 		if kind == reqReplaces {
 			if ok, _ := path.Match(v, b.name); ok {
@@ -201,7 +227,7 @@ func (b *reqBuilder) add(kind reqKind, key, v string, line int) error {
 		case "false", "no", "0", "off", "f":
 			r.Global = false
 		default:
-			return unitError(b.name, line, "invalid %s value %q: want true or false", key, v)
+			return unitError(b.name, line, "invalid %s value %s: want true or false", key, in)
 		}
 		b.globalAt = line
 	case reqOnDisconnect:

@@ -104,9 +104,15 @@ func TestRequirements(t *testing.T) {
 		{name: "%%i is a literal %i", body: "MachineMetadata=k=%%i\n", want: unit.Requirements{MachineMetadata: map[string][]string{"k": {"%i"}}}},
 		{name: "specifiers in MachineID and metadata", unit: "node@m1.service", body: "MachineID=%i\n",
 			want: unit.Requirements{MachineID: "m1"}},
-		{name: "template: empty instance", unit: "web@.service", body: "MachineOf=db@%i.service\nConflicts=%p@*.service\n",
-			want: unit.Requirements{MachineOf: []string{"db@.service"}, Conflicts: []string{"web@*.service"}}},
-		{name: "template: empty MachineID from %i is unset", unit: "node@.service", body: "MachineID=%i\n", want: unit.Requirements{}},
+		// A template has no instance: what uses %i is its instances' business.
+		{name: "template: values with %i are left to the instances", unit: "web@.service", body: "MachineOf=db@%i.service\nConflicts=%p@*.service\n",
+			want: unit.Requirements{Conflicts: []string{"web@*.service"}}},
+		{name: "template: MachineID from %i is unset", unit: "node@.service", body: "MachineID=%i\n", want: unit.Requirements{}},
+		{name: "template: metadata from %i (fleet's metadata@.service)", unit: "metadata@.service", body: "MachineMetadata=hostname=%i\n", want: unit.Requirements{}},
+		{name: "template: %%i is no instance", unit: "web@.service", body: "MachineMetadata=k=%%i\n",
+			want: unit.Requirements{MachineMetadata: map[string][]string{"k": {"%i"}}}},
+		{name: "instance: metadata from %i", unit: "metadata@smoke1.service", body: "MachineMetadata=hostname=%i\n",
+			want: unit.Requirements{MachineMetadata: map[string][]string{"hostname": {"smoke1"}}}},
 		{name: "specifiers after quote splitting", body: `Conflicts="%p@*.service" "x-%i.service"` + "\n",
 			want: unit.Requirements{Conflicts: []string{"web@*.service", "x-3.service"}}},
 		{name: "non-instance %i is empty", unit: "web.service", body: "MachineMetadata=k=v%i\n",
@@ -163,6 +169,12 @@ func TestRequirementsErrors(t *testing.T) {
 		{"replaces itself", "", "Replaces=web@*.service\n", 5, "unit cannot replace itself"},
 		{"replaces itself by %n", "", "Replaces=other.service %n\n", 5, "unit cannot replace itself"},
 		{"template replaces itself", "web@.service", "Replaces=%p@*.service\n", 5, "unit cannot replace itself"},
+		{"template: bad specifier", "web@.service", "MachineMetadata=rack=%I\n", 5, `unknown specifier "%I" in MachineMetadata value "rack=%I"`},
+		{"template: %%i is checked", "web@.service", "MachineMetadata=%%i\n", 5, `invalid MachineMetadata "%i" (from "%%i"): want key=value`},
+		{"template: value without %i is checked", "web@.service", "MachineMetadata=rack=%i\nMachineMetadata=zone\n", 6, `invalid MachineMetadata "zone": want key=value`},
+		{"instance: metadata from %i", "web@1.service", "MachineMetadata=rack%i\n", 5, `invalid MachineMetadata "rack1" (from "rack%i"): want key=value`},
+		{"instance: Global from %i", "web@x.service", "Global=%i\n", 5, `invalid Global value "x" (from "%i"): want true or false`},
+		{"instance: MachineID from %i with Conflicts", "node@m1.service", "MachineID=%i\nConflicts=x\n", 6, "MachineID cannot be used with Conflicts"},
 		{"bad Conflicts pattern", "", "Conflicts=ok.service [bad\n", 5, `invalid Conflicts pattern "[bad": syntax error in pattern`},
 		{"bad Replaces pattern", "", "\nReplaces=a[\n", 6, `invalid Replaces pattern "a[": syntax error in pattern`},
 		{"bad Global", "", "Global=maybe\n", 5, `invalid Global value "maybe": want true or false`},
@@ -213,6 +225,56 @@ func mustOptions(t *testing.T, data []byte) []*sdunit.UnitOption {
 		t.Fatal(err)
 	}
 	return opts
+}
+
+// TestTemplateInstances checks that a template whose [X-Fleet] values use
+// %i is accepted, and that each instance is checked under its own name,
+// from the text (Parse, what flotactl does when it creates the instance)
+// and from the options alone (ParseOptions, what the Engine does with the
+// options the registry copied from the template).
+func TestTemplateInstances(t *testing.T) {
+	const body = "MachineMetadata=rack=%i\nMachineMetadata=\"zone=z%i\" \"disk=ssd\"\nGlobal=%i\n"
+	tmpl, err := unit.Parse("web@.service", fleetFile(body))
+	if err != nil {
+		t.Fatalf("template refused: %v", err)
+	}
+	if want := (unit.Requirements{MachineMetadata: map[string][]string{"disk": {"ssd"}}}); !reflect.DeepEqual(tmpl.Fleet, want) {
+		t.Errorf("template Fleet = %#v, want %#v", tmpl.Fleet, want)
+	}
+	tests := []struct {
+		name, instance string
+		want           unit.Requirements
+		line           int
+		msg            string
+	}{
+		{"good instance", "web@1.service", unit.Requirements{Global: true,
+			MachineMetadata: map[string][]string{"rack": {"1"}, "zone": {"z1"}, "disk": {"ssd"}}}, 0, ""},
+		{"another", "web@off.service", unit.Requirements{
+			MachineMetadata: map[string][]string{"rack": {"off"}, "zone": {"zoff"}, "disk": {"ssd"}}}, 0, ""},
+		{"instance its Global refuses", "web@r2.service", unit.Requirements{}, 7, `invalid Global value "r2" (from "%i"): want true or false`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := unit.Parse(tt.instance, tmpl.Bytes())
+			req, _, optErr := unit.ParseOptions(tt.instance, tmpl.Options)
+			if tt.msg == "" {
+				if err != nil || optErr != nil {
+					t.Fatalf("Parse: %v; ParseOptions: %v", err, optErr)
+				}
+				if !reflect.DeepEqual(f.Fleet, tt.want) || !reflect.DeepEqual(req, tt.want) {
+					t.Errorf("Parse: %#v\nParseOptions: %#v\nwant %#v", f.Fleet, req, tt.want)
+				}
+				return
+			}
+			var e *unit.Error
+			if !errors.As(err, &e) || e.Unit != tt.instance || e.Line != tt.line || e.Msg != tt.msg || !errors.Is(err, unit.ErrInvalidUnit) {
+				t.Errorf("Parse = %v, want unit %s line %d: %s", err, tt.instance, tt.line, tt.msg)
+			}
+			if !errors.As(optErr, &e) || e.Unit != tt.instance || e.Msg != tt.msg {
+				t.Errorf("ParseOptions = %v, want unit %s: %s", optErr, tt.instance, tt.msg)
+			}
+		})
+	}
 }
 
 func TestParseOptions(t *testing.T) {

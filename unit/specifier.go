@@ -54,3 +54,17 @@ func expandSpecifiers(value, name string) (string, error) {
 	}
 	return b.String(), nil
 }
+
+// usesInstance reports whether value has a %i specifier (a "%%i" is a
+// literal '%' and an 'i').
+func usesInstance(value string) bool {
+	for i := 0; i+1 < len(value); i++ {
+		if value[i] == '%' {
+			if value[i+1] == 'i' {
+				return true
+			}
+			i++ // skip the specifier's letter, so "%%i" is no %i
+		}
+	}
+	return false
+}
