@@ -20,6 +20,10 @@ type scanResult struct {
 	optLines    []int // 1-based line of each option, in go-systemd's order
 	errLine     int   // line where go-systemd's lexer fails, 0 if it does not
 	outsideLine int   // first line with text before the first section, 0 if none
+	// openHeader is the first line whose section header is not closed on
+	// it ("[Unit" alone): go-systemd reads on to the next ']', making a
+	// section named "Unit\nDescription=..." of the lines between. 0 if none.
+	openHeader int
 }
 
 type scanner struct {
@@ -41,9 +45,13 @@ func scan(data []byte) scanResult {
 		}
 		switch {
 		case r == '[':
-			if bad := s.sectionHeader(); bad != 0 {
+			bad, open := s.sectionHeader()
+			if bad != 0 {
 				res.errLine = bad
 				return res
+			}
+			if open != 0 && res.openHeader == 0 {
+				res.openHeader = open
 			}
 			inSection = true
 		case r == '#' || r == ';':
@@ -82,20 +90,25 @@ func (s *scanner) toEOL() (line []byte, eof bool) {
 }
 
 // sectionHeader consumes "name]" and the rest of its line after a '[',
-// returning the line of the error go-systemd would report, or 0.
-func (s *scanner) sectionHeader() int {
-	open := s.line
+// returning the line of the error go-systemd would report, or 0, and the
+// header's line if go-systemd found its ']' on a later line, or 0.
+func (s *scanner) sectionHeader() (bad, open int) {
+	start := s.line
 	i := bytes.IndexByte(s.data[s.pos:], ']')
 	if i < 0 {
-		return open // "unable to find end of section"
+		return start, 0 // "unable to find end of section"
 	}
-	s.line += bytes.Count(s.data[s.pos:s.pos+i], []byte{'\n'})
+	breaks := bytes.Count(s.data[s.pos:s.pos+i], []byte{'\n'})
+	s.line += breaks
 	s.pos += i + 1
 	closing := s.line
 	if rest, _ := s.toEOL(); len(bytes.TrimSpace(rest)) > 0 {
-		return closing // "found garbage after section name"
+		return closing, 0 // "found garbage after section name"
 	}
-	return 0
+	if breaks > 0 {
+		open = start
+	}
+	return 0, open
 }
 
 // skipComment consumes a comment, which like a value continues onto the

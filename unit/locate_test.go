@@ -51,6 +51,31 @@ func TestScanLines(t *testing.T) {
 	}
 }
 
+// TestScanOpenHeader checks that scan finds the first section header whose
+// ']' is not on its own line, which go-systemd reads as part of the name.
+func TestScanOpenHeader(t *testing.T) {
+	tests := []struct {
+		name string
+		data string
+		want int
+	}{
+		{"closed", "[Unit]\nA=1\n[Service]\nB=2\n", 0},
+		{"closed, CRLF", "[Unit]\r\nA=1\r\n", 0},
+		{"open at the top", "[Unit\nDescription=x\n[Service]\nB=2\n", 1},
+		{"open later", "[Unit]\nA=1\n\n[Service\nB=2\n]\n", 4},
+		{"the first of two", "[A]\nx=1\n[B\n]\n[C\n]\n", 3},
+		{"closed on the next line", "[S\nT]\nA=1\n", 1},
+		{"no ']' at all is go-systemd's error", "[Unit\nA=1\n", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := scan([]byte(tt.data)).openHeader; got != tt.want {
+				t.Errorf("openHeader = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestLongLine(t *testing.T) {
 	max := sdunit.SYSTEMD_LINE_MAX
 	tests := []struct {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	sdunit "github.com/coreos/go-systemd/v22/unit"
 )
@@ -27,9 +28,11 @@ type File struct {
 }
 
 // Parse reads a unit file submitted as name: it checks the name, reads the
-// options with go-systemd (as fleet did, so the same files are accepted and
-// hash the same), and reads and checks the [X-Fleet] and [X-Container]
-// sections for this name, and the resources the unit reserves.
+// options with go-systemd (as fleet did, so the same files hash the same),
+// refusing what go-systemd would misread (text that is not UTF-8, a section
+// header not closed on its line), and reads and checks the [X-Fleet] and
+// [X-Container] sections for this name, and the resources the unit
+// reserves.
 func Parse(name string, data []byte) (*File, error) {
 	if err := ValidateName(name); err != nil {
 		return nil, err
@@ -121,6 +124,12 @@ type normalized struct {
 // without that, `cat` would print, and the agent would hand systemd, a file
 // that means something else than the one that was hashed and scheduled.
 func normalize(name string, data []byte) (*normalized, error) {
+	if line, col, b := invalidUTF8(data); line > 0 {
+		// systemd ignores an assignment that is not UTF-8, and go-systemd
+		// writes each bad byte of a name as U+FFFD: the machine would run,
+		// and `cat` show, something else than the file that was submitted.
+		return nil, unitError(name, line, "invalid UTF-8: byte %#02x at column %d (a unit file must be UTF-8 text)", b, col)
+	}
 	opts, err := sdunit.DeserializeOptions(bytes.NewReader(data))
 	sc := scan(data)
 	if err != nil {
@@ -128,6 +137,17 @@ func normalize(name string, data []byte) (*normalized, error) {
 	}
 	if line := longLine(data); line > 0 {
 		return nil, unitError(name, line, "%v", sdunit.ErrLineTooLong)
+	}
+	if sc.openHeader > 0 {
+		// systemd reads a header line by line and would ignore this one
+		// and the options under it; go-systemd makes them part of a
+		// section's name.
+		return nil, unitError(name, sc.openHeader, "section header is not closed on its line: want [Name]")
+	}
+	if len(opts) == 0 && sc.outsideLine > 0 {
+		// The file's only text is outside any section, where go-systemd
+		// drops it: "empty" would send the user looking for the wrong thing.
+		return nil, unitError(name, sc.outsideLine, "text outside any section: options go under a section header such as [Service]")
 	}
 	if len(opts) == 0 {
 		return nil, unitError(name, 0, "unit file is empty")
@@ -145,14 +165,17 @@ func normalize(name string, data []byte) (*normalized, error) {
 			return nil, unitError(name, line, "value of %s ends in a backslash that does not continue the line", o.Name)
 		}
 		if longLine([]byte(o.Name+"="+o.Value)) > 0 || longLine([]byte("["+o.Section+"]")) > 0 {
-			// go-systemd writes invalid UTF-8 in names as U+FFFD, which
-			// can make the normalized line longer than the original.
+			// With the text valid UTF-8 and each header on its own line,
+			// a normalized line is never longer than the line it came
+			// from. This guard keeps it so whatever go-systemd writes:
+			// `cat` must never print a line systemd refuses.
 			return nil, unitError(name, line, "%v", sdunit.ErrLineTooLong)
 		}
 	}
 	n := &normalized{opts: opts, text: serialize(opts), lines: lines}
 	if sc.outsideLine > 0 {
-		n.warnings = append(n.warnings, fmt.Sprintf("line %d: text before the first section is ignored", sc.outsideLine))
+		// systemd, too, ignores it with a warning.
+		n.warnings = append(n.warnings, fmt.Sprintf("line %d: text outside any section is ignored", sc.outsideLine))
 	}
 	return n, nil
 }
@@ -183,6 +206,27 @@ func serialize(opts []*sdunit.UnitOption) []byte {
 	}
 	b, _ := io.ReadAll(sdunit.Serialize(clean)) // reading a bytes.Buffer cannot fail
 	return b
+}
+
+// invalidUTF8 returns where the first byte of data that is not part of
+// valid UTF-8 is, as a 1-based line and column (in bytes), and that byte;
+// line 0 if data is valid.
+func invalidUTF8(data []byte) (line, col int, b byte) {
+	if utf8.Valid(data) {
+		return 0, 0, 0
+	}
+	line, start := 1, 0
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			return line, i - start + 1, data[i]
+		case r == '\n':
+			line, start = line+1, i+1
+		}
+		i += size
+	}
+	return 0, 0, 0 // not reached: utf8.Valid found a bad byte
 }
 
 func lineAt(lines []int, i int) int {

@@ -35,9 +35,18 @@ func TestParseMalformed(t *testing.T) {
 		{"long comment", "[Unit]\nA=1\n\n#" + long + "\n", 4, "line too long (max 2048 bytes)"},
 		{"long line go-systemd misses", "[Unit]\nA=" + strings.Repeat("a", 2039) + "\nB=" + long + "\n", 3, "line too long (max 2048 bytes)"},
 		{"2048 bytes without the newline", "[Unit]\nA=" + strings.Repeat("a", 2046) + "\n", 2, "line too long (max 2048 bytes)"},
-		// go-systemd writes each invalid byte of a name as U+FFFD (3 bytes):
-		// the normalized line would be too long.
-		{"name longer once normalized", "[S]\n" + strings.Repeat("\xff", 700) + "=v\n", 2, "line too long (max 2048 bytes)"},
+		// go-systemd would write each invalid byte of a name as U+FFFD (3
+		// bytes), and systemd ignores an assignment that is not UTF-8.
+		{"invalid UTF-8 in a name", "[S]\n" + strings.Repeat("\xff", 700) + "=v\n", 2, "invalid UTF-8: byte 0xff at column 1 (a unit file must be UTF-8 text)"},
+		{"invalid UTF-8 in a value", "[Unit]\nDescription=caf\xe9\n", 2, "invalid UTF-8: byte 0xe9 at column 16 (a unit file must be UTF-8 text)"},
+		{"truncated UTF-8 at the end", "[Unit]\nA=1\n\nB=\xe2\x82", 4, "invalid UTF-8: byte 0xe2 at column 3 (a unit file must be UTF-8 text)"},
+		{"invalid UTF-8 in a comment", "# \xc0\xaf\n[Unit]\nA=1\n", 1, "invalid UTF-8: byte 0xc0 at column 3 (a unit file must be UTF-8 text)"},
+		{"invalid UTF-8 before a syntax error", "[Unit\nA=\xff\n", 2, "invalid UTF-8: byte 0xff at column 3 (a unit file must be UTF-8 text)"},
+		{"property outside any section", "Description=lost\n", 1, "text outside any section: options go under a section header such as [Service]"},
+		{"properties outside any section, after blank lines and comments", "\n# hi\n\nExecStart=/bin/true\nRestart=always\n", 4, "text outside any section: options go under a section header such as [Service]"},
+		{"unclosed section header", "[Unit\nDescription=x\n[Service]\nExecStart=/bin/true\n", 1, "section header is not closed on its line: want [Name]"},
+		{"unclosed header after good lines", "[Unit]\nDescription=x\n\n[Service\nExecStart=/bin/true\n]\n", 4, "section header is not closed on its line: want [Name]"},
+		{"header closed on a later line", "[Un\nit]\nA=1\n", 1, "section header is not closed on its line: want [Name]"},
 		{"trailing backslash before blank", "[Service]\nExecStart=/bin/echo \\ \nRestart=always\n", 2, "value of ExecStart ends in a backslash that does not continue the line"},
 		{"trailing backslash at end of file", "[Service]\nExecStart=/bin/echo \\", 2, "value of ExecStart ends in a backslash that does not continue the line"},
 		// go-systemd does not take "\\\r\n" for a continuation.
@@ -76,6 +85,7 @@ func TestParseAcceptsWhatFleetAccepted(t *testing.T) {
 		{"continuation then blank line", "[Service]\nExecStart=/bin/true \\\n\nA=1\n", "[Service]\nExecStart=/bin/true \\\n\nA=1\n"},
 		{"empty value", "[Unit]\nAfter=\n", "[Unit]\nAfter=\n"},
 		{"empty name", "[Unit]\n=x\n", "[Unit]\n=x\n"},
+		{"UTF-8, U+FFFD included", "[Unit]\nDescription=café \ufffd\n", "[Unit]\nDescription=café \ufffd\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,10 +114,10 @@ func TestParseWarnings(t *testing.T) {
 		warnings   []string
 	}{
 		{"none", "[Unit]\nA=1\n", nil},
-		{"text before the first section", "\n  \nDescription=lost\n[Unit]\nA=1\n", []string{"line 3: text before the first section is ignored"}},
+		{"text before the first section", "\n  \nDescription=lost\n[Unit]\nA=1\n", []string{"line 3: text outside any section is ignored"}},
 		{"comment before the first section is fine", "# hi\n[Unit]\nA=1\n", nil},
 		{"text and X-Fleet warnings in order", "x\n[Unit]\nA=1\n[X-Fleet]\nX-Conflicts=a*\nBar=1\n",
-			[]string{"line 1: text before the first section is ignored", "X-Conflicts is deprecated, use Conflicts", `unrecognized requirement in [X-Fleet] section: "Bar"`}},
+			[]string{"line 1: text outside any section is ignored", "X-Conflicts is deprecated, use Conflicts", `unrecognized requirement in [X-Fleet] section: "Bar"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
