@@ -2,8 +2,6 @@ package ctl
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"time"
@@ -70,31 +68,4 @@ func (c *cli) setDesired(ctx context.Context, names []string, state registry.Sta
 			return c.reg.SetDesiredState(ctx, part, state)
 		})
 	})
-}
-
-// existing returns the registry records of names, in order; a name that is
-// not in the registry is an error naming it (fleetctl's "Unit X not found").
-func existing(st *registry.Status, names []string) ([]registry.Unit, error) {
-	byName := make(map[string]registry.Unit, len(st.Units))
-	for _, u := range st.Units {
-		byName[u.Name] = u
-	}
-	out := make([]registry.Unit, 0, len(names))
-	var missing []string
-	for _, n := range names {
-		u, ok := byName[n]
-		if !ok {
-			missing = append(missing, n)
-			continue
-		}
-		out = append(out, u)
-	}
-	if len(missing) > 0 {
-		err := make([]error, len(missing))
-		for i, n := range missing {
-			err[i] = fmt.Errorf("Unit %s not found", n)
-		}
-		return nil, errors.Join(err...)
-	}
-	return out, nil
 }

@@ -9,18 +9,20 @@ import (
 
 func destroyCommand() *command {
 	cmd := newCommand("destroy", "UNIT...", "Destroy one or more units in the cluster",
-		`Remove units from the cluster (none is removed if one of them is not there):
-their machines stop and unload them. Waits until no machine has them any more,
-unless --no-block, and says "Destroyed X" for each.`)
+		`Remove units from the cluster: their machines stop and unload them. Waits
+until no machine has them any more, unless --no-block, and says "Destroyed X"
+for each. A unit that is not in the cluster is named on stderr ("Unit X not
+found"); the others are destroyed all the same, and the exit status is 1.`)
 	cmd.minArgs = 1
 	var b blockFlags
 	b.register(cmd.flags, true)
 	cmd.run = func(ctx context.Context, c *cli, args []string) error {
 		// Destroy waits for global units too: "no machine has them any more".
-		ns, _, err := c.registeredArgs(ctx, cmd, b, args, false)
+		r, err := c.registeredArgs(ctx, cmd, b, args, false, nil)
 		if err != nil {
 			return err
 		}
+		ns := r.names()
 		err = chunks(ns, c.reg.TxnOps()/2, func(part []string) error {
 			return do(ctx, c, "destroy units", func(ctx context.Context) error { return c.reg.DestroyUnits(ctx, part) })
 		})
@@ -32,9 +34,12 @@ unless --no-block, and says "Destroyed X" for each.`)
 			for _, n := range ns {
 				destroyed(nil, n, "")
 			}
-			return nil
+			return r.left.err()
 		}
-		return c.waitFor(ctx, waitItems(ns, nil), registry.StateInactive, b.attempts, destroyed)
+		if err := c.waitFor(ctx, waitItems(ns, nil), registry.StateInactive, b.attempts, destroyed); err != nil {
+			return err
+		}
+		return r.left.err()
 	}
 	return cmd
 }

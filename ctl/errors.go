@@ -10,8 +10,9 @@ import (
 )
 
 // Exit codes: 0 success, 1 a failure (an error from etcd, a bad unit file,
-// an unknown unit, a timed-out wait), 2 a usage error (unknown command or
-// flag, missing arguments, a bad flag value), 130 interrupted.
+// an unknown unit, even when the command acted on the others, a timed-out
+// wait), 2 a usage error (unknown command or flag, missing arguments, a bad
+// flag value), 130 interrupted.
 const (
 	exitOK          = 0
 	exitFailure     = 1
@@ -37,6 +38,51 @@ type reportedError struct{ code int }
 
 func (e *reportedError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
+// errNotFound classifies the errors about a unit that is not there: not in
+// the cluster nor, for the commands that read files, on disk. A command on
+// several units acts on the others (see leftOut).
+var errNotFound = errors.New("not found")
+
+// notFoundError says, in fleetctl's words, that a unit is not there.
+type notFoundError struct{ msg string }
+
+func (e *notFoundError) Error() string { return e.msg }
+func (e *notFoundError) Unwrap() error { return errNotFound }
+
+func notFoundf(format string, args ...any) error {
+	return &notFoundError{msg: fmt.Sprintf(format, args...)}
+}
+
+// leftOut collects the units a command on several units does not act on
+// (not there, or in a state the command cannot apply to) while it acts on
+// the others. Each is said on stderr as soon as it is known, so that a long
+// wait for the others does not hide it.
+type leftOut struct {
+	w    io.Writer
+	errs []error
+}
+
+func (l *leftOut) add(err error) {
+	fmt.Fprintln(l.w, err)
+	l.errs = append(l.errs, err)
+}
+
+// err is the command's outcome once it has acted on the others: nil when
+// nothing was left out, else a partialError.
+func (l *leftOut) err() error {
+	if len(l.errs) == 0 {
+		return nil
+	}
+	return &partialError{left: l.errs}
+}
+
+// partialError ends a command that acted on some of its units and left the
+// others out: those were said on stderr already, and the exit is non-zero.
+type partialError struct{ left []error }
+
+func (e *partialError) Error() string   { return errors.Join(e.left...).Error() }
+func (e *partialError) Unwrap() []error { return e.left }
+
 // exitCode writes err to stderr, unless it was already reported, and
 // decides the exit code.
 func (c *cli) exitCode(ctx context.Context, err error) int {
@@ -44,10 +90,13 @@ func (c *cli) exitCode(ctx context.Context, err error) int {
 		return exitOK
 	}
 	var rep *reportedError
+	var part *partialError
 	var use *usageError
 	switch {
 	case errors.As(err, &rep):
 		return rep.code
+	case errors.As(err, &part):
+		return exitFailure
 	case errors.As(err, &use):
 		writeUsageError(c.errOut, use)
 		return exitUsage

@@ -12,16 +12,29 @@ import (
 	"github.com/flota-dev/flota/unit"
 )
 
+// ensured is what ensureUnits leaves in the cluster: the units named that
+// are there now, in the order given, and which of them are global. The
+// units it could not find anywhere were said on stderr and are in left.
+type ensured struct {
+	names  []string
+	global map[string]bool
+	left   *leftOut
+}
+
 // ensureUnits is the first half of submit, load and start: every unit named
 // must exist in the registry. Missing units are created, inactive, from their
 // local file or their template; an existing unit whose local file differs is
-// replaced with --replace and otherwise only warned about. It returns which
-// of the units are global. Every file is read and parsed before anything is
-// written, so a bad file leaves the registry untouched.
-func (c *cli) ensureUnits(ctx context.Context, us []unitArg, replace bool) (map[string]bool, error) {
+// replaced with --replace and otherwise only warned about. A unit with no
+// file and no template anywhere is left out (fleetctl's "unable to find
+// Unit(X) in Registry or on filesystem"), so that the command goes on with
+// the others; if that leaves none, it returns the partialError. Every file
+// is read and parsed before anything is written, so a bad file leaves the
+// registry untouched.
+func (c *cli) ensureUnits(ctx context.Context, us []unitArg, replace bool) (ensured, error) {
+	e := ensured{left: &leftOut{w: c.errOut}}
 	st, err := c.status(ctx)
 	if err != nil {
-		return nil, err
+		return e, err
 	}
 	r := &resolver{c: c, units: map[string]registry.Unit{}, files: map[string]*unit.File{}, texts: map[string][]byte{}}
 	for _, u := range st.Units {
@@ -32,10 +45,11 @@ func (c *cli) ensureUnits(ctx context.Context, us []unitArg, replace bool) (map[
 	for _, a := range us {
 		if u, ok := r.units[a.name]; ok {
 			kept = append(kept, u)
+			e.names = append(e.names, a.name)
 			f, msg, err := r.differing(a, u, replace)
 			switch {
 			case err != nil:
-				return nil, err
+				return e, err
 			case f != nil && replace:
 				replaced = append(replaced, f)
 			case f != nil:
@@ -44,11 +58,19 @@ func (c *cli) ensureUnits(ctx context.Context, us []unitArg, replace bool) (map[
 			continue
 		}
 		f, err := r.newFile(ctx, a)
-		if err != nil {
-			return nil, err
+		switch {
+		case errors.Is(err, errNotFound):
+			e.left.add(err)
+			continue
+		case err != nil:
+			return e, err
 		}
 		r.files[a.name] = f
 		create = append(create, f)
+		e.names = append(e.names, a.name)
+	}
+	if len(e.names) == 0 {
+		return e, e.left.err()
 	}
 	files := make(map[string]*unit.File, len(create)+len(replaced))
 	for _, f := range slices.Concat(replaced, create) {
@@ -59,21 +81,21 @@ func (c *cli) ensureUnits(ctx context.Context, us []unitArg, replace bool) (map[
 	}
 	for _, f := range replaced {
 		if err := do(ctx, c, "replace unit "+f.Name, func(ctx context.Context) error { return c.reg.ReplaceUnit(ctx, f) }); err != nil {
-			return nil, err
+			return e, err
 		}
 	}
 	created, err := c.createUnits(ctx, create)
 	if err != nil {
-		return nil, err
+		return e, err
 	}
 	for _, f := range created {
 		fmt.Fprintf(c.out, "Unit %s inactive\n", f.Name)
 	}
-	global := globalsOf(kept)
+	e.global = globalsOf(kept)
 	for _, f := range files {
-		global[f.Name] = f.Fleet.Global
+		e.global[f.Name] = f.Fleet.Global
 	}
-	return global, nil
+	return e, nil
 }
 
 // createUnits creates units, inactive, and returns those it created: a unit
@@ -110,8 +132,9 @@ type resolver struct {
 
 // newFile returns the file of a unit that is not in the registry: its local
 // file, else (for an instance) its template's text parsed under the
-// instance's name, so that errors point at the template's lines. The
-// template comes from this same command, the registry, or a file beside the
+// instance's name, so that errors point at the template's lines and the
+// instance's [X-Fleet] values are checked for its own name. The template
+// comes from this same command, the registry, or a file beside the
 // argument, in that order.
 func (r *resolver) newFile(ctx context.Context, a unitArg) (*unit.File, error) {
 	if p, ok := localPath(a); ok {
@@ -119,7 +142,7 @@ func (r *resolver) newFile(ctx context.Context, a unitArg) (*unit.File, error) {
 	}
 	tmpl, ok := unit.TemplateOf(a.name)
 	if !ok {
-		return nil, fmt.Errorf("unable to find Unit(%s) in Registry or on filesystem", a.name)
+		return nil, notFoundf("unable to find Unit(%s) in Registry or on filesystem", a.name)
 	}
 	if f := r.files[tmpl]; f != nil {
 		return unit.Parse(a.name, f.Bytes())
@@ -141,7 +164,7 @@ func (r *resolver) newFile(ctx context.Context, a unitArg) (*unit.File, error) {
 	if p := filepath.Join(filepath.Dir(a.arg), tmpl); isFile(p) {
 		return readUnitFile(p, a.name)
 	}
-	return nil, fmt.Errorf("unable to find template Unit(%s) in Registry or on filesystem", tmpl)
+	return nil, notFoundf("unable to find template Unit(%s) in Registry or on filesystem", tmpl)
 }
 
 // differing returns the local file of an existing unit when it differs from

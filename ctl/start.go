@@ -12,7 +12,10 @@ func startCommand() *command {
 each is placed on a machine and started by its systemd. Waits until every unit
 is launched and active, unless --no-block; while a unit cannot be placed, says
 why. Global units are not waited for. A template (foo@.service) cannot be
-started: start its instances (foo@1.service).`)
+started: start its instances (foo@1.service). A unit with no file and no
+template anywhere is named on stderr; the others are started all the same,
+and the exit status is 1. A bad file stops the command before anything is
+written.`)
 	cmd.minArgs = 1
 	var b blockFlags
 	b.register(cmd.flags, true)

@@ -8,7 +8,10 @@ func submitCommand() *command {
 unit file path or name; an instance (foo@1.service) without a file of its own
 uses its template, from the cluster or beside the argument. A unit already in
 the cluster is kept as it is; if its local file differs, a WARNING says so and
---replace swaps the stored file, keeping the unit's desired state.`)
+--replace swaps the stored file, keeping the unit's desired state. A unit
+with no file and no template anywhere is named on stderr; the others are
+submitted all the same, and the exit status is 1. A bad file stops the
+command before anything is submitted.`)
 	cmd.minArgs = 1
 	replace := cmd.flags.Bool("replace", false, "replace the stored file of units that already exist with the local one")
 	cmd.run = func(ctx context.Context, c *cli, args []string) error {
@@ -16,8 +19,11 @@ the cluster is kept as it is; if its local file differs, a WARNING says so and
 		if err != nil {
 			return err
 		}
-		_, err = c.ensureUnits(ctx, us, *replace)
-		return err
+		e, err := c.ensureUnits(ctx, us, *replace)
+		if err != nil {
+			return err
+		}
+		return e.left.err()
 	}
 	return cmd
 }
