@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 
@@ -28,8 +29,8 @@ type ensured struct {
 // file and no template anywhere is left out (fleetctl's "unable to find
 // Unit(X) in Registry or on filesystem"), so that the command goes on with
 // the others; if that leaves none, it returns the partialError. Every file
-// is read and parsed before anything is written, so a bad file leaves the
-// registry untouched.
+// is read and parsed before anything is written, so a bad file (or a file
+// not named after a unit) leaves the registry untouched.
 func (c *cli) ensureUnits(ctx context.Context, us []unitArg, replace bool) (ensured, error) {
 	e := ensured{left: &leftOut{w: c.errOut}}
 	st, err := c.status(ctx)
@@ -135,10 +136,17 @@ type resolver struct {
 // instance's name, so that errors point at the template's lines and the
 // instance's [X-Fleet] values are checked for its own name. The template
 // comes from this same command, the registry, or a file beside the
-// argument, in that order.
+// argument, in that order. An argument that is a file not named after a
+// unit ("nodot", "x.foo") is refused: that file is what the user means, and
+// it has no unit name flota could store it under.
 func (r *resolver) newFile(ctx context.Context, a unitArg) (*unit.File, error) {
 	if p, ok := localPath(a); ok {
 		return readUnitFile(p, a.name)
+	}
+	if isFile(a.arg) {
+		if _, err := unit.FileName(a.arg); err != nil {
+			return nil, err
+		}
 	}
 	tmpl, ok := unit.TemplateOf(a.name)
 	if !ok {
@@ -201,11 +209,13 @@ func localFile(a unitArg) (*unit.File, string, error) {
 	return f, "local template unit file " + p, err
 }
 
-// localPath is where a unit's own file is: the argument itself if it names
-// a file, else the unit's name in the argument's directory.
+// localPath is where a unit's own file is: the argument itself when it is
+// named after the unit (units/web.service), else the unit's name beside it
+// (fleetctl's "web" for ./web.service). A file's name is its unit's name,
+// so a file called "web" is never web.service's file.
 func localPath(a unitArg) (string, bool) {
-	if isFile(a.arg) {
-		return a.arg, true
+	if path.Base(a.arg) == a.name {
+		return a.arg, isFile(a.arg)
 	}
 	p := filepath.Join(filepath.Dir(a.arg), a.name)
 	return p, isFile(p)

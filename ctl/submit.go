@@ -10,8 +10,9 @@ uses its template, from the cluster or beside the argument. A unit already in
 the cluster is kept as it is; if its local file differs, a WARNING says so and
 --replace swaps the stored file, keeping the unit's desired state. A unit
 with no file and no template anywhere is named on stderr; the others are
-submitted all the same, and the exit status is 1. A bad file stops the
-command before anything is submitted.`)
+submitted all the same, and the exit status is 1. A bad file, or a file not
+named after a unit (NAME.TYPE, such as web.service), stops the command
+before anything is submitted.`)
 	cmd.minArgs = 1
 	replace := cmd.flags.Bool("replace", false, "replace the stored file of units that already exist with the local one")
 	cmd.run = func(ctx context.Context, c *cli, args []string) error {

@@ -242,3 +242,62 @@ func TestNoBlock(t *testing.T) {
 		})
 	}
 }
+
+// TestFileNames checks that a local file's name is its unit's name: a file
+// that is not named after a unit is refused, naming the rule, where it was
+// stored under a name flotactl made up (nodot.service); and that a bare
+// name still names a unit in the cluster, or the file NAME.service beside
+// it, as in fleetctl.
+func TestFileNames(t *testing.T) {
+	c := newCluster(t)
+	dir := t.TempDir()
+	const text = "[Service]\nExecStart=/bin/true\n"
+	const rule = ": a unit file is named NAME.TYPE, with TYPE one of automount busname device mount path scope service slice snapshot socket swap target timer\n"
+	good := writeFile(t, dir, "good.service", text)
+	refused := []struct {
+		name, file, why string
+	}{
+		{"no dot", "nodot", `unit name must contain "."`},
+		{"trailing dot", "trail.", `unit name cannot end in "."`},
+		{"unknown type", "x.foo", `invalid unit type: "foo"`},
+		{"a number for a type", "web.1", `invalid unit type: "1"`},
+		{"an instance without a type", "web@1", `unit name must contain "."`},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			p := writeFile(t, dir, tt.file, text)
+			for _, cmd := range [][]string{{"submit"}, {"start", "--no-block"}, {"load", "--no-block"}} {
+				// The good file is not submitted either: nothing is written.
+				args := append(append([]string{}, cmd...), good, p)
+				check(t, c.ctl(args...), 1, "", "file "+p+" is not named after a unit ("+tt.why+")"+rule)
+			}
+			check(t, c.ctl("list-unit-files", "--no-legend", "--fields=unit"), 0, "", "")
+		})
+	}
+	t.Run("every unit type names a file", func(t *testing.T) {
+		p := writeFile(t, dir, "x.target", "[Unit]\nDescription=a target\n")
+		check(t, c.ctl("submit", p), 0, "Unit x.target inactive\n", "")
+		check(t, c.ctl("cat", "x.target"), 0, "[Unit]\nDescription=a target\n", "")
+	})
+	t.Run("bare name of a unit in the cluster", func(t *testing.T) {
+		writeFile(t, dir, "web.service", text)
+		t.Chdir(dir)
+		check(t, c.ctl("submit", "web"), 0, "Unit web.service inactive\n", "")
+		// A file called "web" is not web.service's file: it is neither
+		// read nor refused.
+		writeFile(t, dir, "web", "not a unit at all\n")
+		check(t, c.ctl("start", "--no-block", "web"), 0, "Triggered unit web.service start\n", "")
+		check(t, c.ctl("submit", "--replace", "web"), 0, "", "")
+		if u := c.unit("web.service"); u.Hash != parse(t, "web.service", text).Hash {
+			t.Errorf("web.service replaced by the file called web")
+		}
+	})
+	t.Run("bare name of a file beside", func(t *testing.T) {
+		writeFile(t, dir, "db.service", text)
+		writeFile(t, dir, "db", "not a unit at all\n")
+		check(t, c.ctl("submit", filepath.Join(dir, "db")), 0, "Unit db.service inactive\n", "")
+	})
+	t.Run("bare name with nothing beside", func(t *testing.T) {
+		check(t, c.ctl("submit", filepath.Join(t.TempDir(), "nothing")), 1, "", "unable to find Unit(nothing.service) in Registry or on filesystem\n")
+	})
+}

@@ -1,7 +1,11 @@
 package unit
 
 import (
+	"errors"
+	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -21,10 +25,6 @@ var unitTypes = map[string]bool{
 var templateTypes = map[string]bool{
 	"path": true, "service": true, "socket": true, "target": true, "timer": true,
 }
-
-// argTypes are the suffixes fleetctl recognized on a command-line argument;
-// anything else got ".service" appended (fleetctl's RecognizedUnitType).
-var argTypes = []string{"service", "socket", "timer", "path", "device", "mount", "automount"}
 
 // ValidateName checks name against fleet's rules, in fleet's order, so that
 // a name fleet refused is refused here with the same message.
@@ -128,13 +128,34 @@ func Suffix(name string) string { return splitName(name).suffix }
 
 // Normalize turns a fleetctl command-line argument into a unit name the way
 // fleetctl did: a path names the unit after its file, and an argument
-// without a recognized type is a service ("web" means "web.service").
+// without a unit type is a service ("web" means "web.service"). fleetctl
+// knew only seven of the types its name rules accepted, so "x.target" and
+// "x.slice" named "x.target.service" and "x.slice.service": no .target or
+// .slice unit could be named. Every type ValidateName accepts counts here.
 func Normalize(arg string) string {
 	base := path.Base(arg)
-	for _, t := range argTypes {
-		if strings.HasSuffix(base, "."+t) {
-			return base
-		}
+	if dot := strings.LastIndexByte(base, '.'); dot >= 0 && unitTypes[base[dot+1:]] {
+		return base
 	}
 	return base + ".service"
+}
+
+// FileName returns the name of the unit a local file holds: the file's base
+// name, which must be a unit name as it is. Normalize's ".service" is for
+// naming units; a file called "web", "web." or "web.conf" holds no unit
+// flota could name after it without making a name up, so it is refused
+// with the rule.
+func FileName(file string) (string, error) {
+	base := path.Base(file)
+	err := ValidateName(base)
+	if err == nil {
+		return base, nil
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		return "", err
+	}
+	return "", &Error{Kind: ErrInvalidName,
+		Msg: fmt.Sprintf("file %s is not named after a unit (%s): a unit file is named NAME.TYPE, with TYPE one of %s",
+			file, e.Msg, strings.Join(slices.Sorted(maps.Keys(unitTypes)), " "))}
 }

@@ -141,16 +141,55 @@ func TestNormalize(t *testing.T) {
 		{"x.device", "x.device"},
 		{"x.mount", "x.mount"},
 		{"x.automount", "x.automount"},
-		// fleetctl recognized fewer types than the name rules accept.
-		{"x.target", "x.target.service"},
-		{"x.slice", "x.slice.service"},
+		// fleetctl recognized only the seven types above, and named these
+		// x.target.service and so on: such units could not be named.
+		{"x.target", "x.target"},
+		{"x.slice", "x.slice"},
+		{"x.swap", "x.swap"},
+		{"x.scope", "x.scope"},
+		{"units/x.target", "x.target"},
 		{"web.1", "web.1.service"},
+		{"x.foo", "x.foo.service"},
+		{"trail.", "trail..service"},
+		{"x.Service", "x.Service.service"},
 		{"dir/", "dir.service"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.arg, func(t *testing.T) {
 			if got := unit.Normalize(tt.arg); got != tt.want {
 				t.Errorf("Normalize(%q) = %q, want %q", tt.arg, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFileName(t *testing.T) {
+	const rule = "a unit file is named NAME.TYPE, with TYPE one of automount busname device mount path scope service slice snapshot socket swap target timer"
+	tests := []struct {
+		file, want, msg string
+	}{
+		{"web.service", "web.service", ""},
+		{"units/web@.service", "web@.service", ""},
+		{"/etc/flota/x.target", "x.target", ""},
+		{"./y.slice", "y.slice", ""},
+		{"nodot", "", `file nodot is not named after a unit (unit name must contain "."): ` + rule},
+		{"dir/trail.", "", `file dir/trail. is not named after a unit (unit name cannot end in "."): ` + rule},
+		{"x.foo", "", `file x.foo is not named after a unit (invalid unit type: "foo"): ` + rule},
+		{"web.1", "", `file web.1 is not named after a unit (invalid unit type: "1"): ` + rule},
+		{"a@b.mount", "", `file a@b.mount is not named after a unit (invalid unit type for template: "mount"): ` + rule},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			got, err := unit.FileName(tt.file)
+			if tt.msg == "" {
+				if err != nil || got != tt.want {
+					t.Errorf("FileName = %q, %v, want %q", got, err, tt.want)
+				}
+				return
+			}
+			var e *unit.Error
+			if !errors.As(err, &e) || !errors.Is(err, unit.ErrInvalidName) || e.Unit != "" || err.Error() != tt.msg {
+				t.Errorf("FileName = %q, %v\nwant error %q", got, err, tt.msg)
 			}
 		})
 	}
