@@ -2,6 +2,7 @@ package ctl
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -299,5 +300,83 @@ func TestFileNames(t *testing.T) {
 	})
 	t.Run("bare name with nothing beside", func(t *testing.T) {
 		check(t, c.ctl("submit", filepath.Join(t.TempDir(), "nothing")), 1, "", "unable to find Unit(nothing.service) in Registry or on filesystem\n")
+	})
+}
+
+// TestBadText checks that a unit file flota would misread is refused with
+// its unit and line, at submit and at --replace (which used to replace the
+// stored unit silently).
+func TestBadText(t *testing.T) {
+	c := newCluster(t)
+	dir := t.TempDir()
+	path := writeFile(t, dir, "hello.service", helloText)
+	c.must("submit", path)
+	stored := c.unit("hello.service").Hash
+	tests := []struct {
+		name, text, err string
+	}{
+		{"invalid UTF-8", "[Unit]\nDescription=caf\xe9\n", "unit hello.service, line 2: invalid UTF-8: byte 0xe9 at column 16 (a unit file must be UTF-8 text)\n"},
+		{"Latin-1 after good lines", "[Unit]\nDescription=x\n\n[Service]\nExecStart=/bin/echo \xa9 2024\n", "unit hello.service, line 5: invalid UTF-8: byte 0xa9 at column 21 (a unit file must be UTF-8 text)\n"},
+		{"property outside any section", "ExecStart=/bin/true\n", "unit hello.service, line 1: text outside any section: options go under a section header such as [Service]\n"},
+		{"unclosed section header", "[Unit\nDescription=x\n[Service]\nExecStart=/bin/true\n", "unit hello.service, line 1: section header is not closed on its line: want [Name]\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			writeFile(t, dir, "hello.service", tt.text)
+			check(t, c.ctl("submit", "--replace", path), 1, "", tt.err)
+			check(t, c.ctl("load", "--replace", "--no-block", path), 1, "", tt.err)
+			if u := c.unit("hello.service"); u.Hash != stored || u.Desired != registry.StateInactive {
+				t.Errorf("stored unit changed: %s %s", u.Hash, u.Desired)
+			}
+			fresh := writeFile(t, t.TempDir(), "fresh.service", tt.text)
+			check(t, c.ctl("submit", fresh), 1, "", strings.Replace(tt.err, "hello.service", "fresh.service", 1))
+		})
+	}
+}
+
+// TestTemplateSpecifiersInMetadata is fleet's functional test of the same
+// name: a template whose MachineMetadata uses %i is accepted, and each
+// instance goes to the machine its own name selects, the Engine reading the
+// options the registry copied from the template for each instance.
+func TestTemplateSpecifiersInMetadata(t *testing.T) {
+	c := newCluster(t)
+	c.startEngine()
+	machines := []string{"0aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "1bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "2ccccccccccccccccccccccccccccccc"}
+	for i, m := range machines {
+		c.register(m, "", map[string]string{"hostname": "smoke" + m[:1], "rack": string(rune('a' + i))})
+	}
+	dir := t.TempDir()
+	// fleet's fixtures/units/metadata@.service
+	tmpl := writeFile(t, dir, "metadata@.service", "[Service]\nExecStart=/bin/bash -c \"while true; do echo Hello, World %i!; sleep 1; done\"\n\n[X-Fleet]\nMachineMetadata=hostname=%i\n")
+	t.Run("the template is accepted", func(t *testing.T) {
+		check(t, c.ctl("submit", tmpl), 0, "Unit metadata@.service inactive\n", "")
+	})
+	t.Run("each instance on its own machine", func(t *testing.T) {
+		// In backward order, as fleet's test does.
+		for i := len(machines) - 1; i >= 0; i-- {
+			n := "metadata@smoke" + machines[i][:1]
+			check(t, c.ctl("start", "--no-block", filepath.Join(dir, n+".service")), 0,
+				"Unit "+n+".service inactive\nTriggered unit "+n+".service start\n", "")
+		}
+		want := "metadata@smoke0.service\t0aaaaaaa...\nmetadata@smoke1.service\t1bbbbbbb...\nmetadata@smoke2.service\t2ccccccc...\n"
+		eventually(t, "the instances placed", func() bool {
+			return c.ctl("list-unit-files", "--no-legend", "--fields=unit,target").out == "metadata@.service\t-\n"+want
+		})
+	})
+	t.Run("an instance no machine matches waits", func(t *testing.T) {
+		check(t, c.ctl("start", "--no-block", "metadata@invalid"), 0, "Unit metadata@invalid.service inactive\nTriggered unit metadata@invalid.service start\n", "")
+		eventually(t, "the reason", func() bool {
+			r := c.ctl("list-unit-files", "--no-legend", "--fields=unit,reason")
+			return strings.Contains(r.out, "metadata@invalid.service\tno eligible machine among 3: MachineMetadata \"hostname=invalid\" filtered 3 machines\n")
+		})
+	})
+	t.Run("an instance whose value is bad is refused, naming it", func(t *testing.T) {
+		p := writeFile(t, dir, "bad@.service", "[Service]\nExecStart=/bin/true\n\n[X-Fleet]\nMachineMetadata=rack=%i\nMachineMetadata=%i\n")
+		check(t, c.ctl("submit", p), 0, "Unit bad@.service inactive\n", "")
+		check(t, c.ctl("start", "--no-block", "bad@a", "metadata@smoke0"), 1, "",
+			`unit bad@a.service, line 6: invalid MachineMetadata "a" (from "%i"): want key=value`+"\n")
+		if _, err := c.reg.Unit(context.Background(), "bad@a.service"); !errors.Is(err, registry.ErrNotFound) {
+			t.Errorf("bad@a.service: %v, want not created", err)
+		}
 	})
 }
