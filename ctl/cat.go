@@ -22,7 +22,7 @@ func catCommand() *command {
 			return c.reg.Unit(ctx, name)
 		})
 		if errors.Is(err, registry.ErrNotFound) {
-			return fmt.Errorf("Unit %s not found", name)
+			return notFoundf("Unit %s not found", name)
 		}
 		if err != nil {
 			return err

@@ -22,6 +22,9 @@
 //     polls.
 //   - Unit arguments are normalized with unit.Normalize and validated before
 //     anything is written; unit files are parsed before anything is written.
+//     A command on several units acts on those that are there and names
+//     each of the others on stderr as it finds it (leftOut), exiting 1; a
+//     bad name, a template where none can be, or a bad file stops it first.
 //   - stdout carries fleetctl's results ("Unit X launched on ..."), stderr
 //     warnings, progress notes and errors.
 package ctl
