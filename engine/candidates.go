@@ -18,7 +18,7 @@ func (s *scheduler) candidates(u *Unit) (ms []*machineState, ok bool) {
 		}
 		return ms, true
 	case len(u.Req.MachineOf) > 0:
-		if m := s.at[u.Req.MachineOf[0]]; m != nil {
+		if m := s.at[u.Req.MachineOf[0]]; m != nil && !m.gone {
 			return []*machineState{m}, true
 		}
 		return nil, true

@@ -21,6 +21,9 @@ type machineState struct {
 	// reserved sums the Resources of units, kept by add and remove so the
 	// resources check costs the same on a full machine as on an empty one.
 	reserved unit.Resources
+	// gone: a machine that is not registered, which still holds units
+	// (see absent.go); never a candidate.
+	gone bool
 }
 
 func (m *machineState) load() int { return len(m.units) }

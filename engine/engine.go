@@ -25,9 +25,39 @@ var _ Store = (*registry.Registry)(nil)
 // Config tunes an Engine.
 type Config struct {
 	ID        string        // this engine's name in the election (the machine ID)
-	LeaderTTL time.Duration // how long leadership outlives a silent engine; default 10s
+	LeaderTTL time.Duration // how long leadership outlives a silent engine; default DefaultTTL
 	Resync    time.Duration // safety-net full reload; default 5m
+	// MachineTTL is the machines' lease: how long units stay on machines
+	// whose loss is doubtful (see absences); default DefaultTTL.
+	MachineTTL time.Duration
+	// StopMargin is how long after a machine's lease expired its units that
+	// stop on disconnect wait before they are placed elsewhere; default
+	// DefaultStopMargin.
+	StopMargin time.Duration
+	// Disconnect is the cluster's default OnDisconnect=.
+	Disconnect unit.Disconnect
+	// Clock tells the time; default the system's.
+	Clock Clock
 }
+
+// DefaultTTL is the default lease of machines and of engine leadership.
+const DefaultTTL = 5 * time.Second
+
+// DefaultStopMargin covers what may separate the agent's view of its lease
+// from etcd's: the keep-alive answer's trip back, the agent's stop taking
+// effect, and clock rate drift over one TTL.
+const DefaultStopMargin = time.Second
+
+// Clock is what the Engine needs of time.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time                         { return time.Now() }
+func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // Engine campaigns for leadership and, while it leads, keeps Placements in
 // line with Units and Machines.
@@ -43,7 +73,16 @@ type Engine struct {
 // New returns an Engine over store.
 func New(store Store, cfg Config, log *slog.Logger) *Engine {
 	if cfg.LeaderTTL == 0 {
-		cfg.LeaderTTL = 10 * time.Second
+		cfg.LeaderTTL = DefaultTTL
+	}
+	if cfg.MachineTTL == 0 {
+		cfg.MachineTTL = DefaultTTL
+	}
+	if cfg.StopMargin == 0 {
+		cfg.StopMargin = DefaultStopMargin
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = systemClock{}
 	}
 	if cfg.Resync == 0 {
 		cfg.Resync = 5 * time.Minute
@@ -101,10 +140,16 @@ func (e *Engine) lead(ctx context.Context, l *registry.Leadership) error {
 	updates := e.store.WatchCluster(ctx, c.Revision+1)
 	resync := time.NewTicker(e.cfg.Resync)
 	defer resync.Stop()
-	var waitFor int64 // revision of our last write: schedule again once the cache has it
+	absent := newAbsences(e.cfg.MachineTTL)
+	var waitFor int64         // revision of our last write: schedule again once the cache has it
+	var wake <-chan time.Time // armed while a hold on an absent machine will end
 	for {
 		if c.Revision >= waitFor {
-			rev, err := e.pass(ctx, l, c)
+			rev, at, err := e.pass(ctx, l, c, absent)
+			wake = nil
+			if !at.IsZero() {
+				wake = e.cfg.Clock.After(at.Sub(e.cfg.Clock.Now()))
+			}
 			switch {
 			case err == nil:
 				waitFor = rev
@@ -124,6 +169,8 @@ func (e *Engine) lead(ctx context.Context, l *registry.Leadership) error {
 			}
 			c.Apply(u)
 			drain(updates, c)
+		case <-wake:
+			wake = nil // a hold ended: the pass at the top decides again
 		case <-resync.C:
 			fresh, err := e.store.LoadCluster(ctx, e.log)
 			if err != nil {
@@ -154,21 +201,47 @@ func drain(updates <-chan registry.ClusterUpdate, c *registry.Cluster) {
 }
 
 // pass schedules once and applies the plan; it returns the revision written
-// (0 when nothing was).
-func (e *Engine) pass(ctx context.Context, l *registry.Leadership, c *registry.Cluster) (int64, error) {
+// (0 when nothing was) and when to decide again if nothing changes.
+func (e *Engine) pass(ctx context.Context, l *registry.Leadership, c *registry.Cluster, absent *absences) (int64, time.Time, error) {
 	e.passes++
 	t0 := time.Now()
 	in := e.in.build(c)
+	in.Now = e.cfg.Clock.Now()
+	in.Absent = absent.update(in.Now, presentMachines(c), placedMachines(c))
+	in.Disconnect, in.StopMargin = e.cfg.Disconnect, e.cfg.StopMargin
 	t1 := time.Now()
 	plan := Schedule(in)
 	t2 := time.Now()
+	for id, a := range in.Absent {
+		if a.Hold > 0 && in.Now.Sub(a.Since) < a.Hold {
+			e.log.Debug("holding the units of an absent machine", "machine", id, "since", a.Since, "hold", a.Hold)
+		}
+	}
 	if plan.Empty() {
-		return 0, nil
+		return 0, plan.Wake, nil
 	}
 	rev, err := e.store.Apply(ctx, l, c, plan.Changes)
 	e.log.Debug("engine pass", "revision", c.Revision, "units", len(in.Units), "machines", len(in.Machines),
 		"changes", len(plan.Changes), "build", t1.Sub(t0), "schedule", t2.Sub(t1), "apply", time.Since(t2), "err", err)
-	return rev, err
+	return rev, plan.Wake, err
+}
+
+func presentMachines(c *registry.Cluster) map[string]bool {
+	out := make(map[string]bool, len(c.Machines))
+	for id := range c.Machines {
+		out[id] = true
+	}
+	return out
+}
+
+func placedMachines(c *registry.Cluster) map[string]bool {
+	out := make(map[string]bool, len(c.Machines))
+	for _, byMachine := range c.Placements { // unit -> machine -> placement
+		for id := range byMachine {
+			out[id] = true
+		}
+	}
+	return out
 }
 
 // collect deletes unit files no unit refers to any more. It is a chore of

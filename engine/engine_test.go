@@ -161,9 +161,16 @@ func TestSeedGlobalFollowsMachines(t *testing.T) {
 	c.eventually("proxy on m1, m3", func(st *registry.Status) bool {
 		return slices.Equal(where(st, "proxy.service"), []string{"m1", "m3"})
 	})
+	// A machine that left keeps its global placements for GhostGlobals, so
+	// that it restarts none of them when it comes back; a new DMZ machine
+	// gets the unit meanwhile.
 	c.leave("m1")
-	c.eventually("proxy on m3 after m1 left", func(st *registry.Status) bool {
-		return slices.Equal(where(st, "proxy.service"), []string{"m3"})
+	c.eventually("m1 gone", func(st *registry.Status) bool {
+		return !slices.ContainsFunc(st.Machines, func(m registry.Machine) bool { return m.ID == "m1" })
+	})
+	c.machine("m4", map[string]string{"zone": "dmz"})
+	c.eventually("proxy on m1 (gone), m3, m4", func(st *registry.Status) bool {
+		return slices.Equal(where(st, "proxy.service"), []string{"m1", "m3", "m4"})
 	})
 }
 
@@ -265,4 +272,88 @@ func TestTwoEnginesNeverBothWrite(t *testing.T) {
 	if !slices.Equal(order, []string{"a", "b"}) {
 		t.Fatalf("writes by engine in revision order: %v (want a's, then b's): %v", order, log.writes)
 	}
+}
+
+// fakeClock is time that moves only when a test says so.
+type fakeClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	waiters []fakeWaiter
+}
+
+type fakeWaiter struct {
+	at time.Time
+	ch chan time.Time
+}
+
+func (f *fakeClock) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+func (f *fakeClock) After(d time.Duration) <-chan time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	if d <= 0 {
+		ch <- f.now
+		return ch
+	}
+	f.waiters = append(f.waiters, fakeWaiter{f.now.Add(d), ch})
+	return ch
+}
+
+func (f *fakeClock) Advance(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = f.now.Add(d)
+	kept := f.waiters[:0]
+	for _, w := range f.waiters {
+		if !w.at.After(f.now) {
+			w.ch <- f.now
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	f.waiters = kept
+}
+
+// TestNewLeaderHoldsAbsentMachines: an engine that gains leadership while a
+// machine holding a unit is missing does not know since when, nor whether
+// etcd just revoked every lease: it waits a machine TTL before moving the
+// unit, while it places new units at once.
+func TestNewLeaderHoldsAbsentMachines(t *testing.T) {
+	c := newCluster(t)
+	c.machine("m1", nil)
+	stop := c.engine("e1")
+	c.start("a.service", "[Service]\nExecStart=/bin/true\n")
+	c.eventually("a on m1", func(st *registry.Status) bool { return slices.Equal(where(st, "a.service"), []string{"m1"}) })
+	stop()
+	c.machine("m2", nil)
+	c.leave("m1")
+	c.eventually("m1 gone", func(st *registry.Status) bool {
+		return len(st.Machines) == 1 && st.Machines[0].ID == "m2"
+	})
+
+	clock := &fakeClock{now: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}
+	ctx, cancel := context.WithCancel(c.ctx)
+	e := engine.New(registrytest.Registry(t, c.eps), engine.Config{ID: "e2", LeaderTTL: time.Second, MachineTTL: 5 * time.Second, Clock: clock}, quiet())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = e.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	c.start("b.service", "[Service]\nExecStart=/bin/true\n")
+	st := c.eventually("b placed by the new leader", func(st *registry.Status) bool { return len(where(st, "b.service")) == 1 })
+	if got := where(st, "a.service"); !slices.Equal(got, []string{"m1"}) {
+		t.Fatalf("a.service moved to %v before the hold ended", got)
+	}
+	clock.Advance(4 * time.Second)
+	c.start("c.service", "[Service]\nExecStart=/bin/true\n")
+	st = c.eventually("c placed", func(st *registry.Status) bool { return len(where(st, "c.service")) == 1 })
+	if got := where(st, "a.service"); !slices.Equal(got, []string{"m1"}) {
+		t.Fatalf("a.service moved to %v 4 s into a 5 s hold", got)
+	}
+	clock.Advance(time.Second)
+	c.eventually("a on m2 once the hold ended", func(st *registry.Status) bool { return slices.Equal(where(st, "a.service"), []string{"m2"}) })
 }

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"time"
+
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
 )
@@ -11,7 +13,33 @@ type Input struct {
 	Units      []Unit
 	Placements []registry.Placement // what is placed now
 	Unplaced   map[string]string    // the reasons stored now, unit -> reason
+
+	// Absent are the machines that units are placed on but that are not
+	// registered, with when the Engine saw each go and how long it holds
+	// their units there regardless. A machine missing from Absent is taken
+	// as gone for good: its units move at once.
+	Absent map[string]Absence
+	// Now is the time the run decides at; it only matters for Absent.
+	Now time.Time
+	// Disconnect is the cluster's default of units' OnDisconnect=.
+	Disconnect unit.Disconnect
+	// StopMargin is how long after its machine went a unit that stops on
+	// disconnect waits before it is placed elsewhere: the time its agent
+	// has, once the lease expired, to have stopped it for sure.
+	StopMargin time.Duration
 }
+
+// Absence is how a machine that holds placements went missing.
+type Absence struct {
+	Since time.Time     // when the Engine first saw it missing
+	Hold  time.Duration // nothing moves off it before Since+Hold
+}
+
+// GhostGlobals is how long a global unit stays placed on a machine that is
+// gone: a machine back from a reboot or a partition finds its globals still
+// placed, and restarts none of them. Past it, the placement goes, and a
+// machine that comes back is given its globals again.
+const GhostGlobals = time.Hour
 
 // Machine is a registered machine: its ID, metadata and capacity.
 type Machine struct {
@@ -41,6 +69,9 @@ type Unit struct {
 // must change. Applying an empty Plan changes nothing.
 type Plan struct {
 	Changes []registry.Change
+	// Wake, when set, is when the next run would decide otherwise without
+	// anything changing: a hold on an absent machine's units ends.
+	Wake time.Time
 }
 
 // Empty says there is nothing to write.

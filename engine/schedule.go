@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
@@ -31,7 +32,9 @@ func Schedule(in Input) Plan {
 	s.placeGlobals()
 	s.placePending()
 	s.explainUnplaced()
-	return s.diff()
+	plan := s.diff()
+	plan.Wake = s.wake
+	return plan
 }
 
 type scheduler struct {
@@ -49,6 +52,9 @@ type scheduler struct {
 	passed   []*Unit // units no machine accepted, to explain once the run is done
 	stack    stack
 	labels   map[string][]*machineState // "k=v" -> machines, built on first use
+	ghosts   map[string]*machineState   // absent machines units stay on
+	stranded map[string]*machineState   // unit -> the absent machine it stays on if nothing takes it
+	wake     time.Time                  // the earliest end of a hold
 }
 
 func newScheduler(in Input) *scheduler {
@@ -61,6 +67,8 @@ func newScheduler(in Input) *scheduler {
 		at:       map[string]*machineState{},
 		global:   map[string][]*machineState{},
 		reasons:  map[string]string{},
+		ghosts:   map[string]*machineState{},
+		stranded: map[string]*machineState{},
 	}
 	for _, m := range in.Machines {
 		ms := &machineState{Machine: m}
@@ -173,28 +181,52 @@ func (s *scheduler) depthOf(name string, seen int) int {
 	return d
 }
 
-// keep leaves each placed non-global unit where it is when it may stay.
+// keep leaves each placed non-global unit where it is when it may stay:
+// on its machine while that is feasible, or on an absent machine while the
+// hold lasts (see absent.go).
 func (s *scheduler) keep() {
 	for _, u := range s.sorted(func(u *Unit) bool { return !u.Req.Global }) {
 		placed := false
+		var absent *machineState
 		for _, p := range sortedByMachine(s.current[u.Name]) {
 			m := s.machines[p.Machine]
-			if m == nil || !s.stack.feasible(u, m) {
+			if m == nil {
+				if absent == nil {
+					absent = s.ghost(p.Machine)
+				}
+				continue
+			}
+			if !s.stack.feasible(u, m) {
 				continue
 			}
 			s.place(u, m)
 			placed = true
 			break
 		}
-		if !placed {
+		switch {
+		case placed:
+		case absent != nil && s.holds(u, absent.ID):
+			s.holdOn(u, absent)
+		default:
+			if absent != nil {
+				if _, tracked := s.in.Absent[absent.ID]; tracked {
+					s.stranded[u.Name] = absent
+				}
+			}
 			s.pending = append(s.pending, u)
 		}
 	}
 }
 
-// placeGlobals puts each global unit on every machine feasible for it.
+// placeGlobals puts each global unit on every machine feasible for it, and
+// keeps it on absent machines for GhostGlobals.
 func (s *scheduler) placeGlobals() {
 	for _, u := range s.sorted(func(u *Unit) bool { return u.Req.Global }) {
+		for _, p := range sortedByMachine(s.current[u.Name]) {
+			if s.machines[p.Machine] == nil && s.holds(u, p.Machine) {
+				s.holdOn(u, s.ghost(p.Machine))
+			}
+		}
 		for _, m := range s.sortedMachines() {
 			if !s.stack.feasible(u, m) {
 				continue
@@ -220,6 +252,8 @@ func (s *scheduler) placePending() {
 		s.pending = s.pending[1:]
 		if m := s.choose(u); m != nil {
 			s.place(u, m)
+		} else if g := s.stranded[u.Name]; g != nil {
+			s.holdOn(u, g) // nowhere to go: it stays where it was
 		} else {
 			s.passed = append(s.passed, u)
 		}

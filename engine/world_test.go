@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
@@ -17,6 +18,9 @@ type world struct {
 	units      map[string]Unit
 	placements map[string]map[string]registry.Placement // unit -> machine
 	unplaced   map[string]string
+	absent     map[string]Absence
+	now        time.Time
+	margin     time.Duration
 }
 
 func newWorld(t testing.TB) *world {
@@ -97,7 +101,8 @@ func (w *world) unitIn(name string, st registry.State, fleet ...string) *world {
 }
 
 func (w *world) input() Input {
-	in := Input{Machines: append([]Machine(nil), w.machines...), Unplaced: map[string]string{}}
+	in := Input{Machines: append([]Machine(nil), w.machines...), Unplaced: map[string]string{},
+		Absent: w.absent, Now: w.now, StopMargin: w.margin}
 	for _, u := range w.units {
 		in.Units = append(in.Units, u)
 	}

@@ -30,10 +30,14 @@ func (ch Change) ops() int {
 // Apply writes the Engine's changes, decided from c, in as few transactions
 // as the limit allows. Each transaction compares the leadership fence and
 // the revision of every Unit it touches (as c saw it), so nothing decided
-// for a unit that changed since, or by a deposed Engine, lands. Machines are
-// not compared: a placement on a machine that vanished meanwhile is harmless,
-// as the vanishing reaches the Engine's watch and the unit moves on its next
-// pass, while a compare per machine would halve what a transaction carries. It returns the revision of the last transaction;
+// for a unit that changed since, or by a deposed Engine, lands. Machines
+// present are not compared: a placement on a machine that vanished meanwhile
+// is harmless, as the vanishing reaches the Engine's watch and the unit moves
+// on its next pass, while a compare per machine would halve what a
+// transaction carries. But a placement taken off a machine that c says is
+// gone is taken off only while it is still gone: a machine that registered
+// again meanwhile may already run the unit again, and moving it then would
+// run two copies. It returns the revision of the last transaction;
 // ErrNotLeader or ErrStale say why a transaction did not apply, and the
 // Engine then waits for its watch to catch up.
 func (r *Registry) Apply(ctx context.Context, l *Leadership, c *Cluster, changes []Change) (int64, error) {
@@ -88,10 +92,11 @@ type batch struct {
 	cmps  []clientv3.Cmp
 	ops   []clientv3.Op
 	units map[string]bool
+	gone  map[string]bool // machines compared absent
 }
 
 func (r *Registry) newBatch(l *Leadership) *batch {
-	return &batch{l: l, cmps: []clientv3.Cmp{l.fence()}, units: map[string]bool{}}
+	return &batch{l: l, cmps: []clientv3.Cmp{l.fence()}, units: map[string]bool{}, gone: map[string]bool{}}
 }
 
 func (b *batch) empty() bool { return len(b.ops) == 0 }
@@ -100,6 +105,11 @@ func (b *batch) fits(c *Cluster, ch Change, limit int) bool {
 	cmps := len(b.cmps)
 	if !b.units[ch.Unit] {
 		cmps++
+	}
+	for _, p := range ch.Delete {
+		if _, present := c.Machines[p.Machine]; !present && !b.gone[p.Machine] {
+			cmps++
+		}
 	}
 	return b.empty() || (cmps <= limit && len(b.ops)+ch.ops() <= limit)
 }
@@ -112,6 +122,10 @@ func (b *batch) add(r *Registry, c *Cluster, ch Change) {
 		b.cmps = append(b.cmps, clientv3.Compare(clientv3.ModRevision(r.k.unit(ch.Unit)), "=", c.Units[ch.Unit].Revision))
 	}
 	for _, p := range ch.Delete {
+		if _, present := c.Machines[p.Machine]; !present && !b.gone[p.Machine] {
+			b.gone[p.Machine] = true
+			b.cmps = append(b.cmps, clientv3.Compare(clientv3.CreateRevision(r.k.machine(p.Machine)), "=", 0))
+		}
 		b.ops = append(b.ops, clientv3.OpDelete(r.k.placement(p.Machine, p.Unit)))
 	}
 	for _, p := range ch.Put {
