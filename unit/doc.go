@@ -9,7 +9,9 @@
 //     instance, if any, is the text between the first '@' and that dot.
 //   - Template: a unit whose name has an '@' right before the type, such as
 //     "web@.service". A template is stored and parsed like any unit but is
-//     never scheduled itself; it provides the content of its instances.
+//     never scheduled itself; it provides the content of its instances. Its
+//     [X-Fleet] values that use %i are checked by each instance, for its
+//     own name, not by the template, which has no instance.
 //   - Instance: a unit such as "web@3.service" whose name carries an instance
 //     ("3"). When no file of its own was submitted it reuses its template's
 //     content (File.ForName), with specifiers resolved for its own name.
