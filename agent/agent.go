@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/flota-dev/flota/clock"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
 )
@@ -45,6 +46,14 @@ type Config struct {
 	// Containers runs the units that have an [X-Container] section. Nil:
 	// this machine runs no containers (see ContainerRuntime).
 	Containers ContainerRuntime
+	// Disconnect is the cluster's default OnDisconnect=.
+	Disconnect unit.Disconnect
+	// FenceLead is how long before its lease can end this machine stops the
+	// units that stop on disconnect (default DefaultFenceLead, at most a
+	// third of TTL).
+	FenceLead time.Duration
+	// Clock tells the time (default the system's).
+	Clock clock.Clock
 }
 
 // Agent keeps this Machine registered and its view of its Placements
@@ -54,7 +63,8 @@ type Agent struct {
 	cfg   Config
 	log   *slog.Logger
 
-	drv *driver // nil without Systemd
+	drv  *driver // nil without Systemd
+	fuse *fuse   // nil without Systemd
 
 	mu         sync.Mutex
 	placements map[string]registry.Placement // unit -> placement on this machine
@@ -65,11 +75,18 @@ type Agent struct {
 // New returns an Agent for the machine cfg describes.
 func New(store Store, cfg Config, log *slog.Logger) *Agent {
 	if cfg.TTL == 0 {
-		cfg.TTL = 10 * time.Second
+		cfg.TTL = 5 * time.Second
+	}
+	if cfg.FenceLead == 0 {
+		cfg.FenceLead = DefaultFenceLead
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.System{}
 	}
 	a := &Agent{store: store, cfg: cfg, log: log, placements: map[string]registry.Placement{}, changed: make(chan struct{})}
 	if cfg.Systemd != nil {
 		a.drv = newDriver(cfg.Systemd, store.File, a.snapshot, cfg, log)
+		a.fuse = newFuse(cfg.Clock, cfg.TTL, cfg.FenceLead, a.drv.setFenced)
 	}
 	return a
 }
@@ -87,8 +104,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		drvErr <- a.drv.run(ctx)
 		cancel() // systemd lost: end the sessions too
 	}()
+	fuseDone := make(chan struct{})
+	go func() { defer close(fuseDone); a.fuse.run(ctx) }()
 	err := a.follow(ctx)
 	cancel()
+	<-fuseDone
 	if derr := <-drvErr; derr != nil && !errors.Is(derr, context.Canceled) {
 		return derr
 	}
@@ -97,7 +117,7 @@ func (a *Agent) Run(ctx context.Context) error {
 
 // follow registers again each time a registration ends, until ctx ends.
 func (a *Agent) follow(ctx context.Context) error {
-	backoff := 500 * time.Millisecond
+	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		err := a.session(ctx)
 		if ctx.Err() != nil {
@@ -108,7 +128,9 @@ func (a *Agent) follow(ctx context.Context) error {
 		}
 		a.log.Warn("agent session ended; registering again", "machine", a.cfg.MachineID, "err", err, "retry_in", backoff)
 		sleep(ctx, backoff)
-		backoff = min(2*backoff, 10*time.Second)
+		// At most a second apart: a machine back from a partition must be
+		// registered again, and its stale copies stopped, within seconds.
+		backoff = min(2*backoff, time.Second)
 	}
 	return ctx.Err()
 }
@@ -123,19 +145,31 @@ func (a *Agent) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if a.fuse != nil {
+		a.fuse.renew(<-presence.Acked(), false) // the new lease runs from its asking
+	}
 	a.log.Info("machine registered", "machine", m.ID, "ip", m.IP, "metadata", m.Metadata)
 	if a.drv != nil {
 		a.drv.setPublisher(presence) // a new lease holds no state rows: publish all
 		defer a.drv.setPublisher(nil)
 	}
-	ps, rev, err := a.store.MachinePlacements(ctx, m.ID)
+	rctx, rcancel := context.WithTimeout(ctx, registry.CallTimeout)
+	ps, rev, err := a.store.MachinePlacements(rctx, m.ID)
+	rcancel()
 	if err != nil {
 		return err
 	}
 	a.reset(ps)
+	if a.fuse != nil {
+		a.fuse.renew(time.Time{}, true) // Placements read under a live lease: what is placed here may run
+	}
 	events := a.store.WatchPlacements(ctx, m.ID, rev)
 	for {
 		select {
+		case at := <-presence.Acked():
+			if a.fuse != nil {
+				a.fuse.renew(at, true)
+			}
 		case <-presence.Lost():
 			return errors.New("machine lease lost")
 		case ev, ok := <-events:

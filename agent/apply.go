@@ -152,6 +152,9 @@ func (d *driver) start(ctx context.Context, name string) {
 	d.starts.Add(1)
 	go func() {
 		defer d.starts.Done()
+		if d.isFenced(name) {
+			return // the fence rose since the plan was made
+		}
 		if err := d.sd.Start(ctx, name); err != nil && ctx.Err() == nil {
 			d.log.Warn("unit did not start", "unit", name, "err", err)
 		}
@@ -162,7 +165,12 @@ func (d *driver) start(ctx context.Context, name string) {
 // it is the content its hash names: a file written under a wrong hash would
 // be rewritten on every pass.
 func (d *driver) fetch(ctx context.Context, h unit.Hash) error {
-	data, err := d.file(ctx, h)
+	var data []byte
+	err := bounded(ctx, func(ctx context.Context) error {
+		var err error
+		data, err = d.file(ctx, h)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -198,8 +206,11 @@ func (d *driver) publish(ctx context.Context, desired map[string]registry.Placem
 		if old, ok := d.published[name]; ok && old == s {
 			continue
 		}
-		if err := pub.PublishState(ctx, s); err != nil {
+		if err := bounded(ctx, func(ctx context.Context) error { return pub.PublishState(ctx, s) }); err != nil {
 			errs = append(errs, err)
+			if errors.Is(err, registry.ErrUnavailable) {
+				break // etcd is not answering: the next registration publishes all
+			}
 			continue
 		}
 		d.published[name] = s
@@ -208,13 +219,25 @@ func (d *driver) publish(ctx context.Context, desired map[string]registry.Placem
 		if _, placed := desired[name]; placed && !unit.IsTemplate(name) {
 			continue
 		}
-		if err := pub.DeleteState(ctx, d.machine, name); err != nil {
+		if err := bounded(ctx, func(ctx context.Context) error { return pub.DeleteState(ctx, d.machine, name) }); err != nil {
 			errs = append(errs, err)
+			if errors.Is(err, registry.ErrUnavailable) {
+				break
+			}
 			continue
 		}
 		delete(d.published, name)
 	}
 	return errors.Join(errs...)
+}
+
+// bounded runs one request to etcd with registry.CallTimeout: the driver's
+// loop must never wait on a dead link for long, as it also has units to
+// stop and signals to follow meanwhile.
+func bounded(ctx context.Context, call func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, registry.CallTimeout)
+	defer cancel()
+	return call(ctx)
 }
 
 // noteTemplates logs each placed template once.

@@ -21,6 +21,11 @@ type Input struct {
 	// NoContainers: this machine has no ContainerRuntime, so a unit whose
 	// file has an [X-Container] section is not written (see Plan.Unrunnable).
 	NoContainers bool
+	// Fenced are units that must not run now, whatever their Placement
+	// says: they stop on disconnect and this machine may be losing its
+	// lease. They are stopped and forgotten as started, so that they start
+	// again once the fence is lifted.
+	Fenced map[string]bool
 }
 
 // Memory is what the Agent remembers of its own actions, so that it does
@@ -134,11 +139,11 @@ func Reconcile(in Input) Plan {
 			}
 			p.Reload = true
 		}
-		if pl.Desired == registry.StateLaunched {
+		if pl.Desired == registry.StateLaunched && !in.Fenced[name] {
 			p.launch(name, pl.Hash, st, changed, lost)
 			continue
 		}
-		// loaded (inactive is never placed; it is taken as loaded).
+		// loaded, or fenced (inactive is never placed; it is taken as loaded).
 		delete(p.Memory.Started, name)
 		if running(st) && !changed {
 			p.Stop = append(p.Stop, name)

@@ -92,6 +92,21 @@ func TestReconcile(t *testing.T) {
 			in:   Input{Desired: placed(launched("a.service", hA), launched("b.service", hA), launched("c.service", hB)), Files: map[unit.Hash][]byte{hB: fileB}},
 			want: summary{Fetch: []unit.Hash{hA}, Write: []string{"c.service"}, Reload: true, Start: []string{"c.service"}, Started: map[string]unit.Hash{"c.service": hB}}},
 
+		// The fence: this machine may be losing its lease.
+		{name: "a fenced unit that runs is stopped and forgotten as started",
+			in: Input{Desired: placed(launched("web@1.service", hA), launched("other.service", hA)), OnDisk: map[string]unit.Hash{"web@1.service": hA, "other.service": hA},
+				Units:  map[string]UnitStatus{"web@1.service": running_, "other.service": running_},
+				Memory: Memory{Started: map[string]unit.Hash{"web@1.service": hA, "other.service": hA}},
+				Fenced: map[string]bool{"web@1.service": true}},
+			want: summary{Stop: []string{"web@1.service"}, Started: map[string]unit.Hash{"other.service": hA}}},
+		{name: "a fenced unit placed anew is written but not started",
+			in:   Input{Desired: placed(launched("web@1.service", hA)), Fenced: map[string]bool{"web@1.service": true}},
+			want: summary{Write: []string{"web@1.service"}, Reload: true}},
+		{name: "once the fence is down, a unit it stopped starts again",
+			in: Input{Desired: placed(launched("web@1.service", hA)), OnDisk: map[string]unit.Hash{"web@1.service": hA},
+				Units: map[string]UnitStatus{"web@1.service": dead}},
+			want: summary{Start: []string{"web@1.service"}, Started: map[string]unit.Hash{"web@1.service": hA}}},
+
 		// The agent restarted.
 		{name: "agent restart: same file, unit running: nothing at all",
 			in:   Input{Desired: placed(launched("web.service", hA)), OnDisk: map[string]unit.Hash{"web.service": hA}, Units: map[string]UnitStatus{"web.service": running_}},

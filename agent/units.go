@@ -54,6 +54,13 @@ type driver struct {
 	sweepDue bool
 	sweepAt  time.Time
 	pulls    pulls
+
+	disconnect unit.Disconnect     // the cluster's default OnDisconnect=
+	policies   map[stopPolicy]bool // owned by run
+	// The fence (fence.go), shared with the session's fuse.
+	fenceMu     sync.Mutex
+	fenced      bool
+	stopsOnLoss map[string]bool // placed units that stop on disconnect
 }
 
 func newDriver(sd Systemd, file func(context.Context, unit.Hash) ([]byte, error),
@@ -67,9 +74,10 @@ func newDriver(sd Systemd, file func(context.Context, unit.Hash) ([]byte, error)
 		kick:  make(chan struct{}, 1),
 		cache: map[unit.Hash][]byte{}, mem: Memory{}.clone(), status: map[string]UnitStatus{},
 		published: map[string]registry.UnitState{}, templates: map[string]bool{},
-		override: map[string]UnitStatus{},
-		sweepDue: true, // what a crash left behind
-		pulls:    pulls{running: map[string]bool{}, failed: map[string]error{}},
+		override:   map[string]UnitStatus{},
+		sweepDue:   true, // what a crash left behind
+		pulls:      pulls{running: map[string]bool{}, failed: map[string]error{}},
+		disconnect: cfg.Disconnect, policies: map[stopPolicy]bool{},
 	}
 }
 
@@ -262,7 +270,8 @@ func (d *driver) refresh(ctx context.Context, names []string) error {
 
 // plan reconciles, fetching the unit files the plan needs first.
 func (d *driver) plan(ctx context.Context, desired map[string]registry.Placement) (Plan, error) {
-	in := Input{Desired: desired, Files: d.cache, OnDisk: d.onDisk, Units: d.status, Memory: d.mem, NoContainers: d.rt == nil}
+	in := Input{Desired: desired, Files: d.cache, OnDisk: d.onDisk, Units: d.status, Memory: d.mem, NoContainers: d.rt == nil,
+		Fenced: d.fencedUnits(desired)}
 	plan := Reconcile(in)
 	var errs []error
 	if len(plan.Fetch) > 0 {
@@ -271,6 +280,7 @@ func (d *driver) plan(ctx context.Context, desired map[string]registry.Placement
 				errs = append(errs, err)
 			}
 		}
+		in.Fenced = d.fencedUnits(desired)
 		plan = Reconcile(in) // units whose file could not be read are left alone
 	}
 	// Keep only the files still placed: replaced versions go.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/flota-dev/flota/clock"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
 )
@@ -37,7 +38,7 @@ type Config struct {
 	// Disconnect is the cluster's default OnDisconnect=.
 	Disconnect unit.Disconnect
 	// Clock tells the time; default the system's.
-	Clock Clock
+	Clock clock.Clock
 }
 
 // DefaultTTL is the default lease of machines and of engine leadership.
@@ -47,17 +48,6 @@ const DefaultTTL = 5 * time.Second
 // from etcd's: the keep-alive answer's trip back, the agent's stop taking
 // effect, and clock rate drift over one TTL.
 const DefaultStopMargin = time.Second
-
-// Clock is what the Engine needs of time.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time                         { return time.Now() }
-func (systemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // Engine campaigns for leadership and, while it leads, keeps Placements in
 // line with Units and Machines.
@@ -82,7 +72,7 @@ func New(store Store, cfg Config, log *slog.Logger) *Engine {
 		cfg.StopMargin = DefaultStopMargin
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = systemClock{}
+		cfg.Clock = clock.System{}
 	}
 	if cfg.Resync == 0 {
 		cfg.Resync = 5 * time.Minute

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flota-dev/flota/clock/clocktest"
 	"github.com/flota-dev/flota/engine"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/registry/registrytest"
@@ -274,51 +275,6 @@ func TestTwoEnginesNeverBothWrite(t *testing.T) {
 	}
 }
 
-// fakeClock is time that moves only when a test says so.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	waiters []fakeWaiter
-}
-
-type fakeWaiter struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func (f *fakeClock) Now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
-}
-
-func (f *fakeClock) After(d time.Duration) <-chan time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	if d <= 0 {
-		ch <- f.now
-		return ch
-	}
-	f.waiters = append(f.waiters, fakeWaiter{f.now.Add(d), ch})
-	return ch
-}
-
-func (f *fakeClock) Advance(d time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.now = f.now.Add(d)
-	kept := f.waiters[:0]
-	for _, w := range f.waiters {
-		if !w.at.After(f.now) {
-			w.ch <- f.now
-		} else {
-			kept = append(kept, w)
-		}
-	}
-	f.waiters = kept
-}
-
 // TestNewLeaderHoldsAbsentMachines: an engine that gains leadership while a
 // machine holding a unit is missing does not know since when, nor whether
 // etcd just revoked every lease: it waits a machine TTL before moving the
@@ -336,7 +292,7 @@ func TestNewLeaderHoldsAbsentMachines(t *testing.T) {
 		return len(st.Machines) == 1 && st.Machines[0].ID == "m2"
 	})
 
-	clock := &fakeClock{now: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}
+	clock := clocktest.New(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
 	ctx, cancel := context.WithCancel(c.ctx)
 	e := engine.New(registrytest.Registry(t, c.eps), engine.Config{ID: "e2", LeaderTTL: time.Second, MachineTTL: 5 * time.Second, Clock: clock}, quiet())
 	done := make(chan struct{})

@@ -1,0 +1,90 @@
+package agent
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/flota-dev/flota/clock"
+)
+
+// fuse raises the fence (fence.go) before this machine's lease can expire.
+//
+// etcd extends the lease from each keep-alive it receives, so the lease
+// cannot end before the last answer the agent got plus the TTL (less the
+// answer's trip back, which the engine's margin covers). The fuse blows at
+// that moment less lead: the units that stop on disconnect are then
+// stopped, lead before the engine could see the machine gone, and
+// DefaultStopMargin before it may place them elsewhere.
+//
+// It runs from the Agent's start, not from its first registration: a flotad
+// restarted while etcd is unreachable may be running units whose lease, of
+// the process before, is running out.
+type fuse struct {
+	clock clock.Clock
+	blow  time.Duration // after the last answer: TTL less lead
+	set   func(ctx context.Context, on bool)
+
+	mu      sync.Mutex
+	last    time.Time // the latest answer
+	lower   bool      // a lowering is asked for
+	changed chan struct{}
+}
+
+// DefaultFenceLead is how long before the lease can end the fuse blows: the
+// time units that stop on disconnect have to stop.
+const DefaultFenceLead = time.Second
+
+func newFuse(c clock.Clock, ttl, lead time.Duration, set func(context.Context, bool)) *fuse {
+	lead = min(lead, ttl/3) // a short lease (tests) keeps two keep-alives before the fuse
+	return &fuse{clock: c, blow: ttl - lead, set: set, last: c.Now(), changed: make(chan struct{}, 1)}
+}
+
+// renew records an answer of etcd at t, for the lease in force; lower says
+// it proves the fence may come down (a keep-alive of the lease the fence
+// went up under, or Placements read under a new lease).
+func (f *fuse) renew(t time.Time, lower bool) {
+	f.mu.Lock()
+	if t.After(f.last) {
+		f.last = t
+	}
+	f.lower = f.lower || lower
+	f.mu.Unlock()
+	select {
+	case f.changed <- struct{}{}:
+	default:
+	}
+}
+
+// run blows the fuse when due, and lowers the fence when asked while the
+// lease is alive, until ctx ends.
+func (f *fuse) run(ctx context.Context) {
+	fenced := false
+	for {
+		f.mu.Lock()
+		due := f.last.Add(f.blow)
+		lower := f.lower
+		f.lower = false
+		f.mu.Unlock()
+		now := f.clock.Now()
+		switch {
+		case !fenced && !now.Before(due):
+			fenced = true
+			f.set(ctx, true)
+			continue
+		case fenced && lower && now.Before(due):
+			fenced = false
+			f.set(ctx, false)
+		}
+		var wait <-chan time.Time
+		if !fenced {
+			wait = f.clock.After(due.Sub(now))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-f.changed:
+		case <-wait:
+		}
+	}
+}
