@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/flota-dev/flota/engine"
+	"github.com/flota-dev/flota/unit"
 )
 
 // Config is every setting of flotad.
@@ -28,6 +31,8 @@ type Config struct {
 	Metadata      string
 	MachineTTL    time.Duration
 	EngineTTL     time.Duration
+	OnDisconnect  string
+	StopMargin    time.Duration
 	Resync        time.Duration
 	Engine        bool
 	Agent         bool
@@ -57,8 +62,10 @@ func flags(fs *pflag.FlagSet, c *Config) {
 	fs.StringVar(&c.MachineIDFile, "machine-id-file", "/etc/machine-id", "file holding systemd's machine ID")
 	fs.StringVar(&c.PublicIP, "public-ip", "", "IP shown for this machine (default: first global IPv4 of an interface that is up)")
 	fs.StringVar(&c.Metadata, "metadata", "", "machine metadata, k=v pairs separated by commas, e.g. zone=dmz,rack=r1")
-	fs.DurationVar(&c.MachineTTL, "machine-ttl", 10*time.Second, "lease TTL: how long a silent machine still counts as present")
-	fs.DurationVar(&c.EngineTTL, "engine-ttl", 10*time.Second, "leadership TTL: how long a silent engine keeps leading")
+	fs.DurationVar(&c.MachineTTL, "machine-ttl", engine.DefaultTTL, "lease TTL: how long a silent machine still counts as present")
+	fs.DurationVar(&c.EngineTTL, "engine-ttl", engine.DefaultTTL, "leadership TTL: how long a silent engine keeps leading")
+	fs.StringVar(&c.OnDisconnect, "on-disconnect", string(unit.DisconnectAuto), "cluster default of the units' OnDisconnect=: stop (the agent of a machine cut off from etcd stops the unit before its lease can end; at most one copy), keep (it runs on through a partition; a replacement starts when the lease ends), or auto (stop for units with Conflicts=, keep for the others and for globals); the same on every flotad")
+	fs.DurationVar(&c.StopMargin, "stop-margin", engine.DefaultStopMargin, "engine: how long after a machine's lease ended its units that stop on disconnect wait before they are placed elsewhere")
 	fs.DurationVar(&c.Resync, "engine-resync", 5*time.Minute, "period of the engine's safety-net full reload")
 	fs.BoolVar(&c.Engine, "engine", true, "run the engine (it leads only when elected)")
 	fs.BoolVar(&c.Agent, "agent", true, "run the agent for this machine")

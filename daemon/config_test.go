@@ -51,7 +51,7 @@ engine-resync=1m
 		clientURLs []string
 		resync     time.Duration
 	}
-	defaults := want{10 * time.Second, "", true, []string{"http://127.0.0.1:2379"}, 5 * time.Minute}
+	defaults := want{5 * time.Second, "", true, []string{"http://127.0.0.1:2379"}, 5 * time.Minute}
 	fromFile := want{3 * time.Second, "zone=dmz,rack=r1", false, []string{"http://127.0.0.1:1", "http://127.0.0.1:2"}, time.Minute}
 	tests := []struct {
 		name string
@@ -70,13 +70,13 @@ engine-resync=1m
 		{"empty env var counts as unset",
 			[]string{"--config", conf}, map[string]string{"FLOTA_MACHINE_TTL": "", "FLOTA_METADATA": ""}, fromFile},
 		{"env beats default", nil, map[string]string{"FLOTA_METADATA": "zone=lan", "FLOTA_ENGINE_RESYNC": "30s"},
-			want{10 * time.Second, "zone=lan", true, defaults.clientURLs, 30 * time.Second}},
+			want{5 * time.Second, "zone=lan", true, defaults.clientURLs, 30 * time.Second}},
 		{"flag beats env",
 			[]string{"--config", conf, "--machine-ttl=5s", "--engine", "--listen-client-urls=http://127.0.0.1:5,http://127.0.0.1:6"},
 			map[string]string{"FLOTA_MACHINE_TTL": "4s", "FLOTA_ENGINE": "false", "FLOTA_LISTEN_CLIENT_URLS": "http://127.0.0.1:4"},
 			want{5 * time.Second, "zone=dmz,rack=r1", true, []string{"http://127.0.0.1:5", "http://127.0.0.1:6"}, time.Minute}},
 		{"flag beats default", []string{"--metadata=a=b", "--engine=false"}, nil,
-			want{10 * time.Second, "a=b", false, defaults.clientURLs, 5 * time.Minute}},
+			want{5 * time.Second, "a=b", false, defaults.clientURLs, 5 * time.Minute}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
