@@ -37,14 +37,6 @@ func parseUnitArgs(args []string) ([]unitArg, error) {
 	return out, nil
 }
 
-func unitNames(us []unitArg) []string {
-	out := make([]string, len(us))
-	for i, u := range us {
-		out[i] = u.name
-	}
-	return out
-}
-
 // refuseTemplates fails for a template among the units: a template is
 // never scheduled (systemd refuses to load one, and fleet wedged the agent
 // that tried), only its instances are.
