@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/flota-dev/flota/engine"
+	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
 )
 
@@ -23,29 +24,36 @@ type Config struct {
 	EtcdCertFile  string
 	EtcdKeyFile   string
 	DataDir       string
-	ClientURLs    []string
-	PeerURL       string
-	MachineID     string
-	MachineIDFile string
-	PublicIP      string
-	Metadata      string
-	MachineTTL    time.Duration
-	EngineTTL     time.Duration
-	OnDisconnect  string
-	StopMargin    time.Duration
-	Resync        time.Duration
-	Engine        bool
-	Agent         bool
-	AgentAPI      string
-	Systemd       bool
-	UnitDir       string
-	ImageStore    string
-	VolumeRoot    string
-	ImageSource   string
-	ServeImages   string
-	Containers    string // auto, true or false
-	LogLevel      string
-	ConfigFile    string
+	// The embedded etcd member (see registry.EmbedConfig).
+	ClientURLs          []string
+	PeerURLs            []string
+	AdvertiseClientURLs []string
+	AdvertisePeerURLs   []string
+	EtcdName            string
+	InitialCluster      string
+	InitialClusterState string
+	InitialClusterToken string
+	MachineID           string
+	MachineIDFile       string
+	PublicIP            string
+	Metadata            string
+	MachineTTL          time.Duration
+	EngineTTL           time.Duration
+	OnDisconnect        string
+	StopMargin          time.Duration
+	Resync              time.Duration
+	Engine              bool
+	Agent               bool
+	AgentAPI            string
+	Systemd             bool
+	UnitDir             string
+	ImageStore          string
+	VolumeRoot          string
+	ImageSource         string
+	ServeImages         string
+	Containers          string // auto, true or false
+	LogLevel            string
+	ConfigFile          string
 }
 
 // flags declares flotad's flags on fs, with the defaults --help shows.
@@ -56,8 +64,14 @@ func flags(fs *pflag.FlagSet, c *Config) {
 	fs.StringVar(&c.EtcdCertFile, "etcd-certfile", "", "client TLS certificate for etcd")
 	fs.StringVar(&c.EtcdKeyFile, "etcd-keyfile", "", "client TLS key for etcd")
 	fs.StringVar(&c.DataDir, "data-dir", "/var/lib/flota", "where the embedded etcd keeps its data")
-	fs.StringSliceVar(&c.ClientURLs, "listen-client-urls", []string{"http://127.0.0.1:2379"}, "embedded etcd: client URLs to serve")
-	fs.StringVar(&c.PeerURL, "listen-peer-url", "http://127.0.0.1:2380", "embedded etcd: peer URL")
+	fs.StringSliceVar(&c.ClientURLs, "listen-client-urls", []string{"http://127.0.0.1:2379"}, "embedded etcd: client URLs to serve, IP and port (0.0.0.0 for every address)")
+	fs.StringSliceVar(&c.PeerURLs, "listen-peer-urls", []string{"http://127.0.0.1:2380"}, "embedded etcd: URLs to serve the other members on (--listen-peer-url is an older name)")
+	fs.StringSliceVar(&c.AdvertiseClientURLs, "advertise-client-urls", nil, "embedded etcd: client URLs published to the cluster (default: --listen-client-urls without loopback ones, unless all are, and with --public-ip for 0.0.0.0)")
+	fs.StringSliceVar(&c.AdvertisePeerURLs, "initial-advertise-peer-urls", nil, "embedded etcd: URLs the other members reach this one on; must match its --initial-cluster entry (default: --listen-peer-urls, as for --advertise-client-urls)")
+	fs.StringVar(&c.EtcdName, "etcd-name", "", "embedded etcd: this member's name in --initial-cluster (default: the machine ID)")
+	fs.StringVar(&c.InitialCluster, "initial-cluster", "", "embedded etcd: every member of a new cluster, name=peerURL,... this one included, e.g. cp1=http://10.0.0.1:2380,cp2=http://10.0.0.2:2380,cp3=http://10.0.0.3:2380; read only while --data-dir is empty (default: this member alone)")
+	fs.StringVar(&c.InitialClusterState, "initial-cluster-state", "new", "embedded etcd: new, to bootstrap --initial-cluster, or existing, to join a running cluster that already added this member")
+	fs.StringVar(&c.InitialClusterToken, "initial-cluster-token", registry.DefaultClusterToken, "embedded etcd: the same on every member of one cluster, and different between clusters")
 	fs.StringVar(&c.MachineID, "machine-id", "", "this machine's ID (default: the content of --machine-id-file)")
 	fs.StringVar(&c.MachineIDFile, "machine-id-file", "/etc/machine-id", "file holding systemd's machine ID")
 	fs.StringVar(&c.PublicIP, "public-ip", "", "IP shown for this machine (default: first global IPv4 of an interface that is up)")
@@ -92,6 +106,12 @@ func parse(args []string, env func(string) string, stderr io.Writer) (*Config, *
 		fmt.Fprintf(stderr, "Usage: flotad [flags]\n\nflotad runs flota's engine and agent on this machine.\n\nFlags:\n%s", fs.FlagUsages())
 	}
 	flags(fs, c)
+	fs.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if n, ok := renamed[name]; ok {
+			name = n
+		}
+		return pflag.NormalizedName(name)
+	})
 	if err := fs.Parse(args); err != nil {
 		return nil, fs, err
 	}
@@ -100,11 +120,20 @@ func parse(args []string, env func(string) string, stderr io.Writer) (*Config, *
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *pflag.Flag) { set[f.Name] = true })
-	fromEnv := func(name string) (string, bool) {
-		v := env("FLOTA_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")))
-		return v, v != ""
+	// fromEnv is the value of flag name's variable, and the variable: its
+	// former name's, if only that one is set.
+	fromEnv := func(name string) (string, string, bool) {
+		if v := env(envName(name)); v != "" {
+			return v, envName(name), true
+		}
+		for old, n := range renamed {
+			if v := env(envName(old)); n == name && v != "" {
+				return v, envName(old), true
+			}
+		}
+		return "", "", false
 	}
-	if v, ok := fromEnv("config"); ok && !set["config"] {
+	if v, _, ok := fromEnv("config"); ok && !set["config"] {
 		c.ConfigFile = v
 	}
 	fileVals := map[string]fileSetting{}
@@ -119,8 +148,8 @@ func parse(args []string, env func(string) string, stderr io.Writer) (*Config, *
 		if err != nil || set[f.Name] || f.Name == "config" {
 			return
 		}
-		v, ok := fromEnv(f.Name)
-		src := "environment variable FLOTA_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		v, variable, ok := fromEnv(f.Name)
+		src := "environment variable " + variable
 		if s, inFile := fileVals[f.Name]; !ok && inFile {
 			v, ok = s.value, true
 			src = fmt.Sprintf("config file %s, line %d", c.ConfigFile, s.line)
@@ -135,12 +164,45 @@ func parse(args []string, env func(string) string, stderr io.Writer) (*Config, *
 		err = fmt.Errorf("--containers %q: want true, false or auto", c.Containers)
 	}
 	if err == nil {
+		err = checkEmbedded(c, fs)
+	}
+	if err == nil {
 		_, err = imageSource(c.ImageSource)
 	}
 	if err == nil {
 		err = checkServeImages(c)
 	}
 	return c, fs, err
+}
+
+// renamed maps a flag's former name to its name: the former still works on
+// the command line, as FLOTA_<FORMER> and in the config file.
+var renamed = map[string]string{
+	"listen-peer-url": "listen-peer-urls",
+}
+
+// envName is the environment variable of flag name.
+func envName(name string) string {
+	return "FLOTA_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// embeddedFlags configure the embedded etcd member's place in a cluster.
+var embeddedFlags = []string{"etcd-name", "initial-cluster", "initial-cluster-state", "initial-cluster-token",
+	"advertise-client-urls", "initial-advertise-peer-urls"}
+
+// checkEmbedded refuses settings of an embedded member on a flotad that
+// runs none: they would be ignored, and the machine silently be no member
+// of the control plane it was meant to be part of.
+func checkEmbedded(c *Config, fs *pflag.FlagSet) error {
+	if len(c.EtcdEndpoints) == 0 {
+		return nil
+	}
+	for _, name := range embeddedFlags {
+		if fs.Changed(name) {
+			return fmt.Errorf("--%s configures the embedded etcd, which flotad runs only without --etcd-endpoints", name)
+		}
+	}
+	return nil
 }
 
 // fileSetting is a value from the config file and the line it is on, so
@@ -171,10 +233,11 @@ func readConfigFile(path string, fs *pflag.FlagSet) (map[string]fileSetting, err
 			return nil, fmt.Errorf("config file %s, line %d: want name=value", path, n)
 		}
 		k = strings.ReplaceAll(k, "_", "-")
-		if fs.Lookup(k) == nil || k == "config" {
+		f := fs.Lookup(k) // a former name finds its flag
+		if f == nil || k == "config" {
 			return nil, fmt.Errorf("config file %s, line %d: unknown setting %q", path, n, k)
 		}
-		out[k] = fileSetting{value: v, line: n}
+		out[f.Name] = fileSetting{value: v, line: n}
 	}
 	return out, sc.Err()
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -74,6 +75,13 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 	if ip == "" {
 		ip = agent.PublicIP()
 	}
+	// The embedded etcd member's flags, before anything starts.
+	var member registry.EmbedConfig
+	if len(c.EtcdEndpoints) == 0 {
+		if member, err = embedConfig(c, id, ip); err != nil {
+			return err
+		}
+	}
 	if c.ServeImages != "" {
 		if err := checkServeDir(c.ServeImages); err != nil {
 			return err
@@ -104,19 +112,24 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 		}
 	}
 
-	// etcd: the cluster's, or our own embedded one.
+	// etcd: the cluster's, or our own embedded member.
 	endpoints := c.EtcdEndpoints
+	var emb *registry.Embedded
 	if len(endpoints) == 0 {
-		e, err := registry.StartEmbedded(ctx, registry.EmbedConfig{
-			Dir: c.DataDir, ClientURLs: c.ClientURLs, PeerURL: c.PeerURL, Name: id,
-			Verbose: c.LogLevel == "debug",
-		})
-		if err != nil {
+		if member.Members() > 1 {
+			log.Info("embedded etcd member starting: it serves once a quorum of its cluster is up",
+				"name", member.Name, "initial_cluster", member.InitialCluster, "state", member.ClusterState)
+		}
+		if emb, err = registry.StartEmbedded(ctx, member); err != nil {
 			return err
 		}
-		defer e.Close()
-		endpoints = e.Endpoints()
-		log.Info("embedded etcd serving", "endpoints", strings.Join(endpoints, ","), "data_dir", c.DataDir)
+		defer emb.Close()
+		// Every member's client URL, so that this flotad reaches the
+		// cluster through any member that answers, and finds etcd
+		// unavailable, never stale, when its own is cut off.
+		endpoints = emb.ClusterEndpoints()
+		log.Info("embedded etcd serving", "endpoints", strings.Join(emb.Endpoints(), ","), "data_dir", c.DataDir,
+			"name", member.Name, "cluster_endpoints", strings.Join(endpoints, ","))
 	}
 	reg, err := registry.Connect(registry.Config{
 		Endpoints: endpoints, Prefix: c.EtcdPrefix,
@@ -128,6 +141,9 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 	defer reg.Close()
 
 	var parts []func(context.Context) error
+	if emb != nil {
+		parts = append(parts, func(ctx context.Context) error { return followMember(ctx, emb, reg, endpoints, log) })
+	}
 	// The engine campaigns and schedules while it leads.
 	if c.Engine {
 		eng := engine.New(reg, engine.Config{ID: id, LeaderTTL: c.EngineTTL, Resync: c.Resync}, log.With("part", "engine"))
@@ -156,12 +172,60 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 		parts = append(parts, func(ctx context.Context) error { return serve(ctx, listen, h) })
 	}
 	if len(parts) == 0 {
-		// Neither engine nor agent: this flotad serves its embedded etcd
-		// to the others, until it is stopped.
+		// Neither engine nor agent, on another etcd: nothing to do.
 		<-ctx.Done()
 		return nil
 	}
 	return runAll(ctx, parts)
+}
+
+// embedConfig is the embedded etcd member that c asks for, checked: named
+// after the machine unless --etcd-name says otherwise, advertising ip for
+// 0.0.0.0.
+func embedConfig(c *Config, id, ip string) (registry.EmbedConfig, error) {
+	name := c.EtcdName
+	if name == "" {
+		name = id
+	}
+	m := registry.EmbedConfig{
+		Dir: c.DataDir, ClientURLs: c.ClientURLs, PeerURLs: c.PeerURLs,
+		AdvertiseClientURLs: c.AdvertiseClientURLs, AdvertisePeerURLs: c.AdvertisePeerURLs, HostIP: ip,
+		Name: name, InitialCluster: c.InitialCluster, ClusterState: c.InitialClusterState, ClusterToken: c.InitialClusterToken,
+		Verbose: c.LogLevel == "debug",
+	}
+	m, err := m.Resolve()
+	if err != nil && c.EtcdName == "" && strings.Contains(err.Error(), "(--etcd-name)") {
+		return m, fmt.Errorf("%w, which is the machine ID unless --etcd-name is given", err)
+	}
+	return m, err
+}
+
+// memberPoll is how often flotad looks for members whose client URLs its
+// registry does not use yet: a member that had not started when this one
+// did has published none.
+const memberPoll = 5 * time.Second
+
+// followMember runs while the embedded member serves: it keeps the
+// registry's endpoints to the cluster's members, and fails when the member
+// stops on its own (it was removed from the cluster, its disk failed), for
+// a flotad whose etcd is gone must not go on as if it had one.
+func followMember(ctx context.Context, e *registry.Embedded, reg *registry.Registry, endpoints []string, log *slog.Logger) error {
+	t := time.NewTicker(memberPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-e.Err():
+			return fmt.Errorf("embedded etcd member %s stopped: %w", e.Name(), err)
+		case <-t.C:
+			if now := e.ClusterEndpoints(); !slices.Equal(now, endpoints) {
+				reg.SetEndpoints(now)
+				endpoints = now
+				log.Info("etcd endpoints changed", "cluster_endpoints", strings.Join(now, ","))
+			}
+		}
+	}
 }
 
 // openContainers opens the container runtime as --containers says: nil

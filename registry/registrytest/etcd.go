@@ -23,7 +23,7 @@ func Etcd(t testing.TB) []string {
 	e, err := registry.StartEmbedded(ctx, registry.EmbedConfig{
 		Dir:        t.TempDir(),
 		ClientURLs: []string{fmt.Sprintf("http://127.0.0.1:%d", client)},
-		PeerURL:    fmt.Sprintf("http://127.0.0.1:%d", peer),
+		PeerURLs:   []string{fmt.Sprintf("http://127.0.0.1:%d", peer)},
 	})
 	if err != nil {
 		t.Fatalf("start embedded etcd: %v", err)
