@@ -22,6 +22,7 @@ import (
 	"github.com/flota-dev/flota/agent/systemd"
 	"github.com/flota-dev/flota/engine"
 	"github.com/flota-dev/flota/registry"
+	"github.com/flota-dev/flota/unit"
 )
 
 // Main runs flotad with args until ctx ends and returns its exit code.
@@ -70,6 +71,10 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 	metadata, err := agent.ParseMetadata(c.Metadata)
 	if err != nil {
 		return fmt.Errorf("--metadata: %w", err)
+	}
+	disconnect, err := unit.ParseDisconnect(c.OnDisconnect)
+	if err != nil {
+		return fmt.Errorf("--on-disconnect %q: %w", c.OnDisconnect, err)
 	}
 	ip := c.PublicIP
 	if ip == "" {
@@ -146,7 +151,8 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 	}
 	// The engine campaigns and schedules while it leads.
 	if c.Engine {
-		eng := engine.New(reg, engine.Config{ID: id, LeaderTTL: c.EngineTTL, Resync: c.Resync}, log.With("part", "engine"))
+		eng := engine.New(reg, engine.Config{ID: id, LeaderTTL: c.EngineTTL, Resync: c.Resync,
+			MachineTTL: c.MachineTTL, StopMargin: c.StopMargin, Disconnect: disconnect}, log.With("part", "engine"))
 		parts = append(parts, eng.Run)
 	}
 	listen, advertise, err := agentAPIAddress(c.AgentAPI, ip)
@@ -157,7 +163,7 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 	// The agent registers this machine and follows its placements.
 	if c.Agent {
 		capacity := machineCapacity(ctx, log, c.ImageStore, c.VolumeRoot, c.DataDir, "/")
-		ag := agent.New(reg, agent.Config{MachineID: id, PublicIP: ip, Metadata: metadata, API: advertise, TTL: c.MachineTTL,
+		ag := agent.New(reg, agent.Config{MachineID: id, PublicIP: ip, Metadata: metadata, API: advertise, TTL: c.MachineTTL, Disconnect: disconnect,
 			Capacity: capacity, Systemd: sd, Containers: containers}, log.With("part", "agent"))
 		parts = append(parts, ag.Run)
 		// Its API answers flotactl status and journal for units placed here.
