@@ -10,12 +10,15 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/status"
 )
 
 // EmbedConfig configures the etcd member that flotad runs itself when it is
@@ -95,8 +98,10 @@ const readyTimeout = 60 * time.Second
 
 // Embedded is a running embedded etcd member.
 type Embedded struct {
-	e   *embed.Etcd
-	cfg EmbedConfig // as resolved: defaults filled in
+	e       *embed.Etcd
+	cfg     EmbedConfig   // as resolved: defaults filled in
+	closing chan struct{} // closed when Close begins
+	once    sync.Once
 }
 
 // member is one name=URL of an initial cluster.
@@ -319,11 +324,13 @@ func StartEmbedded(ctx context.Context, c EmbedConfig) (*Embedded, error) {
 	cfg.GRPCKeepAliveMinTime = serverKeepAliveMinTime
 	cfg.GRPCKeepAliveInterval = serverKeepAliveInterval
 	cfg.GRPCKeepAliveTimeout = serverKeepAliveTimeout
+	closing := make(chan struct{})
 	// etcd sets PermitWithoutStream false and offers no field for it; its
 	// additional options come last and win.
-	cfg.GRPCAdditionalServerOptions = []grpc.ServerOption{grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
-		MinTime: serverKeepAliveMinTime, PermitWithoutStream: true,
-	})}
+	cfg.GRPCAdditionalServerOptions = []grpc.ServerOption{
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: serverKeepAliveMinTime, PermitWithoutStream: true}),
+		grpc.ChainStreamInterceptor(endStreamsOnClose(closing)),
+	}
 	cfg.LogLevel = "error"
 	if !c.Verbose {
 		cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
@@ -336,7 +343,7 @@ func StartEmbedded(ctx context.Context, c EmbedConfig) (*Embedded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded etcd in %s: %w", c.Dir, err)
 	}
-	emb := &Embedded{e: e, cfg: c}
+	emb := &Embedded{e: e, cfg: c, closing: closing}
 	if err := emb.waitReady(ctx, len(members) > 1); err != nil {
 		// etcd's Close waits for the client servers, which start only
 		// once the member is ready: stopping the member first ends that
@@ -473,5 +480,47 @@ func (e *Embedded) IsLeader() bool {
 func (e *Embedded) Err() <-chan error { return e.e.Err() }
 
 // Close stops the member. A leader first hands its leadership to another
-// member, so the cluster does not wait out an election timeout.
-func (e *Embedded) Close() { e.e.Close() }
+// member, so the cluster does not wait out an election timeout. Clients'
+// watches and keep-alives through it end at once, as unavailable, so that
+// they go on through another member.
+func (e *Embedded) Close() {
+	e.once.Do(func() { close(e.closing) })
+	e.e.Close()
+}
+
+// endStreamsOnClose ends every stream (watches, lease keep-alives) when
+// closing is closed. etcd's own stop waits for its streams to end, up to
+// its request timeout (7 s): a client's watch never ends by itself, so a
+// member with other machines' flotads connected took 8 s to stop. The
+// stream ends as Unavailable, which tells the client to resume it through
+// another member; a canceled one would end the client's watch for good.
+func endStreamsOnClose(closing <-chan struct{}) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx, cancel := context.WithCancel(ss.Context())
+		defer cancel()
+		ended := make(chan struct{})
+		go func() {
+			select {
+			case <-closing:
+				close(ended)
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		err := handler(srv, streamWithContext{ss, ctx})
+		select {
+		case <-ended:
+			return status.Error(codes.Unavailable, "etcd member stopping")
+		default:
+			return err
+		}
+	}
+}
+
+// streamWithContext is a server stream whose handler sees ctx.
+type streamWithContext struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s streamWithContext) Context() context.Context { return s.ctx }

@@ -5,5 +5,5 @@ package registry
 // election timeout before they can write again. Its listeners close after.
 func KillForTest(e *Embedded) {
 	e.e.Server.HardStop()
-	e.e.Close()
+	e.Close()
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"golang.org/x/net/http2"
 	"google.golang.org/grpc/codes"
 
@@ -351,6 +352,58 @@ func TestEmbeddedCluster(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestEmbeddedCloseEndsStreams checks that a member stops at once although
+// a client watches through it (etcd waits up to 7 s for such streams), and
+// that the watch is ended as unavailable, so the client resumes it when it
+// can, rather than for good.
+func TestEmbeddedCloseEndsStreams(t *testing.T) {
+	c := registrytest.NewCluster(t, 3)
+	ctx := ctxT(t)
+	// Through the first member only, so the watch is surely on it.
+	watcher, err := clientv3.New(clientv3.Config{Endpoints: []string{c.Endpoint(0)}, DialTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watcher.Close()
+	writer := registrytest.Registry(t, []string{c.Endpoint(1), c.Endpoint(2)})
+	wch := watcher.Watch(clientv3.WithRequireLeader(ctx), registry.DefaultPrefix, clientv3.WithPrefix())
+	next := func(what string) {
+		t.Helper()
+		select {
+		case resp, ok := <-wch:
+			if !ok || resp.Err() != nil || len(resp.Events) == 0 {
+				t.Fatalf("%s: watch answered %+v, open %v", what, resp, ok)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: no event in 10s", what)
+		}
+	}
+	if err := writer.CreateUnits(ctx, []*unit.File{file(t, "before.service")}, registry.StateLaunched); err != nil {
+		t.Fatal(err)
+	}
+	next("a write before the member stops")
+
+	start := time.Now()
+	c.Stop(0)
+	took := time.Since(start)
+	t.Logf("a member with a client watching through it stopped in %v", took.Round(time.Millisecond))
+	if took > 3*time.Second {
+		t.Errorf("stopping a member with a watching client took %v, want under 3s", took)
+	}
+	select {
+	case resp, ok := <-wch:
+		if !ok || resp.Canceled {
+			t.Fatalf("the watch ended for good when its member stopped: %+v, open %v", resp, ok)
+		}
+	case <-time.After(time.Second):
+	}
+	c.Restart(0)
+	if err := writer.CreateUnits(ctx, []*unit.File{file(t, "after.service")}, registry.StateLaunched); err != nil {
+		t.Fatal(err)
+	}
+	next("a write after the member is back")
 }
 
 // TestEmbeddedRefusesAnotherClustersDataDir checks that a data directory
