@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -21,12 +22,25 @@ ExecStart=/bin/sleep infinity
 const leaseTTL = 5 * time.Second
 
 // TestKilledMachineUnitsMove: a machine crashes (SIGKILL to its PID 1); its
-// unit runs on another machine within the lease TTL plus a few seconds.
+// units run on another machine within the lease TTL plus a few seconds: a
+// unit that keeps on disconnect as soon as the lease ends, one that stops on
+// disconnect a margin later. The machine is not the engine leader's (a
+// leader's own crash adds its takeover and a new leader's hold: see
+// TestEngineLeaderKilled).
 func TestKilledMachineUnitsMove(t *testing.T) {
 	c := up(t)
-	c.destroyAtEnd(t, "crash.service")
-	c.must(t, "start", unitFile(t, "crash.service", sleeper))
+	lead := c.leaderMachine(t)
+	var racks []string
+	for i := 1; i <= machines; i++ {
+		if name := fmt.Sprintf("flota-m%d", i); name != lead {
+			racks = append(racks, fmt.Sprintf(`"rack=r%d"`, i))
+		}
+	}
+	c.destroyAtEnd(t, "crash.service", "crash-st@1.service")
+	c.must(t, "start", unitFile(t, "crash.service", sleeper+"\n[X-Fleet]\nMachineMetadata="+strings.Join(racks, " ")+"\n"),
+		unitFile(t, "crash-st@1.service", sleeper+"\n[X-Fleet]\nMachineOf=crash.service\nConflicts=crash-st@*\n"))
 	from := c.activeOn(t, "crash.service", 10*time.Second)
+	c.activeOn(t, "crash-st@1.service", 10*time.Second)
 	victim := c.machineName(t, from.ip)
 	t.Cleanup(func() { c.harness("start", victim) })
 
@@ -34,21 +48,53 @@ func TestKilledMachineUnitsMove(t *testing.T) {
 	if _, err := c.harness("kill", victim); err != nil {
 		t.Fatal(err)
 	}
-	var to row
-	eventually(t, leaseTTL+15*time.Second, "crash.service active elsewhere", func() (bool, string) {
-		for _, r := range c.where(t, "crash.service") {
-			if r.machine != from.machine && r.active == "active" {
-				to = r
-				return true, ""
+	took := map[string]time.Duration{}
+	eventually(t, leaseTTL+15*time.Second, "both units active elsewhere", func() (bool, string) {
+		for _, r := range c.units(t) {
+			if _, seen := took[r.unit]; !seen && r.machine != from.machine && r.active == "active" &&
+				(r.unit == "crash.service" || r.unit == "crash-st@1.service") {
+				took[r.unit] = time.Since(killed)
 			}
 		}
-		return false, ""
+		return len(took) == 2, fmt.Sprint(took)
 	})
-	took := time.Since(killed)
-	t.Logf("%s killed: crash.service active on %s after %v (lease %v)", victim, c.machineName(t, to.ip), took.Round(100*time.Millisecond), leaseTTL)
-	if took > leaseTTL+5*time.Second {
-		t.Fatalf("rescheduling took %v, more than the lease (%v) plus 5 s", took, leaseTTL)
+	keep, stop := took["crash.service"], took["crash-st@1.service"]
+	t.Logf("%s killed: active elsewhere after %v (keeps on disconnect) and %v (stops on disconnect); lease %v",
+		victim, keep.Round(100*time.Millisecond), stop.Round(100*time.Millisecond), leaseTTL)
+	if keep > leaseTTL+3*time.Second {
+		t.Errorf("rescheduling took %v, more than the lease (%v) plus 3 s", keep, leaseTTL)
 	}
+	if stop > leaseTTL+4*time.Second {
+		t.Errorf("rescheduling a unit that stops on disconnect took %v, more than the lease (%v) plus its margin and 3 s", stop, leaseTTL)
+	}
+}
+
+// leaderMachine names the harness machine whose engine leads.
+func (c *cluster) leaderMachine(t *testing.T) string {
+	t.Helper()
+	reg, err := registry.Connect(registry.Config{Endpoints: []string{"http://127.0.0.1:2379"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	var id string
+	eventually(t, 20*time.Second, "an engine leads", func() (bool, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		id, _ = reg.Leader(ctx)
+		return id != "", ""
+	})
+	ms, err := reg.Machines(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.ID == id {
+			return c.machineName(t, m.IP)
+		}
+	}
+	t.Fatalf("the leader %s is not a registered machine", id)
+	return ""
 }
 
 // TestRestartedFlotadLeavesUnitsRunning: restarting flotad on a machine
@@ -110,6 +156,7 @@ func TestEngineLeaderKilled(t *testing.T) {
 		t.Fatalf("the leader %s is not a registered machine", first)
 	}
 	t.Cleanup(func() { c.harness("start", victim) })
+	killed := time.Now()
 	if _, err := c.harness("kill", victim); err != nil {
 		t.Fatal(err)
 	}
@@ -117,6 +164,11 @@ func TestEngineLeaderKilled(t *testing.T) {
 		now := leader()
 		return now != "" && now != first, now
 	})
+	took := time.Since(killed)
+	t.Logf("engine leader %s killed: another engine leads after %v (engine lease %v)", victim, took.Round(100*time.Millisecond), leaseTTL)
+	if took > leaseTTL+3*time.Second {
+		t.Errorf("takeover took %v, more than the engine lease (%v) plus 3 s", took, leaseTTL)
+	}
 	c.destroyAtEnd(t, "after-failover.service")
 	c.must(t, "start", unitFile(t, "after-failover.service", sleeper))
 	if at := c.activeOn(t, "after-failover.service", 15*time.Second); at.machine == first {
