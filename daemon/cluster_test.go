@@ -121,6 +121,12 @@ func TestMainEmbeddedEtcdErrors(t *testing.T) {
 			return member(t, "--etcd-name=cp1", "--initial-cluster=cp1=http://127.0.0.1:12380,cp2=http://127.0.0.1:12381",
 				"--listen-client-urls=http://0.0.0.0:12379", "--public-ip=0.0.0.0")
 		}, nil, 1, "flotad: invalid --advertise-client-urls \"http://0.0.0.0:12379\": the other members cannot reach 0.0.0.0; advertise an address of this machine\n"},
+		{"--etcd-join with --initial-cluster", func(t *testing.T) []string {
+			return member(t, "--etcd-name=cp1", "--initial-cluster="+cluster, "--etcd-join=http://127.0.0.1:12389")
+		}, nil, 1, "flotad: invalid --etcd-join: not with --initial-cluster: a member that joins takes the membership from the cluster\n"},
+		{"--etcd-join URL without a port", func(t *testing.T) []string {
+			return member(t, "--etcd-join=http://127.0.0.1")
+		}, map[string]string{}, 1, "flotad: invalid --etcd-join \"http://127.0.0.1\": want http://host:port\n"},
 		{"a member's flag beside --etcd-endpoints", func(t *testing.T) []string {
 			return []string{"--etcd-endpoints=http://10.0.0.1:2379", "--initial-cluster=" + cluster}
 		}, nil, 2, "flotad: --initial-cluster configures the embedded etcd, which flotad runs only without --etcd-endpoints\n"},
@@ -395,4 +401,39 @@ func TestDaemonEtcdCluster(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDaemonEtcdJoin starts a flotad with --etcd-join beside a running
+// three-member cluster: its member joins, its registry reaches all four,
+// and its machine registers; restarted on its data, it joins nothing again.
+func TestDaemonEtcdJoin(t *testing.T) {
+	c := registrytest.NewCluster(t, 3)
+	client := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	args := []string{
+		"--machine-id=4" + strings.Repeat("0", 31), "--public-ip=127.0.0.1", "--systemd=false", "--agent-api=off",
+		"--data-dir=" + t.TempDir(), "--etcd-name=cp4",
+		"--listen-client-urls=" + client, fmt.Sprintf("--listen-peer-urls=http://127.0.0.1:%d", freePort(t)),
+		"--etcd-join=" + strings.Join(c.Endpoints(), ","),
+	}
+	for _, run := range []string{"first start", "restart"} {
+		t.Run(run, func(t *testing.T) {
+			p := startFlotad(t, "cp4", args)
+			took := eventually(t, 30*time.Second, func() string {
+				if !p.running() {
+					t.Fatalf("flotad exited %d", p.exit)
+				}
+				code, out, errOut := flotactl(client, "list-machines", "--no-legend", "--full")
+				if code != 0 || !strings.HasPrefix(out, "4000") {
+					return fmt.Sprintf("list-machines through the joined member: exit %d, %q, %q", code, out, errOut)
+				}
+				return ""
+			})
+			t.Logf("%s: machine listed through the joined member after %v", run, took.Round(time.Millisecond))
+			found := clusterEndpointsRE.FindAllStringSubmatch(p.logs.String(), -1)
+			if len(found) == 0 || len(strings.Split(found[len(found)-1][1], ",")) != 4 {
+				t.Errorf("cluster endpoints %v, want four", found)
+			}
+			p.stop()
+		})
+	}
 }

@@ -33,6 +33,7 @@ type Config struct {
 	InitialCluster      string
 	InitialClusterState string
 	InitialClusterToken string
+	EtcdJoin            []string
 	MachineID           string
 	MachineIDFile       string
 	PublicIP            string
@@ -72,6 +73,7 @@ func flags(fs *pflag.FlagSet, c *Config) {
 	fs.StringVar(&c.InitialCluster, "initial-cluster", "", "embedded etcd: every member of a new cluster, name=peerURL,... this one included, e.g. cp1=http://10.0.0.1:2380,cp2=http://10.0.0.2:2380,cp3=http://10.0.0.3:2380; read only while --data-dir is empty (default: this member alone)")
 	fs.StringVar(&c.InitialClusterState, "initial-cluster-state", "new", "embedded etcd: new, to bootstrap --initial-cluster, or existing, to join a running cluster that already added this member")
 	fs.StringVar(&c.InitialClusterToken, "initial-cluster-token", registry.DefaultClusterToken, "embedded etcd: the same on every member of one cluster, and different between clusters")
+	fs.StringSliceVar(&c.EtcdJoin, "etcd-join", nil, "embedded etcd: client URLs of a running cluster's members, to join it instead of --initial-cluster: while --data-dir is empty, flotad adds this member (a learner until it has caught up) and starts with the cluster's membership")
 	fs.StringVar(&c.MachineID, "machine-id", "", "this machine's ID (default: the content of --machine-id-file)")
 	fs.StringVar(&c.MachineIDFile, "machine-id-file", "/etc/machine-id", "file holding systemd's machine ID")
 	fs.StringVar(&c.PublicIP, "public-ip", "", "IP shown for this machine (default: first global IPv4 of an interface that is up)")
@@ -188,7 +190,7 @@ func envName(name string) string {
 
 // embeddedFlags configure the embedded etcd member's place in a cluster.
 var embeddedFlags = []string{"etcd-name", "initial-cluster", "initial-cluster-state", "initial-cluster-token",
-	"advertise-client-urls", "initial-advertise-peer-urls"}
+	"advertise-client-urls", "initial-advertise-peer-urls", "etcd-join"}
 
 // checkEmbedded refuses settings of an embedded member on a flotad that
 // runs none: they would be ignored, and the machine silently be no member

@@ -121,7 +121,11 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 	endpoints := c.EtcdEndpoints
 	var emb *registry.Embedded
 	if len(endpoints) == 0 {
-		if member.Members() > 1 {
+		switch {
+		case len(member.Join) > 0:
+			log.Info("embedded etcd member starting: it joins the cluster at --etcd-join unless --data-dir holds its data, and serves once it votes",
+				"name", member.Name, "join", strings.Join(member.Join, ","))
+		case member.Members() > 1:
 			log.Info("embedded etcd member starting: it serves once a quorum of its cluster is up",
 				"name", member.Name, "initial_cluster", member.InitialCluster, "state", member.ClusterState)
 		}
@@ -197,7 +201,7 @@ func embedConfig(c *Config, id, ip string) (registry.EmbedConfig, error) {
 		Dir: c.DataDir, ClientURLs: c.ClientURLs, PeerURLs: c.PeerURLs,
 		AdvertiseClientURLs: c.AdvertiseClientURLs, AdvertisePeerURLs: c.AdvertisePeerURLs, HostIP: ip,
 		Name: name, InitialCluster: c.InitialCluster, ClusterState: c.InitialClusterState, ClusterToken: c.InitialClusterToken,
-		Verbose: c.LogLevel == "debug",
+		Join: c.EtcdJoin, Verbose: c.LogLevel == "debug",
 	}
 	m, err := m.Resolve()
 	if err != nil && c.EtcdName == "" && strings.Contains(err.Error(), "(--etcd-name)") {

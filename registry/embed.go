@@ -48,6 +48,11 @@ type EmbedConfig struct {
 	InitialCluster string // --initial-cluster
 	ClusterState   string // --initial-cluster-state: new (default) or existing, to join a running cluster
 	ClusterToken   string // --initial-cluster-token; default "flota"
+	// Join is the client URLs of members of a running cluster to join
+	// instead of bootstrapping one: while the data directory is empty, the
+	// member is added to that cluster (as a learner, promoted once it has
+	// caught up) and starts with its membership.
+	Join []string // --etcd-join
 	// UnsafeNoFsync trades durability for speed; for tests only.
 	UnsafeNoFsync bool
 	// Verbose keeps etcd's own logs (errors and up) on stderr. Off, etcd is
@@ -151,14 +156,26 @@ func (c EmbedConfig) resolved() (EmbedConfig, []member, error) {
 	if len(c.AdvertisePeerURLs) == 0 {
 		c.AdvertisePeerURLs = advertised(c.PeerURLs, c.HostIP)
 	}
-	if c.InitialCluster == "" {
-		var parts []string
-		for _, u := range c.AdvertisePeerURLs {
-			parts = append(parts, c.Name+"="+u)
+	if len(c.Join) > 0 {
+		if c.InitialCluster != "" {
+			return c, nil, fmt.Errorf("%w --etcd-join: not with --initial-cluster: a member that joins takes the membership from the cluster", ErrInvalid)
 		}
-		c.InitialCluster = strings.Join(parts, ",")
+		for _, u := range c.Join {
+			if _, err := checkURL("--etcd-join", u, false); err != nil {
+				return c, nil, err
+			}
+		}
 	}
-	members, err := parseInitialCluster(c.InitialCluster)
+	initial := c.InitialCluster
+	if initial == "" {
+		initial = c.alone()
+		// A member that joins learns its initial cluster from the
+		// cluster: left empty, Resolve's result resolves the same again.
+		if len(c.Join) == 0 {
+			c.InitialCluster = initial
+		}
+	}
+	members, err := parseInitialCluster(initial)
 	if err != nil {
 		return c, nil, err
 	}
@@ -198,6 +215,15 @@ func (c EmbedConfig) resolved() (EmbedConfig, []member, error) {
 			ErrInvalid, c.InitialCluster, c.Name, strings.Join(own, ","), strings.Join(c.AdvertisePeerURLs, ","))
 	}
 	return c, members, nil
+}
+
+// alone is the initial cluster of c's member by itself.
+func (c EmbedConfig) alone() string {
+	var parts []string
+	for _, u := range c.AdvertisePeerURLs {
+		parts = append(parts, c.Name+"="+u)
+	}
+	return strings.Join(parts, ",")
 }
 
 // Validate checks c as StartEmbedded would, without starting anything, so
@@ -301,11 +327,19 @@ func sameURLs(a, b []string) bool {
 // StartEmbedded starts an etcd member and waits until it serves. A lone
 // member serves at once (within a minute, or it fails); a member of a
 // cluster serves once a quorum of its cluster is up, and waits for it until
-// ctx ends.
+// ctx ends; a member that joins a cluster returns once it votes.
 func StartEmbedded(ctx context.Context, c EmbedConfig) (*Embedded, error) {
 	c, members, err := c.resolved()
 	if err != nil {
 		return nil, err
+	}
+	if len(c.Join) > 0 && !hasMember(c.Dir) {
+		if c, err = joinCluster(ctx, c); err != nil {
+			return nil, err
+		}
+		if members, err = parseInitialCluster(c.InitialCluster); err != nil {
+			return nil, err
+		}
 	}
 	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("embedded etcd: data dir: %w", err)
@@ -319,6 +353,10 @@ func StartEmbedded(ctx context.Context, c EmbedConfig) (*Embedded, error) {
 	cfg.AdvertiseClientUrls = mustURLs(c.AdvertiseClientURLs)
 	cfg.AdvertisePeerUrls = mustURLs(c.AdvertisePeerURLs)
 	cfg.InitialCluster = c.InitialCluster
+	if cfg.InitialCluster == "" {
+		// A joined member restarting on its data: etcd reads none.
+		cfg.InitialCluster = c.alone()
+	}
 	cfg.ClusterState = c.ClusterState
 	cfg.InitialClusterToken = c.ClusterToken
 	cfg.GRPCKeepAliveMinTime = serverKeepAliveMinTime
@@ -344,17 +382,23 @@ func StartEmbedded(ctx context.Context, c EmbedConfig) (*Embedded, error) {
 		return nil, fmt.Errorf("embedded etcd in %s: %w", c.Dir, err)
 	}
 	emb := &Embedded{e: e, cfg: c, closing: closing}
-	if err := emb.waitReady(ctx, len(members) > 1); err != nil {
+	if err := emb.waitReady(ctx, len(members) > 1 || len(c.Join) > 0); err != nil {
 		// etcd's Close waits for the client servers, which start only
 		// once the member is ready: stopping the member first ends that
 		// wait (else a flotad stopped while waiting for a quorum hangs).
 		e.Server.HardStop()
-		e.Close()
+		emb.Close()
 		return nil, err
 	}
 	if err := emb.checkMembership(members); err != nil {
-		e.Close()
+		emb.Close()
 		return nil, err
+	}
+	if len(c.Join) > 0 {
+		if err := emb.promote(ctx); err != nil {
+			emb.Close()
+			return nil, err
+		}
 	}
 	return emb, nil
 }
@@ -482,10 +526,12 @@ func (e *Embedded) Err() <-chan error { return e.e.Err() }
 // Close stops the member. A leader first hands its leadership to another
 // member, so the cluster does not wait out an election timeout. Clients'
 // watches and keep-alives through it end at once, as unavailable, so that
-// they go on through another member.
+// they go on through another member. Closing it again does nothing.
 func (e *Embedded) Close() {
-	e.once.Do(func() { close(e.closing) })
-	e.e.Close()
+	e.once.Do(func() {
+		close(e.closing)
+		e.e.Close()
+	})
 }
 
 // endStreamsOnClose ends every stream (watches, lease keep-alives) when

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -64,6 +65,7 @@ func TestEmbedConfigValidate(t *testing.T) {
 			c.PeerURLs = []string{p1, "http://10.1.0.1:2380"}
 			c.InitialCluster = three + ",m1=http://10.1.0.1:2380"
 		}, 3, ""},
+		{"joining with --etcd-join", func(c *registry.EmbedConfig) { c.Join = []string{"http://10.0.0.2:2379"} }, 1, ""},
 		{"joining a running cluster", func(c *registry.EmbedConfig) {
 			c.InitialCluster, c.ClusterState = three, registry.ClusterStateExisting
 		}, 3, ""},
@@ -102,6 +104,10 @@ func TestEmbedConfigValidate(t *testing.T) {
 			`invalid --initial-cluster "m1=` + p1 + "," + p2 + `": entry "` + p2 + `": want name=peerURL`},
 		{"entry with a bad URL", func(c *registry.EmbedConfig) { c.InitialCluster = "m1=" + p1 + ",m2=10.0.0.2:2380" }, 0,
 			`invalid --initial-cluster "m1=` + p1 + `,m2=10.0.0.2:2380": entry "m2=10.0.0.2:2380": want name=http://host:port`},
+		{"join with an initial cluster", func(c *registry.EmbedConfig) { c.Join = []string{"http://10.0.0.2:2379"}; c.InitialCluster = three }, 0,
+			"invalid --etcd-join: not with --initial-cluster: a member that joins takes the membership from the cluster"},
+		{"join URL without a scheme", func(c *registry.EmbedConfig) { c.Join = []string{"10.0.0.2:2379"} }, 0,
+			`invalid --etcd-join "10.0.0.2:2379": want http://host:port`},
 		{"one URL for two members", func(c *registry.EmbedConfig) { c.InitialCluster = "m1=" + p1 + ",m2=" + p1 }, 0,
 			`invalid --initial-cluster "m1=` + p1 + ",m2=" + p1 + `": ` + p1 + ` is given to both "m1" and "m2"`},
 	}
@@ -116,6 +122,14 @@ func TestEmbedConfigValidate(t *testing.T) {
 				}
 				if got := c.Members(); got != tt.members {
 					t.Errorf("Members() = %d, want %d", got, tt.members)
+				}
+				// flotad resolves its flags first, then starts what it got.
+				r, err := c.Resolve()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if again, err := r.Resolve(); err != nil || !reflect.DeepEqual(again, r) {
+					t.Errorf("Resolve of its own result: %+v, %v\nwant %+v", again, err, r)
 				}
 				return
 			}
@@ -404,6 +418,100 @@ func TestEmbeddedCloseEndsStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	next("a write after the member is back")
+}
+
+// TestEmbeddedJoin adds members to a running three-member cluster with
+// --etcd-join: each is added as a learner, promoted once it caught up, and
+// serves what was written before it came; restarted, it is not added again;
+// a member an earlier try added but that never started is not added twice.
+func TestEmbeddedJoin(t *testing.T) {
+	c := registrytest.NewCluster(t, 3)
+	ctx := ctxT(t)
+	all := registrytest.Registry(t, c.Endpoints())
+	if err := all.CreateUnits(ctx, []*unit.File{file(t, "before-join.service")}, registry.StateLaunched); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	// voters counts the cluster's members, failing on a learner.
+	voters := func(t *testing.T) int {
+		t.Helper()
+		list, err := admin.MemberList(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range list.Members {
+			if m.IsLearner {
+				t.Errorf("member %q is still a learner", m.Name)
+			}
+		}
+		return len(list.Members)
+	}
+	joiner := func(name string) registry.EmbedConfig {
+		return registry.EmbedConfig{
+			Name: name, Dir: t.TempDir(), UnsafeNoFsync: true,
+			ClientURLs: []string{fmt.Sprintf("http://127.0.0.1:%d", freePort(t))},
+			PeerURLs:   []string{fmt.Sprintf("http://127.0.0.1:%d", freePort(t))},
+			Join:       c.Endpoints()[:2],
+		}
+	}
+	m4 := joiner("m4")
+	var e4 *registry.Embedded
+	t.Cleanup(func() {
+		if e4 != nil {
+			e4.Close()
+		}
+	})
+	ok := t.Run("a fourth member joins, votes, and serves what was written before", func(t *testing.T) {
+		start := time.Now()
+		var err error
+		if e4, err = registry.StartEmbedded(ctx, m4); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("joined and promoted in %v", time.Since(start).Round(time.Millisecond))
+		if n := voters(t); n != 4 {
+			t.Errorf("%d members, want 4", n)
+		}
+		alone := registrytest.Registry(t, []string{m4.ClientURLs[0]})
+		if u, err := alone.Unit(ctx, "before-join.service"); err != nil || u.Desired != registry.StateLaunched {
+			t.Errorf("read through the joined member: %+v, %v", u, err)
+		}
+	})
+	ok = ok && t.Run("restarted, it rejoins without being added again", func(t *testing.T) {
+		e4.Close()
+		var err error
+		if e4, err = registry.StartEmbedded(ctx, m4); err != nil {
+			t.Fatal(err)
+		}
+		if n := voters(t); n != 4 {
+			t.Errorf("%d members after the restart, want 4", n)
+		}
+	})
+	ok = ok && t.Run("a member added by a try that never started it is not added twice", func(t *testing.T) {
+		m5 := joiner("m5")
+		if _, err := admin.MemberAddAsLearner(ctx, m5.PeerURLs); err != nil {
+			t.Fatal(err)
+		}
+		e5, err := registry.StartEmbedded(ctx, m5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(e5.Close)
+		if n := voters(t); n != 5 {
+			t.Errorf("%d members, want 5", n)
+		}
+	})
+	t.Run("a peer URL that belongs to another member is refused", func(t *testing.T) {
+		m6 := joiner("m6")
+		m6.PeerURLs = c.Config(2).PeerURLs
+		_, err := registry.StartEmbedded(ctx, m6)
+		if !errors.Is(err, registry.ErrInvalid) || !strings.Contains(err.Error(), `the cluster has member "m3" at `+c.Config(2).PeerURLs[0]+` already`) {
+			t.Errorf("err %v, want ErrInvalid naming m3", err)
+		}
+	})
 }
 
 // TestEmbeddedRefusesAnotherClustersDataDir checks that a data directory
