@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc"
@@ -25,12 +26,13 @@ const DefaultPrefix = "/flota/"
 // list, and a real cluster keeps its default, so flota stays under it.
 const DefaultTxnOps = 100
 
-// How often the client pings etcd on an idle connection, and how long it
-// waits for the answer before it drops the connection and dials again (an
-// embedded etcd accepts pings this often: see EmbedConfig). Together they
-// bound how long a dead link goes unnoticed.
+// How long the client waits without a frame from etcd before it pings, and
+// how long it waits for the answer before it drops the connection and dials
+// again. gRPC allows no less than 10 s between pings; requests that must
+// not wait on a dead link have deadlines of their own (CallTimeout), and a
+// lease that gets no answer ends the registration sooner.
 const (
-	KeepAliveTime    = time.Second
+	KeepAliveTime    = 10 * time.Second
 	KeepAliveTimeout = time.Second
 )
 
@@ -103,7 +105,7 @@ func Connect(cfg Config) (*Registry, error) {
 		TLS:         tlsCfg,
 		Logger:      nopLogger(),
 		// A link that died silently (a partition, a crashed host) is
-		// noticed by a ping within KeepAliveTime+KeepAliveTimeout, not by
+		// dropped by a ping within KeepAliveTime+KeepAliveTimeout, not by
 		// TCP's retransmit timers, which reach minutes.
 		DialKeepAliveTime:    KeepAliveTime,
 		DialKeepAliveTimeout: KeepAliveTimeout,
@@ -167,7 +169,14 @@ func (r *Registry) wrap(op string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%s: %w at %s: no answer in time", op, ErrUnavailable, r.endpoints)
 	}
-	switch status.Code(err) {
+	code := status.Code(err)
+	// etcd's own errors ("leader changed", "no leader", "request timed
+	// out") carry their gRPC code apart from the status.
+	var ee rpctypes.EtcdError
+	if errors.As(err, &ee) {
+		code = ee.Code()
+	}
+	switch code {
 	case codes.Unavailable, codes.DeadlineExceeded:
 		return fmt.Errorf("%s: %w at %s: %w", op, ErrUnavailable, r.endpoints, err)
 	}
