@@ -14,11 +14,11 @@ func benchCluster(b *testing.B) *cluster {
 	if why := missing(); why != "" {
 		b.Skipf("needs the harness cluster: %s", why)
 	}
-	sharedOnce.Do(func() { shared, sharedErr = bringUp() })
-	if sharedErr != nil {
-		b.Fatalf("bring the cluster up: %v", sharedErr)
+	c, err := sharedCluster(modePlain)
+	if err != nil {
+		b.Fatalf("bring the cluster up: %v", err)
 	}
-	return shared
+	return c
 }
 
 // BenchmarkStartOne times `flotactl start` of one unit, from the command

@@ -48,16 +48,28 @@ func requireHarness(t *testing.T) {
 }
 
 // cluster is the shared harness cluster: built once per test binary, torn
-// down by TestMain.
+// down by TestMain. It is in one of two modes: the plain one (etcd on the
+// host, three machines) most tests use, or the HA one (five machines, the
+// first three an etcd cluster of embedded members) of ha_test.go. A test
+// asking for the other mode tears the cluster down and brings that up.
 type cluster struct {
-	bin string // directory holding flotad and flotactl built for this run
+	bin       string   // directory holding flotad and flotactl built for this run
+	mode      string   // modePlain or modeHA
+	endpoints []string // where etcd answers, from the host
+	env       []string // extra environment of harness/cluster and flotactl
 }
 
+const (
+	modePlain = "plain"
+	modeHA    = "ha"
+)
+
 var (
-	shared     *cluster
-	sharedErr  error
-	sharedOnce sync.Once
-	broughtUp  bool
+	shared   *cluster
+	binDir   string
+	binErr   error
+	binOnce  sync.Once
+	sharedMu sync.Mutex
 )
 
 // machines is how many machines every test starts from.
@@ -89,36 +101,45 @@ func harnessDir() string {
 // (flota-image export writes <name>_<tag>/ there).
 func exportDir() string { return filepath.Join(harnessDir(), "images-export") }
 
-// up returns the shared cluster, bringing it up on first use: binaries
-// built from this tree, the host flotad (embedded etcd, engine), and three
-// machines with metadata zone=dmz.
+// up returns the shared cluster in its plain mode, bringing it up on first
+// use: binaries built from this tree, the host flotad (embedded etcd), and
+// three machines with metadata zone=dmz.
 func up(t *testing.T) *cluster {
 	t.Helper()
 	requireHarness(t)
-	sharedOnce.Do(func() { shared, sharedErr = bringUp() })
-	if sharedErr != nil {
-		t.Fatalf("bring the cluster up: %v", sharedErr)
+	c, err := sharedCluster(modePlain)
+	if err != nil {
+		t.Fatalf("bring the cluster up: %v", err)
 	}
-	return shared
+	return c
 }
 
-func bringUp() (*cluster, error) {
-	bin, err := os.MkdirTemp("", "flota-e2e-bin-")
-	if err != nil {
-		return nil, err
+// sharedCluster returns the shared cluster in mode, switching if need be.
+func sharedCluster(mode string) (*cluster, error) {
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if shared != nil && shared.mode == mode {
+		return shared, nil
 	}
-	for _, c := range []string{"flotad", "flotactl", "flota-image"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, c), "./cmd/"+c)
-		cmd.Dir = repo
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("build %s: %v\n%s", c, err, out)
-		}
+	binOnce.Do(func() { binDir, binErr = buildBinaries() })
+	if binErr != nil {
+		return nil, binErr
 	}
-	c := &cluster{bin: bin}
-	broughtUp = true
-	// A clean slate: machines of an earlier run would hold old units.
+	c := &cluster{bin: binDir, mode: mode, endpoints: []string{"http://127.0.0.1:2379"}}
+	if mode == modeHA {
+		c.endpoints = haEndpoints
+		c.env = []string{"FLOTA_HARNESS_CONTROL_PLANE=3", "FLOTACTL_ENDPOINT=" + strings.Join(haEndpoints, ",")}
+	}
+	// A clean slate: machines of an earlier run or mode would hold old units.
+	shared = c
 	if _, err := c.harness("down"); err != nil {
 		return nil, err
+	}
+	if mode == modeHA {
+		if _, err := c.harness("up", fmt.Sprint(haMachines)); err != nil {
+			return nil, err
+		}
+		return c, nil
 	}
 	// Engines run on the machines, not on the host: the host holds etcd,
 	// so a leader killed in a test must be a machine.
@@ -134,9 +155,24 @@ func bringUp() (*cluster, error) {
 	return c, nil
 }
 
+func buildBinaries() (string, error) {
+	bin, err := os.MkdirTemp("", "flota-e2e-bin-")
+	if err != nil {
+		return "", err
+	}
+	for _, c := range []string{"flotad", "flotactl", "flota-image"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, c), "./cmd/"+c)
+		cmd.Dir = repo
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("build %s: %v\n%s", c, err, out)
+		}
+	}
+	return bin, nil
+}
+
 // tearDown stops what bringUp started; the pool and the image stay cached.
 func tearDown() {
-	if !broughtUp || shared == nil {
+	if shared == nil {
 		return
 	}
 	if out, err := shared.harness("down"); err != nil {
@@ -160,6 +196,7 @@ func (c *cluster) harness(args ...string) (string, error) {
 	// machine's units, or a killed leader's work, move on within seconds.
 	cmd.Env = append(os.Environ(), "FLOTA_BIN="+filepath.Join(c.bin, "flotad"),
 		"FLOTA_HARNESS_ENGINE=true", "FLOTA_HARNESS_FLOTAD_ENV="+flotadEnv)
+	cmd.Env = append(cmd.Env, c.env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
@@ -181,6 +218,7 @@ func (c *cluster) ctl(t testing.TB, timeout time.Duration, args ...string) ctlRe
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(c.bin, "flotactl"), args...)
+	cmd.Env = append(os.Environ(), c.env...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()

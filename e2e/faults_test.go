@@ -72,7 +72,7 @@ func TestKilledMachineUnitsMove(t *testing.T) {
 // leaderMachine names the harness machine whose engine leads.
 func (c *cluster) leaderMachine(t *testing.T) string {
 	t.Helper()
-	reg, err := registry.Connect(registry.Config{Endpoints: []string{"http://127.0.0.1:2379"}})
+	reg, err := registry.Connect(registry.Config{Endpoints: c.endpoints})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestRestartedFlotadLeavesUnitsRunning(t *testing.T) {
 // machine's engine takes over, and units started afterwards are placed.
 func TestEngineLeaderKilled(t *testing.T) {
 	c := up(t)
-	reg, err := registry.Connect(registry.Config{Endpoints: []string{"http://127.0.0.1:2379"}})
+	reg, err := registry.Connect(registry.Config{Endpoints: c.endpoints})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -141,7 +141,7 @@ func TestPartition(t *testing.T) {
 	if _, err := c.harness("mend", m); err != nil {
 		t.Fatal(err)
 	}
-	reg, err := registry.Connect(registry.Config{Endpoints: []string{"http://127.0.0.1:2379"}})
+	reg, err := registry.Connect(registry.Config{Endpoints: c.endpoints})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,10 +2,12 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -64,14 +66,51 @@ func (r *Registry) Register(ctx context.Context, m Machine, ttl time.Duration) (
 	}
 	p := &Presence{r: r, lease: grant.ID, ttl: time.Duration(grant.TTL) * time.Second, lost: make(chan struct{}), acked: make(chan time.Time, 1)}
 	p.ack(asked)
-	go func() {
-		for range ch { // each answer extends the lease; the channel closes when it is gone
-			p.ack(time.Now())
-		}
-		close(p.lost)
-	}()
+	go p.keepAlive(ctx, ch, asked)
 	return p, nil
 }
+
+// keepAlive follows the lease's keep-alive stream until the lease is gone.
+// The stream runs on one connection: when that connection's member is cut
+// off, its answers stop until gRPC drops the connection, which takes 10 s
+// or more, twice a 5 s lease. So when the stream has been silent for longer
+// than its period, the lease is kept alive by single requests, which the
+// client sends to the members that answer.
+func (p *Presence) keepAlive(ctx context.Context, ch <-chan *clientv3.LeaseKeepAliveResponse, last time.Time) {
+	defer close(p.lost)
+	tick := time.NewTicker(keepAliveCheck)
+	defer tick.Stop()
+	for {
+		select {
+		case _, ok := <-ch: // each answer extends the lease; the channel closes when it is gone
+			if !ok {
+				return
+			}
+			last = time.Now()
+			p.ack(last)
+		case <-tick.C:
+			if time.Since(last) < p.ttl/3+keepAliveCheck {
+				continue
+			}
+			octx, cancel := context.WithTimeout(ctx, keepAliveCheck)
+			resp, err := p.r.cli.KeepAliveOnce(octx, p.lease)
+			cancel()
+			switch {
+			case errors.Is(err, rpctypes.ErrLeaseNotFound):
+				return // etcd expired it: register again
+			case err == nil && resp.TTL > 0:
+				last = time.Now()
+				p.ack(last)
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// keepAliveCheck is how often a silent keep-alive stream is looked at, and
+// how long a single keep-alive may take.
+const keepAliveCheck = 500 * time.Millisecond
 
 // revokeSoon gives back a lease whose registration failed half way, so its
 // key does not linger for a TTL; failing that, etcd expires it anyway.
