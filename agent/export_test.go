@@ -20,3 +20,6 @@ func NewUnits(sd Systemd, file func(context.Context, unit.Hash) ([]byte, error),
 
 func (u *Units) Run(ctx context.Context) error { return u.d.run(ctx) }
 func (u *Units) SetPublisher(p Publisher)      { u.d.setPublisher(p) }
+
+// SetFenced raises or lowers the fence as the session's fuse does.
+func (u *Units) SetFenced(ctx context.Context, on bool) { u.d.setFenced(ctx, on) }

@@ -31,6 +31,14 @@ func (d *driver) setFenced(ctx context.Context, on bool) {
 	changed := d.fenced != on
 	d.fenced = on
 	names := slices.Sorted(maps.Keys(d.stopsOnLoss))
+	if on && changed {
+		// The driver's next pass forgets them as started, so that they
+		// start again once the fence is down, even if no pass ran while
+		// it was up (the driver may wait on etcd all along).
+		for _, n := range names {
+			d.fenceStopped[n] = true
+		}
+	}
 	d.fenceMu.Unlock()
 	if !changed {
 		return
@@ -49,11 +57,37 @@ func (d *driver) setFenced(ctx context.Context, on bool) {
 	}
 }
 
+// forgetFenceStopped drops from m what it remembers as started of the
+// units the fence stopped since the last call.
+func (d *driver) forgetFenceStopped(m *Memory) {
+	d.fenceMu.Lock()
+	defer d.fenceMu.Unlock()
+	for n := range d.fenceStopped {
+		delete(m.Started, n)
+	}
+	clear(d.fenceStopped)
+}
+
 // isFenced says whether name must not be started now.
 func (d *driver) isFenced(name string) bool {
 	d.fenceMu.Lock()
 	defer d.fenceMu.Unlock()
 	return d.fenced && d.stopsOnLoss[name]
+}
+
+// unknownPolicies lists the files to fetch to know whether each placed
+// unit stops on disconnect.
+func (d *driver) unknownPolicies(desired map[string]registry.Placement) []unit.Hash {
+	var out []unit.Hash
+	for name, p := range desired {
+		if _, known := d.policies[stopPolicy{name, p.Hash}]; known || unit.IsTemplate(name) {
+			continue
+		}
+		if _, have := d.cache[p.Hash]; !have && !slices.Contains(out, p.Hash) {
+			out = append(out, p.Hash)
+		}
+	}
+	return out
 }
 
 // fencedUnits works out which placed units stop on disconnect, from the
@@ -67,7 +101,10 @@ func (d *driver) fencedUnits(desired map[string]registry.Placement) map[string]b
 		if !ok {
 			data, have := d.cache[p.Hash]
 			if !have {
-				continue // not written yet, so not running
+				// Its file could not be fetched yet (asked again next
+				// pass): it counts as stopping, as it may.
+				stops[name] = !unit.IsTemplate(name)
+				continue
 			}
 			f, err := unit.Parse(name, data)
 			s = err == nil && f.Fleet.StopsOnDisconnect(d.disconnect)
@@ -77,6 +114,7 @@ func (d *driver) fencedUnits(desired map[string]registry.Placement) map[string]b
 			stops[name] = true
 		}
 	}
+	maps.DeleteFunc(stops, func(_ string, s bool) bool { return !s })
 	maps.DeleteFunc(d.policies, func(k stopPolicy, _ bool) bool { return desired[k.name].Hash != k.hash })
 	d.fenceMu.Lock()
 	defer d.fenceMu.Unlock()

@@ -68,6 +68,16 @@ func (f *files) add(exec string) unit.Hash {
 	return h
 }
 
+// addText stores a unit file as given and returns its hash.
+func (f *files) addText(text string) unit.Hash {
+	data := []byte(text)
+	h := unit.Hash(sha1.Sum(data))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.byH[h] = data
+	return h
+}
+
 func (f *files) file(ctx context.Context, h unit.Hash) ([]byte, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -58,9 +58,10 @@ type driver struct {
 	disconnect unit.Disconnect     // the cluster's default OnDisconnect=
 	policies   map[stopPolicy]bool // owned by run
 	// The fence (fence.go), shared with the session's fuse.
-	fenceMu     sync.Mutex
-	fenced      bool
-	stopsOnLoss map[string]bool // placed units that stop on disconnect
+	fenceMu      sync.Mutex
+	fenced       bool
+	stopsOnLoss  map[string]bool // placed units that stop on disconnect
+	fenceStopped map[string]bool // units the fence stopped, to forget as started
 }
 
 func newDriver(sd Systemd, file func(context.Context, unit.Hash) ([]byte, error),
@@ -77,7 +78,7 @@ func newDriver(sd Systemd, file func(context.Context, unit.Hash) ([]byte, error)
 		override:   map[string]UnitStatus{},
 		sweepDue:   true, // what a crash left behind
 		pulls:      pulls{running: map[string]bool{}, failed: map[string]error{}},
-		disconnect: cfg.Disconnect, policies: map[stopPolicy]bool{},
+		disconnect: cfg.Disconnect, policies: map[stopPolicy]bool{}, fenceStopped: map[string]bool{},
 	}
 }
 
@@ -270,10 +271,19 @@ func (d *driver) refresh(ctx context.Context, names []string) error {
 
 // plan reconciles, fetching the unit files the plan needs first.
 func (d *driver) plan(ctx context.Context, desired map[string]registry.Placement) (Plan, error) {
+	// The fence must know every placed unit's policy, also of a unit that
+	// runs already and needs no writing (after a restart of the agent):
+	// its file is fetched as soon as it is placed, while etcd answers.
+	var errs []error
+	for _, h := range d.unknownPolicies(desired) {
+		if err := d.fetch(ctx, h); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	d.forgetFenceStopped(&d.mem)
 	in := Input{Desired: desired, Files: d.cache, OnDisk: d.onDisk, Units: d.status, Memory: d.mem, NoContainers: d.rt == nil,
 		Fenced: d.fencedUnits(desired)}
 	plan := Reconcile(in)
-	var errs []error
 	if len(plan.Fetch) > 0 {
 		for _, h := range plan.Fetch {
 			if err := d.fetch(ctx, h); err != nil {

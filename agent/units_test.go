@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"testing"
@@ -257,4 +258,31 @@ func TestUnitsIdleCostsNothing(t *testing.T) {
 			t.Errorf("idle agent called %s %d times in a second", m, got-n)
 		}
 	}
+}
+
+// TestUnitsFenceStopsWhatRuns: the fence stops the units that stop on
+// disconnect, also those a restarted agent found running and had no need
+// to write (it knew their policy only from their file), and leaves the
+// others; lowered, it starts them again.
+func TestUnitsFenceStopsWhatRuns(t *testing.T) {
+	r := newRig(t)
+	stops := r.files.addText("[Service]\nExecStart=/bin/sleep 3600\n\n[X-Fleet]\nConflicts=web@*\n")
+	keeps := r.files.add("/bin/sleep 3600")
+	r.src.set(launched("web@1.service", stops), launched("b.service", keeps))
+	r.published(t, "web@1.service", isLaunched)
+	r.published(t, "b.service", isLaunched)
+	r.stop()
+	r.start(t) // a restarted agent: nothing to write, nothing in its cache
+	r.published(t, "web@1.service", isLaunched)
+	r.published(t, "b.service", isLaunched)
+
+	r.units.SetFenced(context.Background(), true)
+	if got := r.fake.Status("web@1.service").Active; got != "inactive" {
+		t.Fatalf("fenced: web@1 (Conflicts=, stops on disconnect) is %s, want inactive", got)
+	}
+	eventually(t, "the fenced unit stays stopped and the other runs", func() bool {
+		return r.fake.Status("web@1.service").Active == "inactive" && r.fake.Status("b.service").Active == "active"
+	})
+	r.units.SetFenced(context.Background(), false)
+	eventually(t, "web@1 running again once the fence is down", func() bool { return r.fake.Status("web@1.service").Active == "active" })
 }
