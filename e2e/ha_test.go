@@ -325,6 +325,18 @@ func TestHAControlPlane(t *testing.T) {
 		if _, err := c.harness("mend", m); err != nil {
 			t.Fatal(err)
 		}
+		ip, _ := c.harness("ip", m)
+		ip = strings.TrimSpace(ip)
+		eventually(t, 30*time.Second, m+" registered again", func() (bool, string) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			ms, _ := reg.Machines(ctx)
+			return slices.ContainsFunc(ms, func(mm registry.Machine) bool { return mm.IP == ip }), ""
+		})
+		back := time.Since(mended)
+		if back > 5*time.Second {
+			t.Errorf("%s registered again %v after the link came back, want a few seconds", m, back.Round(100*time.Millisecond))
+		}
 		took := waitSettled(t, "every unit running once, the global on every machine", haMachines, 30*time.Second)
 		w.mu.Lock()
 		w.keep2 = false
@@ -332,8 +344,8 @@ func TestHAControlPlane(t *testing.T) {
 		time.Sleep(3 * time.Second)
 		same(t, before, m)
 		check(t)
-		t.Logf("%s cut for %v: its units ran elsewhere after %v; settled %v after the link came back",
-			m, mended.Sub(t0).Round(100*time.Millisecond), moved.Round(100*time.Millisecond), took.Round(100*time.Millisecond))
+		t.Logf("%s cut for %v: its units ran elsewhere after %v; after the link came back it was registered again in %v, and all settled %v later",
+			m, mended.Sub(t0).Round(100*time.Millisecond), moved.Round(100*time.Millisecond), back.Round(100*time.Millisecond), took.Round(100*time.Millisecond))
 	}
 	t.Run("a control-plane member partitioned", func(t *testing.T) {
 		// The one running the most units of the matrix.
