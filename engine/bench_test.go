@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,11 +45,25 @@ func benchPlacementOnce(b *testing.B) {
 	defer cancel()
 	eps := registrytest.Etcd(b)
 	reg := registrytest.Registry(b, eps)
+	// The machines keep leases of the default TTL alive all along: a lease
+	// lost under the load is a machine the Engine would take for dead.
+	var lost atomic.Int64
+	measuring, stopMeasuring := context.WithCancel(ctx)
 	for i := range benchMachines {
 		md := map[string]string{"zone": fmt.Sprintf("z%d", i%benchZones), "rack": fmt.Sprintf("r%02d", i%50)}
-		if _, err := reg.Register(ctx, registry.Machine{ID: fmt.Sprintf("machine-%04d", i), Metadata: md}, time.Minute); err != nil {
+		p, err := reg.Register(ctx, registry.Machine{ID: fmt.Sprintf("machine-%04d", i), Metadata: md}, engine.DefaultTTL)
+		if err != nil {
 			b.Fatal(err)
 		}
+		go func() {
+			select {
+			case <-p.Lost():
+				if measuring.Err() == nil {
+					lost.Add(1)
+				}
+			case <-measuring.Done():
+			}
+		}()
 	}
 	files, want := benchUnitFiles(b)
 	for start := 0; start < len(files); start += 500 {
@@ -90,8 +105,10 @@ func benchPlacementOnce(b *testing.B) {
 	<-rawSeen
 	rawElapsed := time.Since(rawStart)
 
+	stopMeasuring()
 	rate := float64(want) / elapsed.Seconds()
 	raw := float64(want) / rawElapsed.Seconds()
+	b.ReportMetric(float64(lost.Load()), "leases-lost")
 	b.ReportMetric(float64(want), "placements")
 	b.ReportMetric(rate, "placements/s")
 	b.ReportMetric(float64(reqs)/float64(want), "etcd-req/placement")
