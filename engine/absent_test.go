@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -28,6 +29,7 @@ func TestAbsentMachines(t *testing.T) {
 		later  time.Duration // how long after the vanishing the run decides
 		want   map[string]string
 		wake   time.Duration // 0: no wake
+		why    map[string]string
 	}{
 		{
 			name:  "a machine gone for good (not tracked) loses its units at once",
@@ -79,6 +81,7 @@ func TestAbsentMachines(t *testing.T) {
 			},
 			later: 10 * sec,
 			want:  map[string]string{"web@1.service": "m1", "web@2.service": "m2"},
+			why:   map[string]string{"web@1.service": `placed on m1, which is gone; no eligible machine among 1: Conflicts "web@*" filtered 1 machine`},
 		},
 		{
 			name:  "a global stays on an absent machine for GhostGlobals",
@@ -136,6 +139,11 @@ func TestAbsentMachines(t *testing.T) {
 			}
 			if again := w.step(); !again.Empty() {
 				t.Errorf("a second run at the same time changed %+v", again.Changes)
+			}
+			for u, why := range tc.why {
+				if got := w.unplaced[u]; !strings.Contains(got, why) {
+					t.Errorf("%s: reason %q, want it to contain %q", u, got, why)
+				}
 			}
 		})
 	}

@@ -253,7 +253,8 @@ func (s *scheduler) placePending() {
 		if m := s.choose(u); m != nil {
 			s.place(u, m)
 		} else if g := s.stranded[u.Name]; g != nil {
-			s.holdOn(u, g) // nowhere to go: it stays where it was
+			s.holdOn(u, g) // nowhere to go: it stays where it was, and says why
+			s.passed = append(s.passed, u)
 		} else {
 			s.passed = append(s.passed, u)
 		}
@@ -280,8 +281,15 @@ func (s *scheduler) choose(u *Unit) *machineState {
 }
 
 // explainUnplaced words why each unit passed over is still unplaced.
+//
+// A unit that stays on a gone machine for want of another is explained
+// too, so that an operator sees why it runs nowhere.
 func (s *scheduler) explainUnplaced() {
 	for _, u := range s.passed {
+		if m := s.at[u.Name]; m != nil && m.gone && s.reasons[u.Name] == "" {
+			s.reasons[u.Name] = "placed on " + m.ID + ", which is gone; " + s.explain(u, s.order)
+			continue
+		}
 		if s.at[u.Name] != nil || len(s.global[u.Name]) > 0 || s.reasons[u.Name] != "" {
 			continue // placed, or explained already
 		}
