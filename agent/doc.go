@@ -5,7 +5,12 @@
 // only its own prefix for changes; when the lease is lost (etcd expired it
 // during a partition longer than the TTL) it registers again and re-reads.
 // An unreachable etcd is waited out, never taken to mean that the Machine
-// or its Placements are gone.
+// or its Placements are gone. But the Agent cannot tell a partition from an
+// etcd outage, so a fuse (fuse.go), counted from etcd's last keep-alive
+// answer, raises a fence (fence.go) a second before the lease can end: the
+// units that stop on disconnect (OnDisconnect=) are stopped, so that their
+// replacements elsewhere never meet them, and start again once etcd
+// answers or a new registration has read its Placements.
 //
 // With a Systemd (Config.Systemd), it also runs its Placements. Deciding is
 // pure: Reconcile turns the Placements, the Agent's unit directory and

@@ -5,8 +5,9 @@
 //
 //   - Schedule, a pure function from an Input (Machines, Units, current
 //     Placements) to a Plan (Placements to write and remove, and why a Unit
-//     could not be placed). It does no I/O and reads no clock, so every
-//     placement rule is a table test and its invariants are property tests.
+//     could not be placed). It does no I/O and reads no clock (the time is
+//     in its Input), so every placement rule is a table test and its
+//     invariants are property tests.
 //   - Engine, the thin loop around it: campaign for leadership, keep a
 //     registry.Cluster current from one watch, run Schedule when something
 //     changed, Apply the Plan in fenced transactions, repeat. A slow periodic
@@ -22,4 +23,12 @@
 // (unit.Resources, copied into its record at submit), and a machine takes
 // it only while what it published covers the reservations of its units;
 // the choice among the machines left is fleet's, unchanged.
+//
+// Where fleet moved a dead Machine's Units at once, the Engine moves them
+// only when the loss is certain enough and a Machine takes them
+// (absent.go): a new leader, or one that sees most Machines go together,
+// waits one Machine TTL first; a Unit that stops on disconnect
+// (OnDisconnect=) waits a margin after the lease, by which time its Agent
+// stopped it; a Unit with nowhere to go stays placed, so that a Machine
+// that comes back restarts nothing.
 package engine
