@@ -140,12 +140,13 @@ quietly "$cluster" add flota-m5 zone=lan,rack=r5
 run start proxy.service
 sleep 2
 run list-units --fields=unit,machine,active,sub
-say "a DMZ machine joins: the global unit follows it; one leaves: it goes with it"
+say "a DMZ machine joins: the global unit follows it; one crashes: what it ran stays placed there, with no state"
 quietly "$cluster" add flota-m6 zone=dmz,rack=r6
 sleep 3
 run list-units --fields=unit,machine,active
 quietly "$cluster" kill flota-m2
-echo "(flota-m2 crashed: no goodbye, its lease runs out in 5 s)"
+echo "(flota-m2 crashed: no goodbye, its lease runs out in 5 s; its nginx instance has nowhere else to go,"
+echo " so it stays placed there and says why, and a machine that comes back restarts nothing)"
 sleep 8
 run list-units --fields=unit,machine,active
 run list-unit-files --fields=unit,dstate,state,target,reason
