@@ -320,7 +320,7 @@ func TestHAControlPlane(t *testing.T) {
 			return true, ""
 		})
 		moved := time.Since(t0)
-		time.Sleep(max(0, 15*time.Second-time.Since(t0)))
+		time.Sleep(max(0, 15*time.Second-time.Since(t0))) // the partition's length is the point here
 		mended := time.Now()
 		if _, err := c.harness("mend", m); err != nil {
 			t.Fatal(err)
@@ -341,7 +341,7 @@ func TestHAControlPlane(t *testing.T) {
 		w.mu.Lock()
 		w.keep2 = false
 		w.mu.Unlock()
-		time.Sleep(3 * time.Second)
+		time.Sleep(3 * time.Second) // a restart in vain would show by now
 		same(t, before, m)
 		check(t)
 		t.Logf("%s cut for %v: its units ran elsewhere after %v; after the link came back it was registered again in %v, and all settled %v later",
@@ -379,7 +379,7 @@ func TestHAControlPlane(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitSettled(t, "the global back on flota-m5", haMachines, 60*time.Second)
-		time.Sleep(3 * time.Second)
+		time.Sleep(3 * time.Second) // a restart in vain would show by now
 		same(t, before, "flota-m5")
 		check(t)
 		t.Logf("flota-m5 killed: every unit running on the others %v after the crash", took.Round(100*time.Millisecond))

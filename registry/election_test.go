@@ -1,6 +1,7 @@
 package registry_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -36,18 +37,30 @@ func TestCampaignChecksOwnKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
+	// b's key lands from another goroutine: watch for it.
 	var bLease int64
-	for deadline := time.Now().Add(10 * time.Second); bLease == 0 && time.Now().Before(deadline); {
-		resp, err := raw.Get(ctx, r.Prefix()+"leader/", clientv3.WithPrefix())
-		if err != nil {
-			t.Fatal(err)
+	wctx, stopWatch := context.WithTimeout(ctx, 10*time.Second)
+	defer stopWatch()
+	resp, err := raw.Get(wctx, r.Prefix()+"leader/", clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range resp.Kvs {
+		if string(kv.Value) == "b" {
+			bLease = kv.Lease
 		}
-		for _, kv := range resp.Kvs {
-			if string(kv.Value) == "b" {
-				bLease = kv.Lease
+	}
+	if bLease == 0 {
+		for wr := range raw.Watch(wctx, r.Prefix()+"leader/", clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1)) {
+			for _, ev := range wr.Events {
+				if string(ev.Kv.Value) == "b" {
+					bLease = ev.Kv.Lease
+				}
+			}
+			if bLease != 0 {
+				break
 			}
 		}
-		time.Sleep(20 * time.Millisecond) // b's key lands from another goroutine
 	}
 	if bLease == 0 {
 		t.Fatal("b never put its election key")
