@@ -55,15 +55,7 @@ func benchPlacementOnce(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		go func() {
-			select {
-			case <-p.Lost():
-				if measuring.Err() == nil {
-					lost.Add(1)
-				}
-			case <-measuring.Done():
-			}
-		}()
+		countLost(measuring, p, &lost)
 	}
 	files, want := benchUnitFiles(b)
 	for start := 0; start < len(files); start += 500 {
@@ -193,6 +185,19 @@ func rawWrites(ctx context.Context, b *testing.B, eps []string, n, perTxn int) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// countLost adds one to lost if p's lease is lost while measuring lasts.
+func countLost(measuring context.Context, p *registry.Presence, lost *atomic.Int64) {
+	go func() {
+		select {
+		case <-p.Lost():
+			if measuring.Err() == nil {
+				lost.Add(1)
+			}
+		case <-measuring.Done():
+		}
+	}()
 }
 
 // peakRSSMiB is the process's peak resident memory (etcd and engine both).
