@@ -34,15 +34,7 @@ func BenchmarkLeasesUnderLoad(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				go func() {
-					select {
-					case <-p.Lost():
-						if measuring.Err() == nil {
-							lost.Add(1)
-						}
-					case <-measuring.Done():
-					}
-				}()
+				countLost(measuring, p, &lost)
 			}
 		}
 		const load = 30 * time.Second
