@@ -47,7 +47,7 @@ const DefaultTTL = 5 * time.Second
 // DefaultStopMargin covers what may separate the agent's view of its lease
 // from etcd's: the keep-alive answer's trip back, the agent's stop taking
 // effect, and clock rate drift over one TTL.
-const DefaultStopMargin = time.Second
+const DefaultStopMargin = 500 * time.Millisecond
 
 // Engine campaigns for leadership and, while it leads, keeps Placements in
 // line with Units and Machines.
