@@ -76,6 +76,9 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("--on-disconnect %q: %w", c.OnDisconnect, err)
 	}
+	if c.StopMargin < 0 {
+		return fmt.Errorf("--stop-margin %v: want a duration of 0 or more", c.StopMargin)
+	}
 	ip := c.PublicIP
 	if ip == "" {
 		ip = agent.PublicIP()
