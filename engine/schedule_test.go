@@ -47,6 +47,21 @@ func TestSchedulePlacement(t *testing.T) {
 			why:  map[string]string{"region.service": `MachineMetadata "region=eu" filtered 3 machines`},
 		},
 		{
+			name: "MachineMetadata expressions: !=, numbers, regular expressions, presence",
+			build: func(w *world) {
+				w.machine("m1", "zone=eu-west", "cpus=8", "disk=ssd").machine("m2", "zone=us-east", "cpus=2").machine("m3", "zone=eu-north", "cpus=16", "gpu=1")
+				w.unit("not-us.service", "MachineMetadata=zone!~^us-", "MachineMetadata=cpus<10")
+				w.unit("big.service", "MachineMetadata=cpus>=16")
+				w.unit("no-ssd.service", "MachineMetadata=disk!=ssd", "MachineMetadata=zone=us-east")
+				w.unit("gpu.service", "MachineMetadata=gpu=*")
+				w.unit("plain.service", "MachineMetadata=gpu!=*", "MachineMetadata=disk!=*")
+				w.unit("huge.service", `MachineMetadata="cpus>32" "zone=~eu"`)
+			},
+			want: map[string]string{"not-us.service": "m1", "big.service": "m3", "no-ssd.service": "m2", "gpu.service": "m3",
+				"plain.service": "m2", "huge.service": ""},
+			why: map[string]string{"huge.service": `MachineMetadata "cpus>32 zone=~eu" filtered 3 machines`},
+		},
+		{
 			name: "Conflicts: one instance per machine, the fourth unplaced",
 			build: func(w *world) {
 				w.machine("m1").machine("m2").machine("m3")

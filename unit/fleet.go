@@ -16,6 +16,7 @@ type Requirements struct {
 	MachineID       string              // "" if unset; MachineID / X-ConditionMachineID
 	MachineOf       []string            // exact unit names (MachineOf / X-ConditionMachineOf); fleet calls these Peers
 	MachineMetadata map[string][]string // key -> allowed values (OR within key, AND across keys); nil if none
+	MetadataExprs   []MetadataExpr      // MachineMetadata= expressions other than k=v, all of which must hold
 	Conflicts       []string            // path.Match globs (Conflicts / X-Conflicts)
 	Global          bool
 	Replaces        []string   // globs
@@ -23,12 +24,17 @@ type Requirements struct {
 }
 
 // MatchesMetadata reports whether a machine with metadata md may run the
-// unit: for every required key the machine has the key, with one of the
-// allowed values.
+// unit: for every key of fleet's k=v the machine has the key, with one of
+// the allowed values, and every other expression holds.
 func (r Requirements) MatchesMetadata(md map[string]string) bool {
 	for k, allowed := range r.MachineMetadata {
 		v, ok := md[k]
 		if !ok || !slices.Contains(allowed, v) {
+			return false
+		}
+	}
+	for _, e := range r.MetadataExprs {
+		if !e.Matches(md) {
 			return false
 		}
 	}
@@ -193,20 +199,18 @@ func (b *reqBuilder) add(kind reqKind, key string, in value, line int) error {
 	case reqMachineMetadata:
 		// fleet skipped malformed pairs, dropping the constraint without a
 		// word and placing the unit anywhere.
-		k, val, ok := strings.Cut(v, "=")
-		k, val = strings.TrimSpace(k), strings.TrimSpace(val)
-		switch {
-		case !ok:
-			return unitError(b.name, line, "invalid %s %s: want key=value", key, in)
-		case k == "":
-			return unitError(b.name, line, "invalid %s %s: empty key", key, in)
-		case val == "":
-			return unitError(b.name, line, "invalid %s %s: empty value", key, in)
+		e, err := ParseMetadataExpr(v)
+		if err != nil {
+			return unitError(b.name, line, "invalid %s %s: %v", key, in, err)
+		}
+		if e.Op != MetaEq {
+			r.MetadataExprs = append(r.MetadataExprs, e)
+			break
 		}
 		if r.MachineMetadata == nil {
 			r.MachineMetadata = make(map[string][]string)
 		}
-		r.MachineMetadata[k] = appendNew(r.MachineMetadata[k], val)
+		r.MachineMetadata[e.Key] = appendNew(r.MachineMetadata[e.Key], e.Value)
 	case reqConflicts, reqReplaces:
 		if _, err := path.Match(v, ""); err != nil {
 			return unitError(b.name, line, "invalid %s pattern %s: %v", key, in, err)
