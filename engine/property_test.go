@@ -51,10 +51,13 @@ func randomWorld(t *testing.T, rng *rand.Rand) *world {
 
 func addRandomUnit(w *world, rng *rand.Rand, i int) {
 	var name string
-	switch rng.IntN(6) {
+	switch rng.IntN(7) {
 	case 0:
 		name = fmt.Sprintf("web@%d.service", i)
 		w.unit(name, "Conflicts=web@*")
+	case 6:
+		name = fmt.Sprintf("spread@%d.service", i)
+		w.unit(name, fmt.Sprintf("DistinctBy=zone:%d", 1+rng.IntN(2)))
 	case 1:
 		name = fmt.Sprintf("dmz%d.service", i)
 		w.unit(name, "MachineMetadata=zone="+zones[rng.IntN(len(zones))])
@@ -166,6 +169,33 @@ func checkInvariants(t *testing.T, w *world) {
 			}
 			uu := u
 			ms.units = append(ms.units, &uu)
+		}
+	}
+	// DistinctBy=: at most Max of a unit's group per value of its key
+	// (units of the group that declare no rule are bound by it too).
+	for name, byM := range w.placements {
+		u := w.units[name]
+		for _, d := range u.Req.DistinctBy {
+			for m := range byM {
+				val, ok := machines[m].Metadata[d.Key]
+				if !ok {
+					t.Fatalf("%s on %s, which has no %s (DistinctBy=%s)", name, m, d.Key, d)
+				}
+				n := 0
+				for other, obyM := range w.placements {
+					if !unit.InGroup(u.Req.GroupOf(name), other) {
+						continue
+					}
+					for om := range obyM {
+						if machines[om].Metadata[d.Key] == val {
+							n++
+						}
+					}
+				}
+				if n > d.Max {
+					t.Fatalf("%d units of %s's group on %s=%s, DistinctBy=%s allows %d", n, name, d.Key, val, d, d.Max)
+				}
+			}
 		}
 	}
 	for _, ms := range machines {

@@ -51,6 +51,7 @@ type scheduler struct {
 	pending  []*Unit
 	passed   []*Unit // units no machine accepted, to explain once the run is done
 	stack    stack
+	counts   *groupCounts               // units of each DistinctBy= group per label value
 	labels   map[string][]*machineState // "k=v" -> machines, built on first use
 	ghosts   map[string]*machineState   // absent machines units stay on
 	stranded map[string]*machineState   // unit -> the absent machine it stays on if nothing takes it
@@ -84,12 +85,13 @@ func newScheduler(in Input) *scheduler {
 	for _, p := range in.Placements {
 		s.current[p.Unit] = append(s.current[p.Unit], p)
 	}
+	s.counts = newGroupCounts(s.ordered)
 	s.stack = newStack(func(name string) (string, bool) {
 		if m, ok := s.at[name]; ok {
 			return m.ID, true
 		}
 		return "", false
-	})
+	}, s.counts)
 	s.markUnschedulable()
 	s.byDepthThenName(s.ordered)
 	return s
@@ -232,6 +234,7 @@ func (s *scheduler) placeGlobals() {
 				continue
 			}
 			m.add(u)
+			s.counts.moved(u, m, +1)
 			s.bump(m)
 			s.global[u.Name] = append(s.global[u.Name], m)
 		}
@@ -310,6 +313,7 @@ func (s *scheduler) explain(u *Unit, machines []*machineState) string {
 // place records u on m and evicts the units u replaces there.
 func (s *scheduler) place(u *Unit, m *machineState) {
 	m.add(u)
+	s.counts.moved(u, m, +1)
 	s.at[u.Name] = m
 	delete(s.reasons, u.Name)
 	s.bump(m)
@@ -319,6 +323,7 @@ func (s *scheduler) place(u *Unit, m *machineState) {
 	for _, v := range append([]*Unit(nil), m.units...) {
 		if v.Name != u.Name && !v.Req.Global && u.Req.ReplacesUnit(v.Name) {
 			m.remove(v.Name)
+			s.counts.moved(v, m, -1)
 			delete(s.at, v.Name)
 			s.drop(m)
 			s.pending = append(s.pending, v)

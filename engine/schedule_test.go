@@ -62,6 +62,40 @@ func TestSchedulePlacement(t *testing.T) {
 			why: map[string]string{"huge.service": `MachineMetadata "cpus>32 zone=~eu" filtered 3 machines`},
 		},
 		{
+			name: "DistinctBy=rack: one instance of the template per rack, the fourth waits",
+			build: func(w *world) {
+				w.machine("m1", "rack=r1").machine("m2", "rack=r1").machine("m3", "rack=r2").machine("m4", "rack=r3")
+				for i := 1; i <= 4; i++ {
+					w.unit(fmt.Sprintf("web@%d.service", i), "DistinctBy=rack")
+				}
+				w.unit("other@1.service", "DistinctBy=rack") // another template: another group
+			},
+			want: map[string]string{"other@1.service": "m1", "web@1.service": "m2", "web@2.service": "m3", "web@3.service": "m4", "web@4.service": ""},
+			why:  map[string]string{"web@4.service": `no eligible machine among 4: DistinctBy "rack" filtered 4 machines`},
+		},
+		{
+			name: "DistinctBy=zone:2, and a machine without the key takes none",
+			build: func(w *world) {
+				w.machine("m1", "zone=a").machine("m2", "zone=a").machine("m3", "zone=a").machine("m4", "zone=b").machine("m5")
+				for i := 1; i <= 5; i++ {
+					w.unit(fmt.Sprintf("db@%d.service", i), "DistinctBy=zone:2")
+				}
+			},
+			want: map[string]string{"db@1.service": "m1", "db@2.service": "m2", "db@3.service": "m4", "db@4.service": "m4", "db@5.service": ""},
+			why:  map[string]string{"db@5.service": `DistinctBy "zone:2" filtered 4 machines; DistinctBy "zone:2" (no zone) filtered 1 machine`},
+		},
+		{
+			name: "Group= counts units of other names together",
+			build: func(w *world) {
+				w.machine("m1", "rack=r1").machine("m2", "rack=r2")
+				w.unit("svc-a.service", "Group=svc-*", "DistinctBy=rack")
+				w.unit("svc-b.service", "Group=svc-*", "DistinctBy=rack")
+				w.unit("svc-c.service", "Group=svc-*", "DistinctBy=rack")
+			},
+			want: map[string]string{"svc-a.service": "m1", "svc-b.service": "m2", "svc-c.service": ""},
+			why:  map[string]string{"svc-c.service": `DistinctBy "rack" filtered 2 machines`},
+		},
+		{
 			name: "Conflicts: one instance per machine, the fourth unplaced",
 			build: func(w *world) {
 				w.machine("m1").machine("m2").machine("m3")

@@ -7,7 +7,7 @@ type stack struct {
 }
 
 // newStack wires the pipeline, cheapest and most decisive rules first.
-func newStack(where func(unit string) (string, bool)) stack {
+func newStack(where func(unit string) (string, bool), counts *groupCounts) stack {
 	return stack{checkers: []checker{
 		// MachineID pins a unit to one machine.
 		machineIDChecker{},
@@ -22,6 +22,9 @@ func newStack(where func(unit string) (string, bool)) stack {
 		// use is not reported as merely full; before Conflicts, as it costs
 		// the same on a busy machine as on an idle one.
 		resourcesChecker{},
+		// DistinctBy: at most N of a group per value of a key, a lookup in
+		// the run's counts.
+		distinctChecker{counts: counts},
 		// Conflicts last: it scans every unit on the machine.
 		conflictsChecker{},
 	}}

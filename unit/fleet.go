@@ -21,6 +21,8 @@ type Requirements struct {
 	Global          bool
 	Replaces        []string   // globs
 	OnDisconnect    Disconnect // what its machine does with it when cut off from etcd; "" for the cluster's default
+	DistinctBy      []Distinct // at most Max of its group per value of Key
+	Group           string     // glob of the units its group rules count with; "" for GroupOf's default
 }
 
 // MatchesMetadata reports whether a machine with metadata md may run the
@@ -70,6 +72,8 @@ const (
 	reqGlobal
 	reqReplaces
 	reqOnDisconnect
+	reqDistinctBy
+	reqGroup
 	numReqKinds
 )
 
@@ -91,6 +95,8 @@ var reqKeys = map[string]reqKey{
 	"Global":                     {reqGlobal, ""},
 	"Replaces":                   {reqReplaces, ""},
 	"OnDisconnect":               {reqOnDisconnect, ""},
+	"DistinctBy":                 {reqDistinctBy, ""},
+	"Group":                      {reqGroup, ""},
 }
 
 // ParseOptions reads the [X-Fleet] options among opts for the unit called
@@ -234,6 +240,21 @@ func (b *reqBuilder) add(kind reqKind, key string, in value, line int) error {
 			return unitError(b.name, line, "invalid %s value %s: want true or false", key, in)
 		}
 		b.globalAt = line
+	case reqDistinctBy:
+		d, err := parseDistinct(v)
+		if err != nil {
+			return unitError(b.name, line, "invalid %s %s: %v", key, in, err)
+		}
+		if i := slices.IndexFunc(r.DistinctBy, func(o Distinct) bool { return o.Key == d.Key }); i >= 0 {
+			r.DistinctBy[i] = d // the last one for a key counts, as in systemd
+		} else {
+			r.DistinctBy = append(r.DistinctBy, d)
+		}
+	case reqGroup:
+		if _, err := path.Match(v, ""); err != nil || v == "" {
+			return unitError(b.name, line, "invalid %s pattern %s: want a glob over unit names, such as web-*", key, in)
+		}
+		r.Group = v
 	case reqOnDisconnect:
 		d, err := ParseDisconnect(v)
 		if err != nil {
@@ -269,6 +290,9 @@ func (b *reqBuilder) check() error {
 		}
 	}
 	if r.Global {
+		if len(r.DistinctBy) > 0 {
+			return unitError(b.name, b.first[reqDistinctBy], "Global cannot be used with DistinctBy")
+		}
 		if len(r.MachineOf) > 0 {
 			return unitError(b.name, b.first[reqMachineOf], "Global cannot be used with Peers")
 		}
