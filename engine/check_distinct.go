@@ -21,12 +21,12 @@ import (
 type distinctChecker struct{ counts *groupCounts }
 
 func (c distinctChecker) feasible(u *Unit, m *machineState) bool {
-	return len(c.counts.rules) == 0 || c.check(u, m) == ""
+	return len(c.counts.strict) == 0 || c.check(u, m) == ""
 }
 
 func (c distinctChecker) check(u *Unit, m *machineState) string {
 	for _, k := range c.counts.keys {
-		r := c.counts.rules[k]
+		r := c.counts.strict[k]
 		if !unit.InGroup(k.group, u.Name) {
 			continue
 		}
@@ -43,27 +43,34 @@ func (c distinctChecker) check(u *Unit, m *machineState) string {
 }
 
 // groupCounts counts, during one run, the units of each group that a
-// DistinctBy= rule names per value of its key, kept current as units are
-// added and removed: a check is a lookup, not a scan of the cluster.
+// DistinctBy= or SpreadBy= rule names per value of its key, kept current as
+// units are added and removed: a check is a lookup, not a scan of the
+// cluster.
 type groupCounts struct {
-	rules map[groupKey]int            // (group glob, metadata key) -> the smallest Max declared
-	keys  []groupKey                  // rules' keys, sorted: the first rejection reported is stable
-	n     map[groupKey]map[string]int // -> value -> units of the group on machines with it
+	strict  map[groupKey]int            // DistinctBy=: (group glob, key) -> the smallest Max declared
+	keys    []groupKey                  // strict's keys, sorted: the first rejection reported is stable
+	tracked map[groupKey]bool           // every (group glob, key) counted, strict or spread
+	n       map[groupKey]map[string]int // -> value -> units of the group on machines with it
 }
 
 type groupKey struct{ group, key string }
 
 func newGroupCounts(units []*Unit) *groupCounts {
-	g := &groupCounts{rules: map[groupKey]int{}, n: map[groupKey]map[string]int{}}
+	g := &groupCounts{strict: map[groupKey]int{}, tracked: map[groupKey]bool{}, n: map[groupKey]map[string]int{}}
 	for _, u := range units {
+		group := u.Req.GroupOf(u.Name)
 		for _, d := range u.Req.DistinctBy {
-			k := groupKey{u.Req.GroupOf(u.Name), d.Key}
-			if have, ok := g.rules[k]; !ok || d.Max < have {
-				g.rules[k] = d.Max
+			k := groupKey{group, d.Key}
+			if have, ok := g.strict[k]; !ok || d.Max < have {
+				g.strict[k] = d.Max
 			}
+			g.tracked[k] = true
+		}
+		for _, sp := range u.Req.SpreadBy {
+			g.tracked[groupKey{group, sp.Key}] = true
 		}
 	}
-	for k := range g.rules {
+	for k := range g.strict {
 		g.keys = append(g.keys, k)
 	}
 	slices.SortFunc(g.keys, func(a, b groupKey) int {
@@ -76,7 +83,7 @@ func (g *groupCounts) get(group, key, value string) int { return g.n[groupKey{gr
 
 // moved records u joining (by +1) or leaving (by -1) machine m.
 func (g *groupCounts) moved(u *Unit, m *machineState, by int) {
-	for k := range g.rules {
+	for k := range g.tracked {
 		v, ok := m.Metadata[k.key]
 		if !ok || !unit.InGroup(k.group, u.Name) {
 			continue

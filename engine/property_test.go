@@ -51,13 +51,17 @@ func randomWorld(t *testing.T, rng *rand.Rand) *world {
 
 func addRandomUnit(w *world, rng *rand.Rand, i int) {
 	var name string
-	switch rng.IntN(7) {
+	switch rng.IntN(8) {
 	case 0:
 		name = fmt.Sprintf("web@%d.service", i)
 		w.unit(name, "Conflicts=web@*")
 	case 6:
 		name = fmt.Sprintf("spread@%d.service", i)
 		w.unit(name, fmt.Sprintf("DistinctBy=zone:%d", 1+rng.IntN(2)))
+	case 7:
+		name = fmt.Sprintf("soft@%d.service", i)
+		w.unit(name, "SoftConflicts=soft@*", fmt.Sprintf("SpreadBy=zone:%d", 1+rng.IntN(5)),
+			fmt.Sprintf("PreferMachineMetadata=zone=%s:%d", zones[rng.IntN(len(zones))], rng.IntN(21)-10|1))
 	case 1:
 		name = fmt.Sprintf("dmz%d.service", i)
 		w.unit(name, "MachineMetadata=zone="+zones[rng.IntN(len(zones))])

@@ -51,7 +51,8 @@ type scheduler struct {
 	pending  []*Unit
 	passed   []*Unit // units no machine accepted, to explain once the run is done
 	stack    stack
-	counts   *groupCounts               // units of each DistinctBy= group per label value
+	counts   *groupCounts               // units of each DistinctBy=/SpreadBy= group per label value
+	ranking  []scorer                   // the soft rules, for units that have some
 	labels   map[string][]*machineState // "k=v" -> machines, built on first use
 	ghosts   map[string]*machineState   // absent machines units stay on
 	stranded map[string]*machineState   // unit -> the absent machine it stays on if nothing takes it
@@ -92,6 +93,7 @@ func newScheduler(in Input) *scheduler {
 		}
 		return "", false
 	}, s.counts)
+	s.ranking = newRanking(s.counts)
 	s.markUnschedulable()
 	s.byDepthThenName(s.ordered)
 	return s
@@ -264,8 +266,16 @@ func (s *scheduler) placePending() {
 	}
 }
 
-// choose returns the least-loaded feasible machine, or nil.
+// choose returns the least-loaded feasible machine, or nil; for a unit with
+// soft rules, the feasible machine they rank best (rank.go).
 func (s *scheduler) choose(u *Unit) *machineState {
+	if u.Req.HasSoftRules() {
+		ms, ok := s.candidates(u)
+		if !ok {
+			ms = s.order
+		}
+		return s.rank(u, ms)
+	}
 	if ms, ok := s.candidates(u); ok {
 		var best *machineState
 		for _, m := range ms {

@@ -96,6 +96,38 @@ func TestSchedulePlacement(t *testing.T) {
 			why:  map[string]string{"svc-c.service": `DistinctBy "rack" filtered 2 machines`},
 		},
 		{
+			name: "SoftConflicts: 3 instances on 2 machines, all placed, two together (the seed's definition)",
+			build: func(w *world) {
+				w.machine("m1", "zone=dmz").machine("m2", "zone=dmz").machine("m3", "zone=lan")
+				for i := 1; i <= 3; i++ {
+					w.unit(fmt.Sprintf("web@%d.service", i), "SoftConflicts=web@*", "MachineMetadata=zone=dmz")
+				}
+				w.unit("other.service", "MachineID=m2") // makes m2 busier: SoftConflicts, not load, decides
+			},
+			want: map[string]string{"web@1.service": "m1", "web@2.service": "m2", "web@3.service": "m1", "other.service": "m2"},
+		},
+		{
+			name: "SpreadBy=rack: the group balanced over the racks, not the machines",
+			build: func(w *world) {
+				w.machine("m1", "rack=r1").machine("m2", "rack=r1").machine("m3", "rack=r2")
+				for i := 1; i <= 4; i++ {
+					w.unit(fmt.Sprintf("app@%d.service", i), "SpreadBy=rack")
+				}
+			},
+			want: map[string]string{"app@1.service": "m1", "app@2.service": "m3", "app@3.service": "m2", "app@4.service": "m3"},
+		},
+		{
+			name: "PreferMachineMetadata: a preferred machine wins over a less loaded one, an avoided one loses",
+			build: func(w *world) {
+				w.machine("m1", "disk=hdd", "zone=edge").machine("m2", "disk=ssd").machine("m3", "disk=hdd")
+				w.unit("busy.service", "MachineID=m2")
+				w.unit("db.service", "PreferMachineMetadata=disk=ssd:50")
+				w.unit("web.service", "PreferMachineMetadata=zone=edge:-10")
+				w.unit("edge-only.service", "MachineMetadata=zone=edge", "PreferMachineMetadata=zone=edge:-10")
+			},
+			want: map[string]string{"busy.service": "m2", "db.service": "m2", "web.service": "m3", "edge-only.service": "m1"},
+		},
+		{
 			name: "Conflicts: one instance per machine, the fourth unplaced",
 			build: func(w *world) {
 				w.machine("m1").machine("m2").machine("m3")

@@ -23,6 +23,9 @@ type Requirements struct {
 	OnDisconnect    Disconnect // what its machine does with it when cut off from etcd; "" for the cluster's default
 	DistinctBy      []Distinct // at most Max of its group per value of Key
 	Group           string     // glob of the units its group rules count with; "" for GroupOf's default
+	SoftConflicts   []string   // globs of units it avoids sharing a machine with, while it can
+	SpreadBy        []Spread   // keys to spread its group over, weighted
+	Prefer          []Preference
 }
 
 // MatchesMetadata reports whether a machine with metadata md may run the
@@ -74,6 +77,9 @@ const (
 	reqOnDisconnect
 	reqDistinctBy
 	reqGroup
+	reqSoftConflicts
+	reqSpreadBy
+	reqPrefer
 	numReqKinds
 )
 
@@ -97,6 +103,9 @@ var reqKeys = map[string]reqKey{
 	"OnDisconnect":               {reqOnDisconnect, ""},
 	"DistinctBy":                 {reqDistinctBy, ""},
 	"Group":                      {reqGroup, ""},
+	"SoftConflicts":              {reqSoftConflicts, ""},
+	"SpreadBy":                   {reqSpreadBy, ""},
+	"PreferMachineMetadata":      {reqPrefer, ""},
 }
 
 // ParseOptions reads the [X-Fleet] options among opts for the unit called
@@ -250,6 +259,27 @@ func (b *reqBuilder) add(kind reqKind, key string, in value, line int) error {
 		} else {
 			r.DistinctBy = append(r.DistinctBy, d)
 		}
+	case reqSoftConflicts:
+		if err := checkGlob(v); err != nil {
+			return unitError(b.name, line, "invalid %s pattern %s: %v", key, in, err)
+		}
+		r.SoftConflicts = appendNew(r.SoftConflicts, v)
+	case reqSpreadBy:
+		sp, err := parseSpread(v)
+		if err != nil {
+			return unitError(b.name, line, "invalid %s %s: %v", key, in, err)
+		}
+		if i := slices.IndexFunc(r.SpreadBy, func(o Spread) bool { return o.Key == sp.Key }); i >= 0 {
+			r.SpreadBy[i] = sp
+		} else {
+			r.SpreadBy = append(r.SpreadBy, sp)
+		}
+	case reqPrefer:
+		p, err := parsePreference(v)
+		if err != nil {
+			return unitError(b.name, line, "invalid %s %s: %v", key, in, err)
+		}
+		r.Prefer = append(r.Prefer, p)
 	case reqGroup:
 		if _, err := path.Match(v, ""); err != nil || v == "" {
 			return unitError(b.name, line, "invalid %s pattern %s: want a glob over unit names, such as web-*", key, in)
@@ -328,7 +358,7 @@ func splitValues(kind reqKind, value string) []string {
 	if len(value) > 0 && value[0] == '"' && value[len(value)-1] == '"' {
 		vals = splitQuoted(value)
 	}
-	if kind == reqConflicts || kind == reqReplaces {
+	if kind == reqConflicts || kind == reqReplaces || kind == reqSoftConflicts || kind == reqSpreadBy {
 		var fields []string
 		for _, v := range vals {
 			fields = append(fields, strings.Fields(v)...)

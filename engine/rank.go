@@ -1,0 +1,98 @@
+package engine
+
+// The ranking stage, after the feasibility stack: among the machines a unit
+// may go to, each scorer gives a score (higher is better) and the best
+// total wins; ties go to the least loaded machine, then the lower ID, as in
+// fleet. A unit without soft rules is placed exactly as fleet placed it.
+type scorer interface {
+	name() string
+	score(u *Unit, m *machineState) float64
+}
+
+// ranking wires the scorers, one rule a scorer.
+func newRanking(counts *groupCounts) []scorer {
+	return []scorer{
+		// SoftConflicts=: a machine loses a point per unit there it would
+		// rather not meet.
+		softConflictsScorer{},
+		// SpreadBy=: for each key, the weight times the units of the group
+		// already on that value, taken off.
+		spreadScorer{counts: counts},
+		// PreferMachineMetadata=: the weight of each expression the machine
+		// satisfies.
+		preferScorer{},
+	}
+}
+
+// rank returns the best of the feasible machines ms for u by the scorers.
+func (s *scheduler) rank(u *Unit, ms []*machineState) *machineState {
+	var best *machineState
+	var bestScore float64
+	for _, m := range ms {
+		if !s.stack.feasible(u, m) {
+			continue
+		}
+		total := 0.0
+		for _, sc := range s.ranking {
+			total += sc.score(u, m)
+		}
+		if best == nil || total > bestScore || (total == bestScore && less(m, best)) {
+			best, bestScore = m, total
+		}
+	}
+	return best
+}
+
+type softConflictsScorer struct{}
+
+func (softConflictsScorer) name() string { return "soft-conflicts" }
+
+func (softConflictsScorer) score(u *Unit, m *machineState) float64 {
+	return -float64(softConflicting(u, m))
+}
+
+// softConflicting counts the units on m that u's SoftConflicts= match, or
+// whose SoftConflicts= match u (the rule is symmetric, as Conflicts=).
+func softConflicting(u *Unit, m *machineState) int {
+	n := 0
+	for _, v := range m.units {
+		if v.Name == u.Name {
+			continue
+		}
+		if matching(u.Req.SoftConflicts, v.Name) != "" || matching(v.Req.SoftConflicts, u.Name) != "" {
+			n++
+		}
+	}
+	return n
+}
+
+type spreadScorer struct{ counts *groupCounts }
+
+func (spreadScorer) name() string { return "spread" }
+
+func (s spreadScorer) score(u *Unit, m *machineState) float64 {
+	total := 0.0
+	for _, sp := range u.Req.SpreadBy {
+		v, ok := m.Metadata[sp.Key]
+		if !ok {
+			total -= float64(sp.Weight) * 1e3 // a machine off the topology comes last
+			continue
+		}
+		total -= float64(sp.Weight * s.counts.get(u.Req.GroupOf(u.Name), sp.Key, v))
+	}
+	return total
+}
+
+type preferScorer struct{}
+
+func (preferScorer) name() string { return "prefer" }
+
+func (preferScorer) score(u *Unit, m *machineState) float64 {
+	total := 0.0
+	for _, p := range u.Req.Prefer {
+		if p.Expr.Matches(m.Metadata) {
+			total += float64(p.Weight)
+		}
+	}
+	return total
+}
