@@ -51,6 +51,7 @@ func commands() []*command {
 		listUnitFilesCommand(),
 		listUnitsCommand(),
 		loadCommand(),
+		planCommand(),
 		restartCommand(),
 		startCommand(),
 		statusCommand(),

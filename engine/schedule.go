@@ -26,8 +26,10 @@ import (
 //     machines as the run leaves them: explained when it was passed over,
 //     the words would depend on what was placed after it, and the next run
 //     of the same cluster would word them otherwise and write them again.
-func Schedule(in Input) Plan {
-	s := newScheduler(in)
+func Schedule(in Input) Plan { return newScheduler(in).run() }
+
+// run is Schedule's stages, in order.
+func (s *scheduler) run() Plan {
 	s.keep()
 	s.placeGlobals()
 	s.placePending()
@@ -57,6 +59,9 @@ type scheduler struct {
 	ghosts   map[string]*machineState   // absent machines units stay on
 	stranded map[string]*machineState   // unit -> the absent machine it stays on if nothing takes it
 	wake     time.Time                  // the earliest end of a hold
+
+	explainFor map[string]bool    // units whose machine scores SchedulePreview keeps
+	scores     map[string][]Score // and the scores
 }
 
 func newScheduler(in Input) *scheduler {
@@ -269,6 +274,7 @@ func (s *scheduler) placePending() {
 // choose returns the least-loaded feasible machine, or nil; for a unit with
 // soft rules, the feasible machine they rank best (rank.go).
 func (s *scheduler) choose(u *Unit) *machineState {
+	s.noteScores(u)
 	if u.Req.HasSoftRules() {
 		ms, ok := s.candidates(u)
 		if !ok {

@@ -1,0 +1,245 @@
+package ctl
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/flota-dev/flota/engine"
+	"github.com/flota-dev/flota/registry"
+	"github.com/flota-dev/flota/unit"
+)
+
+// exitUnplaceable is plan's exit status when a unit it was asked about
+// cannot be placed (Nomad's plan exits non-zero the same way): apart from
+// 1, a failure, so that a script can tell "not now" from "broken".
+const exitUnplaceable = 3
+
+func planCommand() *command {
+	cmd := newCommand("plan", "UNIT...", "Show where units would be placed, without changing anything",
+		`A dry run against the live cluster: the units named are scheduled as if they
+were started (a local file, a template's instance, or a unit in the cluster),
+and nothing is written. For each unit: the machine it would go to, or why it
+cannot be placed; then every machine's score (each soft rule's value, the
+total, and the load that breaks ties) or why it was rejected; then the units
+that would move or stop because of them. The exit status is 0 when all can
+be placed, 3 when some cannot, 1 on a failure.`)
+	cmd.minArgs = 1
+	top := cmd.flags.Int("machines", 5, "how many machines to show per unit, best first (0: all)")
+	cmd.run = func(ctx context.Context, c *cli, args []string) error {
+		us, err := parseUnitArgs(args)
+		if err != nil {
+			return err
+		}
+		if err := refuseTemplates("plan", us); err != nil {
+			return err
+		}
+		cluster, err := request(ctx, c, "load the cluster", func(ctx context.Context) (*registry.Cluster, error) {
+			return c.reg.LoadCluster(ctx, slog.New(slog.DiscardHandler))
+		})
+		if err != nil {
+			return err
+		}
+		in := engine.InputOf(cluster)
+		names, err := c.planUnits(ctx, cluster, &in, us)
+		if err != nil {
+			return err
+		}
+		pv := engine.SchedulePreview(in, names)
+		if n := writePlan(c.out, cluster, pv, names, *top); n > 0 {
+			return &reportedError{code: exitUnplaceable}
+		}
+		return nil
+	}
+	return cmd
+}
+
+// planUnits puts the units named into in as started: those in the cluster
+// launched, the others read from their file or template as start would.
+func (c *cli) planUnits(ctx context.Context, cluster *registry.Cluster, in *engine.Input, us []unitArg) ([]string, error) {
+	r := &resolver{c: c, units: cluster.Units, files: map[string]*unit.File{}, texts: map[string][]byte{}}
+	var names []string
+	for _, a := range us {
+		names = append(names, a.name)
+		if i := indexUnit(in.Units, a.name); i >= 0 {
+			in.Units[i].Desired = registry.StateLaunched
+			continue
+		}
+		f, err := r.newFile(ctx, a)
+		if err != nil {
+			return nil, err // a plan of some of the units named would mislead
+		}
+		r.files[f.Name] = f
+		in.Units = append(in.Units, engine.Unit{Name: f.Name, Hash: f.Hash, Desired: registry.StateLaunched, Req: f.Fleet, Resources: f.Resources})
+	}
+	return names, nil
+}
+
+func indexUnit(us []engine.Unit, name string) int {
+	for i, u := range us {
+		if u.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// writePlan prints the preview and returns how many of the units named
+// cannot be placed.
+func writePlan(w io.Writer, cluster *registry.Cluster, pv engine.Preview, names []string, top int) int {
+	where := map[string][]string{}  // unit -> machines after the run
+	before := map[string][]string{} // unit -> machines now
+	for u, byM := range cluster.Placements {
+		for m := range byM {
+			before[u] = append(before[u], m)
+			where[u] = append(where[u], m)
+		}
+	}
+	reasons := map[string]string{}
+	for _, ch := range pv.Changes {
+		for _, p := range ch.Delete {
+			where[ch.Unit] = remove(where[ch.Unit], p.Machine)
+		}
+		for _, p := range ch.Put {
+			if !contains(where[ch.Unit], p.Machine) {
+				where[ch.Unit] = append(where[ch.Unit], p.Machine)
+			}
+		}
+		if ch.Unplaced != nil {
+			reasons[ch.Unit] = *ch.Unplaced
+		}
+	}
+	legend := func(id string) string {
+		short := id
+		if len(short) > 8 {
+			short = short[:8] + "..."
+		}
+		if m, ok := cluster.Machines[id]; ok && m.IP != "" {
+			return short + "/" + m.IP
+		}
+		return short
+	}
+	unplaceable := 0
+	tw := tabwriter.NewWriter(w, 0, 8, 1, '\t', 0)
+	fmt.Fprintln(tw, "UNIT\tMACHINE\tNOTE")
+	for _, n := range names {
+		ms := where[n]
+		sort.Strings(ms)
+		switch {
+		case len(ms) == 0:
+			unplaceable++
+			why := reasons[n]
+			if why == "" {
+				why = cluster.Unplaced[n]
+			}
+			fmt.Fprintf(tw, "%s\t-\tcannot be placed: %s\n", n, why)
+		default:
+			var shown []string
+			for _, m := range ms {
+				shown = append(shown, legend(m))
+			}
+			note := "would be placed"
+			if sameSet(before[n], ms) {
+				note = "stays"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", n, strings.Join(shown, ","), note)
+		}
+	}
+	tw.Flush()
+	for _, n := range names {
+		scores := pv.Scores[n]
+		if len(scores) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s: machines, best first\n", n)
+		tw := tabwriter.NewWriter(w, 0, 8, 1, '\t', 0)
+		var parts []string
+		for _, p := range firstFeasible(scores).Parts {
+			parts = append(parts, strings.ToUpper(p.Scorer))
+		}
+		fmt.Fprintln(tw, strings.Join(append([]string{"MACHINE", "TOTAL", "LOAD"}, parts...), "\t")+"\tREJECTED")
+		for i, s := range scores {
+			if top > 0 && i >= top {
+				fmt.Fprintf(tw, "(%d more)\n", len(scores)-top)
+				break
+			}
+			row := []string{legend(s.Machine), "-", strconv.Itoa(s.Load)}
+			if s.Rejected == "" {
+				row[1] = fmtScore(s.Total)
+				for _, p := range s.Parts {
+					row = append(row, fmtScore(p.Value))
+				}
+				row = append(row, "-")
+			} else {
+				for range parts {
+					row = append(row, "-")
+				}
+				row = append(row, s.Rejected)
+			}
+			fmt.Fprintln(tw, strings.Join(row, "\t"))
+		}
+		tw.Flush()
+	}
+	// Units not asked about that the run would move or take off a machine.
+	asked := map[string]bool{}
+	for _, n := range names {
+		asked[n] = true
+	}
+	var moves []string
+	for _, ch := range pv.Changes {
+		if asked[ch.Unit] || len(ch.Delete) == 0 {
+			continue
+		}
+		var from, to []string
+		for _, p := range ch.Delete {
+			from = append(from, legend(p.Machine))
+		}
+		for _, p := range ch.Put {
+			to = append(to, legend(p.Machine))
+		}
+		if len(to) == 0 {
+			moves = append(moves, fmt.Sprintf("%s would leave %s", ch.Unit, strings.Join(from, ",")))
+		} else {
+			moves = append(moves, fmt.Sprintf("%s would move from %s to %s", ch.Unit, strings.Join(from, ","), strings.Join(to, ",")))
+		}
+	}
+	if len(moves) > 0 {
+		fmt.Fprintln(w, "\nOther units:")
+		for _, m := range moves {
+			fmt.Fprintln(w, "  "+m)
+		}
+	}
+	return unplaceable
+}
+
+func firstFeasible(scores []engine.Score) engine.Score {
+	for _, s := range scores {
+		if s.Rejected == "" {
+			return s
+		}
+	}
+	return engine.Score{}
+}
+
+func fmtScore(v float64) string {
+	if v == 0 {
+		return "0" // not "-0"
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
+
+func remove(ms []string, m string) []string {
+	return slices.DeleteFunc(slices.Clone(ms), func(x string) bool { return x == m })
+}
+
+func contains(ms []string, m string) bool { return slices.Contains(ms, m) }
+
+func sameSet(a, b []string) bool {
+	return len(a) == len(b) && !slices.ContainsFunc(a, func(x string) bool { return !slices.Contains(b, x) })
+}
