@@ -25,11 +25,8 @@ func (c distinctChecker) feasible(u *Unit, m *machineState) bool {
 }
 
 func (c distinctChecker) check(u *Unit, m *machineState) string {
-	for _, k := range c.counts.keys {
+	for _, k := range c.counts.memberOf(u).strict {
 		r := c.counts.strict[k]
-		if !unit.InGroup(k.group, u.Name) {
-			continue
-		}
 		d := unit.Distinct{Key: k.key, Max: r}
 		v, ok := m.Metadata[k.key]
 		if !ok {
@@ -48,17 +45,41 @@ func (c distinctChecker) check(u *Unit, m *machineState) string {
 // cluster.
 type groupCounts struct {
 	strict  map[groupKey]int            // DistinctBy=: (group glob, key) -> the smallest Max declared
-	keys    []groupKey                  // strict's keys, sorted: the first rejection reported is stable
 	tracked map[groupKey]bool           // every (group glob, key) counted, strict or spread
 	n       map[groupKey]map[string]int // -> value -> units of the group on machines with it
+
+	// Which groups a unit belongs to, found once per unit: a default group
+	// (a template's instances) is a lookup by the unit's own default glob,
+	// only globs given with Group= are matched against its name.
+	explicit map[string]bool       // globs given with Group=
+	byGroup  map[string][]groupKey // group glob -> its tracked keys
+	members  map[string]membership // unit -> its groups' keys
+	groups   map[string]string     // unit -> its own group (GroupOf), worked out once
 }
+
+// groupOf is u's own group, the one its rules count.
+func (g *groupCounts) groupOf(u *Unit) string {
+	if grp, ok := g.groups[u.Name]; ok {
+		return grp
+	}
+	grp := u.Req.GroupOf(u.Name)
+	g.groups[u.Name] = grp
+	return grp
+}
+
+// membership is the (group, key) pairs a unit counts in, sorted.
+type membership struct{ strict, tracked []groupKey }
 
 type groupKey struct{ group, key string }
 
 func newGroupCounts(units []*Unit) *groupCounts {
-	g := &groupCounts{strict: map[groupKey]int{}, tracked: map[groupKey]bool{}, n: map[groupKey]map[string]int{}}
+	g := &groupCounts{strict: map[groupKey]int{}, tracked: map[groupKey]bool{}, n: map[groupKey]map[string]int{},
+		explicit: map[string]bool{}, byGroup: map[string][]groupKey{}, members: map[string]membership{}, groups: map[string]string{}}
 	for _, u := range units {
 		group := u.Req.GroupOf(u.Name)
+		if u.Req.Group != "" && (len(u.Req.DistinctBy) > 0 || len(u.Req.SpreadBy) > 0) {
+			g.explicit[u.Req.Group] = true
+		}
 		for _, d := range u.Req.DistinctBy {
 			k := groupKey{group, d.Key}
 			if have, ok := g.strict[k]; !ok || d.Max < have {
@@ -70,22 +91,54 @@ func newGroupCounts(units []*Unit) *groupCounts {
 			g.tracked[groupKey{group, sp.Key}] = true
 		}
 	}
-	for k := range g.strict {
-		g.keys = append(g.keys, k)
+	for k := range g.tracked {
+		g.byGroup[k.group] = append(g.byGroup[k.group], k)
 	}
-	slices.SortFunc(g.keys, func(a, b groupKey) int {
+	return g
+}
+
+// sortKeys orders keys so that the first rejection reported is stable.
+func sortKeys(ks []groupKey) {
+	slices.SortFunc(ks, func(a, b groupKey) int {
 		return cmp.Or(strings.Compare(a.group, b.group), strings.Compare(a.key, b.key))
 	})
-	return g
 }
 
 func (g *groupCounts) get(group, key, value string) int { return g.n[groupKey{group, key}][value] }
 
+// memberOf is the groups u counts in, worked out on first use.
+func (g *groupCounts) memberOf(u *Unit) membership {
+	if len(g.tracked) == 0 {
+		return membership{}
+	}
+	if ms, ok := g.members[u.Name]; ok {
+		return ms
+	}
+	groups := []string{unit.Requirements{}.GroupOf(u.Name)} // the default group of its name
+	for glob := range g.explicit {
+		if glob != groups[0] && unit.InGroup(glob, u.Name) {
+			groups = append(groups, glob)
+		}
+	}
+	var ms membership
+	for _, grp := range groups {
+		for _, k := range g.byGroup[grp] {
+			ms.tracked = append(ms.tracked, k)
+			if _, ok := g.strict[k]; ok {
+				ms.strict = append(ms.strict, k)
+			}
+		}
+	}
+	sortKeys(ms.strict)
+	g.members[u.Name] = ms
+	return ms
+}
+
 // moved records u joining (by +1) or leaving (by -1) machine m.
 func (g *groupCounts) moved(u *Unit, m *machineState, by int) {
-	for k := range g.tracked {
+	for _, k := range g.memberOf(u).tracked {
 		v, ok := m.Metadata[k.key]
-		if !ok || !unit.InGroup(k.group, u.Name) {
+		if !ok {
 			continue
 		}
 		if g.n[k] == nil {

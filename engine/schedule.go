@@ -55,6 +55,7 @@ type scheduler struct {
 	stack    stack
 	counts   *groupCounts               // units of each DistinctBy=/SpreadBy= group per label value
 	ranking  []scorer                   // the soft rules, for units that have some
+	values   map[string][]string        // metadata key -> its values among the machines, built on first use
 	labels   map[string][]*machineState // "k=v" -> machines, built on first use
 	ghosts   map[string]*machineState   // absent machines units stay on
 	stranded map[string]*machineState   // unit -> the absent machine it stays on if nothing takes it
@@ -276,11 +277,10 @@ func (s *scheduler) placePending() {
 func (s *scheduler) choose(u *Unit) *machineState {
 	s.noteScores(u)
 	if u.Req.HasSoftRules() {
-		ms, ok := s.candidates(u)
-		if !ok {
-			ms = s.order
+		if ms, ok := s.candidates(u); ok {
+			return s.rank(u, ms, false)
 		}
-		return s.rank(u, ms)
+		return s.rank(u, s.order, true)
 	}
 	if ms, ok := s.candidates(u); ok {
 		var best *machineState

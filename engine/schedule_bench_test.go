@@ -104,3 +104,51 @@ func benchInput(b *testing.B) Input {
 	}
 	return in
 }
+
+// BenchmarkScheduleRules is BenchmarkSchedule on a cluster with the group
+// rules of issue 9: 1,000 machines in 10 racks × 3 zones, 10,000 units, a
+// third of them template instances spread over rack and zone (SpreadBy=), a
+// third with strict (DistinctBy=) or soft (SoftConflicts=) anti-affinity,
+// the rest plain.
+//
+//	go test -run=^$ -bench=ScheduleRules ./engine/
+func BenchmarkScheduleRules(b *testing.B) {
+	var in Input
+	for i := range 1000 {
+		in.Machines = append(in.Machines, Machine{ID: fmt.Sprintf("machine-%04d", i),
+			Metadata: map[string]string{"zone": fmt.Sprintf("z%d", i%3), "rack": fmt.Sprintf("r%d", i%10)}})
+	}
+	add := func(name, fleet string) {
+		f, err := unit.Parse(name, []byte("[Service]\nExecStart=/bin/true\n[X-Fleet]\n"+fleet))
+		if err != nil {
+			b.Fatal(err)
+		}
+		in.Units = append(in.Units, Unit{Name: name, Hash: f.Hash, Desired: registry.StateLaunched, Req: f.Fleet})
+	}
+	var spread, strict, soft int
+	for i := range 10000 {
+		switch {
+		case i%3 == 0: // templates of 33 instances, spread over zone (5) and rack (1)
+			add(fmt.Sprintf("spread%03d@%d.service", spread/33, spread), "SpreadBy=zone:5 rack:1\n")
+			spread++
+		case i%3 == 1 && i%2 == 0: // templates of 10 instances, at most 2 per rack
+			add(fmt.Sprintf("strict%03d@%d.service", strict/10, strict), "DistinctBy=rack:2\n")
+			strict++
+		case i%3 == 1: // templates of 10 instances that would rather not meet
+			add(fmt.Sprintf("soft%03d@%d.service", soft/10, soft), fmt.Sprintf("SoftConflicts=soft%03d@*\n", soft/10))
+			soft++
+		default:
+			add(fmt.Sprintf("plain%05d.service", i), "")
+		}
+	}
+	for _, ch := range Schedule(in).Changes {
+		if ch.Unplaced != nil && *ch.Unplaced != "" {
+			b.Fatalf("%s unplaced: %s", ch.Unit, *ch.Unplaced)
+		}
+	}
+	b.Run("cold", func(b *testing.B) {
+		for range b.N {
+			Schedule(in)
+		}
+	})
+}

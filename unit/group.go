@@ -59,7 +59,7 @@ func InGroup(glob, other string) bool {
 	return ok
 }
 
-func escapeGlob(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`)
-	return r.Replace(s)
-}
+// globEscaper quotes a name's glob characters; it is never changed.
+var globEscaper = strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`)
+
+func escapeGlob(s string) string { return globEscaper.Replace(s) }
