@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/flota-dev/flota/engine"
 	"github.com/flota-dev/flota/registry"
@@ -47,6 +48,7 @@ be placed, 3 when some cannot, 1 on a failure.`)
 			return err
 		}
 		in := engine.InputOf(cluster)
+		absentAsNow(&in)
 		names, err := c.planUnits(ctx, cluster, &in, us)
 		if err != nil {
 			return err
@@ -79,6 +81,27 @@ func (c *cli) planUnits(ctx context.Context, cluster *registry.Cluster, in *engi
 		in.Units = append(in.Units, engine.Unit{Name: f.Name, Hash: f.Hash, Desired: registry.StateLaunched, Req: f.Fleet, Resources: f.Resources})
 	}
 	return names, nil
+}
+
+// absentAsNow gives the machines units are placed on but that are gone the
+// Engine's treatment of a machine it has just seen go: a plan has none of
+// its memory, and without this would show the gone machines' units (globals,
+// units with nowhere else to go) leaving them, which the Engine does not do.
+func absentAsNow(in *engine.Input) {
+	present := map[string]bool{}
+	for _, m := range in.Machines {
+		present[m.ID] = true
+	}
+	in.Now = time.Now()
+	in.StopMargin = engine.DefaultStopMargin
+	for _, p := range in.Placements {
+		if !present[p.Machine] {
+			if in.Absent == nil {
+				in.Absent = map[string]engine.Absence{}
+			}
+			in.Absent[p.Machine] = engine.Absence{Since: in.Now}
+		}
+	}
 }
 
 func indexUnit(us []engine.Unit, name string) int {

@@ -150,3 +150,21 @@ echo " so it stays placed there and says why, and a machine that comes back rest
 sleep 8
 run list-units --fields=unit,machine,active
 run list-unit-files --fields=unit,dstate,state,target,reason
+
+say "soft anti-affinity: 5 instances that would rather not meet, on the 4 DMZ machines left"
+cat >cache@.service <<'UNIT'
+[Unit]
+Description=A cache, one a machine while the cluster allows
+
+[Service]
+ExecStart=/bin/sleep infinity
+
+[X-Fleet]
+MachineMetadata=zone=dmz
+SoftConflicts=cache@*
+UNIT
+run start cache@1 cache@2 cache@3 cache@4 cache@5
+echo "(all 5 placed, two of them together, where the strict Conflicts= would have left one waiting)"
+run list-unit-files --fields=unit,target,reason
+say "flotactl plan: where a sixth would go, and every machine's score, without writing anything"
+run plan cache@6
