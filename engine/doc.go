@@ -22,7 +22,12 @@
 // reserves what its MemoryMax=, CPUQuota= and DiskQuota= allow it
 // (unit.Resources, copied into its record at submit), and a machine takes
 // it only while what it published covers the reservations of its units;
-// the choice among the machines left is fleet's, unchanged.
+// the choice among the machines left is fleet's, unchanged, for a unit
+// without soft rules; a unit with some (SoftConflicts=, SpreadBy=,
+// PreferMachineMetadata=) is given the machine its scorers rank best
+// (rank.go), ties again fleet's. Group rules (DistinctBy=, SpreadBy=) count
+// a unit's group per metadata value as the run adds and removes units
+// (check_distinct.go), so they cost lookups, not scans.
 //
 // Where fleet moved a dead Machine's Units at once, the Engine moves them
 // only when the loss is certain enough and a Machine takes them
