@@ -51,13 +51,16 @@ func randomWorld(t *testing.T, rng *rand.Rand) *world {
 
 func addRandomUnit(w *world, rng *rand.Rand, i int) {
 	var name string
-	switch rng.IntN(8) {
+	switch rng.IntN(9) {
 	case 0:
 		name = fmt.Sprintf("web@%d.service", i)
 		w.unit(name, "Conflicts=web@*")
 	case 6:
 		name = fmt.Sprintf("spread@%d.service", i)
 		w.unit(name, fmt.Sprintf("DistinctBy=zone:%d", 1+rng.IntN(2)))
+	case 8:
+		name = fmt.Sprintf("gc%d.service", i)
+		w.unit(name, "Global=true", fmt.Sprintf("Conflicts=new%d.service", rng.IntN(i+1)))
 	case 7:
 		name = fmt.Sprintf("soft@%d.service", i)
 		w.unit(name, "SoftConflicts=soft@*", fmt.Sprintf("SpreadBy=zone:%d", 1+rng.IntN(5)),
