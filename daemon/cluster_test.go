@@ -371,9 +371,11 @@ func TestDaemonEtcdCluster(t *testing.T) {
 		if took := time.Since(start); took > 5*time.Second {
 			t.Errorf("list-machines through the last member took %v", took)
 		}
-		time.Sleep(3 * time.Second)
-		if !procs[last].running() {
+		// It must not exit for want of a quorum: watch its exit for a while.
+		select {
+		case <-procs[last].exited:
 			t.Fatalf("%s exited (%d) when its member lost its quorum", ms[last].name, procs[last].exit)
+		case <-time.After(3 * time.Second):
 		}
 		back := (last + 1) % 3
 		procs[back] = startFlotad(t, ms[back].name, args(ms[back]))
