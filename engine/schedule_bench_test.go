@@ -80,13 +80,7 @@ func benchInput(b *testing.B) Input {
 		in.Machines = append(in.Machines, Machine{ID: fmt.Sprintf("machine-%04d", i),
 			Metadata: map[string]string{"zone": fmt.Sprintf("z%d", i%4), "rack": fmt.Sprintf("r%02d", i%50)}})
 	}
-	add := func(name, fleet string) {
-		f, err := unit.Parse(name, []byte("[Service]\nExecStart=/bin/true\n[X-Fleet]\n"+fleet))
-		if err != nil {
-			b.Fatal(err)
-		}
-		in.Units = append(in.Units, Unit{Name: name, Hash: f.Hash, Desired: registry.StateLaunched, Req: f.Fleet})
-	}
+	add := adder(b, &in)
 	for g := range 4 {
 		add(fmt.Sprintf("global%d.service", g), fmt.Sprintf("Global=true\nMachineMetadata=zone=z%d\n", g))
 	}
@@ -118,13 +112,7 @@ func BenchmarkScheduleRules(b *testing.B) {
 		in.Machines = append(in.Machines, Machine{ID: fmt.Sprintf("machine-%04d", i),
 			Metadata: map[string]string{"zone": fmt.Sprintf("z%d", i%3), "rack": fmt.Sprintf("r%d", i%10)}})
 	}
-	add := func(name, fleet string) {
-		f, err := unit.Parse(name, []byte("[Service]\nExecStart=/bin/true\n[X-Fleet]\n"+fleet))
-		if err != nil {
-			b.Fatal(err)
-		}
-		in.Units = append(in.Units, Unit{Name: name, Hash: f.Hash, Desired: registry.StateLaunched, Req: f.Fleet})
-	}
+	add := adder(b, &in)
 	var spread, strict, soft int
 	for i := range 10000 {
 		switch {
@@ -151,4 +139,16 @@ func BenchmarkScheduleRules(b *testing.B) {
 			Schedule(in)
 		}
 	})
+}
+
+// adder returns a function that adds a launched unit with the given
+// [X-Fleet] lines to in.
+func adder(b *testing.B, in *Input) func(name, fleet string) {
+	return func(name, fleet string) {
+		f, err := unit.Parse(name, []byte("[Service]\nExecStart=/bin/true\n[X-Fleet]\n"+fleet))
+		if err != nil {
+			b.Fatal(err)
+		}
+		in.Units = append(in.Units, Unit{Name: name, Hash: f.Hash, Desired: registry.StateLaunched, Req: f.Fleet})
+	}
 }
