@@ -202,17 +202,12 @@ func (e *Engine) pass(ctx context.Context, l *registry.Leadership, c *registry.C
 	t1 := time.Now()
 	plan := Schedule(in)
 	t2 := time.Now()
-	for id, a := range in.Absent {
-		if a.Hold > 0 && in.Now.Sub(a.Since) < a.Hold {
-			e.log.Debug("holding the units of an absent machine", "machine", id, "since", a.Since, "hold", a.Hold)
-		}
-	}
 	if plan.Empty() {
 		return 0, plan.Wake, nil
 	}
 	rev, err := e.store.Apply(ctx, l, c, plan.Changes)
 	e.log.Debug("engine pass", "revision", c.Revision, "units", len(in.Units), "machines", len(in.Machines),
-		"changes", len(plan.Changes), "build", t1.Sub(t0), "schedule", t2.Sub(t1), "apply", time.Since(t2), "err", err)
+		"changes", len(plan.Changes), "absent", len(in.Absent), "build", t1.Sub(t0), "schedule", t2.Sub(t1), "apply", time.Since(t2), "err", err)
 	return rev, plan.Wake, err
 }
 
