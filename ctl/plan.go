@@ -130,7 +130,7 @@ func writePlan(w io.Writer, cluster *registry.Cluster, pv engine.Preview, names 
 			where[ch.Unit] = remove(where[ch.Unit], p.Machine)
 		}
 		for _, p := range ch.Put {
-			if !contains(where[ch.Unit], p.Machine) {
+			if !slices.Contains(where[ch.Unit], p.Machine) {
 				where[ch.Unit] = append(where[ch.Unit], p.Machine)
 			}
 		}
@@ -260,8 +260,6 @@ func fmtScore(v float64) string {
 func remove(ms []string, m string) []string {
 	return slices.DeleteFunc(slices.Clone(ms), func(x string) bool { return x == m })
 }
-
-func contains(ms []string, m string) bool { return slices.Contains(ms, m) }
 
 func sameSet(a, b []string) bool {
 	return len(a) == len(b) && !slices.ContainsFunc(a, func(x string) bool { return !slices.Contains(b, x) })
