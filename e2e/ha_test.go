@@ -57,7 +57,24 @@ type watcher struct {
 	mu    sync.Mutex
 	last  map[string][]copyOf // unit -> active copies in the latest sample
 	bad   []string
-	keep2 bool // two copies of a keep unit are allowed (a partition is on)
+	keep2 bool          // two copies of a keep unit are allowed (a partition is on)
+	next  chan struct{} // closed at the next sample
+}
+
+// await returns once n more samples were taken: a restart in vain, or a
+// second copy, would show in them.
+func (w *watcher) await(t *testing.T, n int) {
+	t.Helper()
+	for range n {
+		w.mu.Lock()
+		next := w.next
+		w.mu.Unlock()
+		select {
+		case <-next:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the watcher took no sample for 30 s")
+		}
+	}
 }
 
 func (w *watcher) sample(t *testing.T) {
@@ -84,6 +101,8 @@ func (w *watcher) sample(t *testing.T) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.last = now
+	close(w.next)
+	w.next = make(chan struct{})
 	at := time.Now().Format("15:04:05.000")
 	for _, u := range haStop {
 		if n := len(now[u]); n > 1 {
@@ -155,7 +174,7 @@ func TestHAControlPlane(t *testing.T) {
 	files = append(files, unitFile(t, haGlobal, sleeper+"\n[X-Fleet]\nGlobal=true\n"))
 	c.must(t, append([]string{"start"}, files...)...)
 
-	w := &watcher{c: c}
+	w := &watcher{c: c, next: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); w.run(ctx, t) }()
@@ -268,7 +287,7 @@ func TestHAControlPlane(t *testing.T) {
 		killFlotad(t, m)
 		flotadBack(t, m)
 		took := waitSettled(t, "every unit running", haMachines, 30*time.Second)
-		time.Sleep(3 * time.Second) // a restart in vain would show by now
+		w.await(t, 10) // about 3 s of samples
 		same(t, before)
 		check(t)
 		t.Logf("etcd member on %s killed: settled %v after flotad was back", m, took.Round(100*time.Millisecond))
@@ -292,7 +311,7 @@ func TestHAControlPlane(t *testing.T) {
 			took := time.Since(t0)
 			flotadBack(t, m)
 			waitSettled(t, "every unit running", haMachines, 30*time.Second)
-			time.Sleep(3 * time.Second) // a restart in vain would show by now
+			w.await(t, 10) // about 3 s of samples
 			same(t, before)
 			check(t)
 			t.Logf("%s on %s: %s leads after %v", tc.name, m, tc.what, took.Round(100*time.Millisecond))
@@ -341,7 +360,7 @@ func TestHAControlPlane(t *testing.T) {
 		w.mu.Lock()
 		w.keep2 = false
 		w.mu.Unlock()
-		time.Sleep(3 * time.Second) // a restart in vain would show by now
+		w.await(t, 10) // about 3 s of samples
 		same(t, before, m)
 		check(t)
 		t.Logf("%s cut for %v: its units ran elsewhere after %v; after the link came back it was registered again in %v, and all settled %v later",
@@ -379,7 +398,7 @@ func TestHAControlPlane(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitSettled(t, "the global back on flota-m5", haMachines, 60*time.Second)
-		time.Sleep(3 * time.Second) // a restart in vain would show by now
+		w.await(t, 10) // about 3 s of samples
 		same(t, before, "flota-m5")
 		check(t)
 		t.Logf("flota-m5 killed: every unit running on the others %v after the crash", took.Round(100*time.Millisecond))
