@@ -29,12 +29,7 @@ func TestDistinctBy(t *testing.T) {
 	c.must(t, "start", "--no-block", "zn@1", "zn@2")
 	c.activeOn(t, "zn@1.service", 15*time.Second)
 	eventually(t, 15*time.Second, "zn@2 waiting with its reason", func() (bool, string) {
-		r := c.ctl(t, 10*time.Second, "list-unit-files", "--no-legend", "--fields=unit,target,reason")
-		for _, line := range strings.Split(r.out, "\n") {
-			if strings.HasPrefix(line, "zn@2.service") {
-				return strings.Contains(line, `DistinctBy "zone" filtered 3 machines`), line
-			}
-		}
-		return false, r.out
+		line := c.reasonLine(t, "zn@2.service")
+		return strings.Contains(line, `DistinctBy "zone" filtered 3 machines`), line
 	})
 }

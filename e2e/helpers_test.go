@@ -129,3 +129,15 @@ func (c *cluster) exec(t *testing.T, machine string, args ...string) string {
 func (c *cluster) destroyAtEnd(t *testing.T, units ...string) {
 	t.Cleanup(func() { c.ctl(t, 2*time.Minute, append([]string{"destroy"}, units...)...) })
 }
+
+// reasonLine is unit's line of list-unit-files with its target and reason,
+// "" while it has none.
+func (c *cluster) reasonLine(t *testing.T, unit string) string {
+	r := c.ctl(t, 10*time.Second, "list-unit-files", "--no-legend", "--fields=unit,target,reason")
+	for _, line := range strings.Split(r.out, "\n") {
+		if strings.HasPrefix(line, unit) {
+			return line
+		}
+	}
+	return ""
+}

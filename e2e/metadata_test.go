@@ -20,12 +20,7 @@ func TestMetadataExpressions(t *testing.T) {
 	}
 	c.must(t, "start", "--no-block", unitFile(t, "expr-none.service", sleeper+"\n[X-Fleet]\nMachineMetadata=cpus>=64\n"))
 	eventually(t, 15*time.Second, "expr-none.service explained", func() (bool, string) {
-		r := c.ctl(t, 10*time.Second, "list-unit-files", "--no-legend", "--fields=unit,reason")
-		for _, line := range strings.Split(r.out, "\n") {
-			if strings.HasPrefix(line, "expr-none.service") {
-				return strings.Contains(line, `MachineMetadata "cpus>=64" filtered 3 machines`), line
-			}
-		}
-		return false, r.out
+		line := c.reasonLine(t, "expr-none.service")
+		return strings.Contains(line, `MachineMetadata "cpus>=64" filtered 3 machines`), line
 	})
 }
