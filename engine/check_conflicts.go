@@ -5,14 +5,14 @@ import "path"
 // conflictsChecker enforces Conflicts=, symmetrically: u cannot join a
 // machine where a unit matches one of u's patterns, nor one where a unit's
 // pattern matches u. A unit never conflicts with itself, and a unit that u
-// replaces does not count (u evicts it).
+// evicts does not count (see evicts): placing u moves it away.
 type conflictsChecker struct{}
 
 func (c conflictsChecker) feasible(u *Unit, m *machineState) bool { return c.check(u, m) == "" }
 
 func (conflictsChecker) check(u *Unit, m *machineState) string {
 	for _, v := range m.units {
-		if v.Name == u.Name || u.Req.ReplacesUnit(v.Name) {
+		if v.Name == u.Name || evicts(u, v) {
 			continue
 		}
 		if p := matching(u.Req.Conflicts, v.Name); p != "" {

@@ -1,6 +1,6 @@
 package engine
 
-// replacedChecker keeps a unit off a machine where a unit that Replaces= it
+// replacedChecker keeps a unit off a machine where a unit that evicts it
 // runs: that unit took its place.
 type replacedChecker struct{}
 
@@ -12,7 +12,7 @@ func (c replacedChecker) feasible(u *Unit, m *machineState) bool { return c.chec
 func (replacedChecker) check(u *Unit, m *machineState) string {
 	by := ""
 	for _, v := range m.units {
-		if v.Name != u.Name && v.Req.ReplacesUnit(u.Name) && (by == "" || v.Name < by) {
+		if evicts(v, u) && (by == "" || v.Name < by) {
 			by = v.Name
 		}
 	}

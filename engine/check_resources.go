@@ -89,7 +89,7 @@ func (resourcesChecker) shortage(u *Unit, m *machineState) (s shortage, short bo
 func replacedOn(u *Unit, m *machineState) unit.Resources {
 	var r unit.Resources
 	for _, v := range m.units {
-		if v.Name != u.Name && !v.Req.Global && u.Req.ReplacesUnit(v.Name) {
+		if evicts(u, v) {
 			r.MemoryBytes += v.Resources.MemoryBytes
 			r.MilliCPUs += v.Resources.MilliCPUs
 			r.DiskBytes += v.Resources.DiskBytes

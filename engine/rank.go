@@ -117,7 +117,7 @@ func (softConflictsScorer) score(u *Unit, m *machineState) float64 {
 func softConflicting(u *Unit, m *machineState) int {
 	n := 0
 	for _, v := range m.units {
-		if v.Name == u.Name {
+		if v.Name == u.Name || evicts(u, v) {
 			continue
 		}
 		if matching(u.Req.SoftConflicts, v.Name) != "" || matching(v.Req.SoftConflicts, u.Name) != "" {

@@ -63,3 +63,14 @@ func replaceCycles(units map[string]*Unit) map[string][]string {
 	}
 	return out
 }
+
+// evicts says whether placing u on a machine takes v's place there: u
+// Replaces= v. A Global unit is never evicted: it runs on every machine
+// that accepts it and has nowhere else to move to, so a Replaces= naming
+// one makes no room, and a Conflicts= between them stands. Every rule that
+// cares (placement, Conflicts=, the replaced unit's own check, reserved
+// resources) asks this one predicate: when they disagreed, a pass could
+// place what the next pass took back.
+func evicts(u, v *Unit) bool {
+	return v.Name != u.Name && !v.Req.Global && u.Req.ReplacesUnit(v.Name)
+}

@@ -337,7 +337,7 @@ func (s *scheduler) place(u *Unit, m *machineState) {
 		return
 	}
 	for _, v := range append([]*Unit(nil), m.units...) {
-		if v.Name != u.Name && !v.Req.Global && u.Req.ReplacesUnit(v.Name) {
+		if evicts(u, v) {
 			m.remove(v.Name)
 			s.counts.moved(v, m, -1)
 			delete(s.at, v.Name)
