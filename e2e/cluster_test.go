@@ -103,7 +103,7 @@ func exportDir() string { return filepath.Join(harnessDir(), "images-export") }
 
 // up returns the shared cluster in its plain mode, bringing it up on first
 // use: binaries built from this tree, the host flotad (embedded etcd), and
-// three machines with metadata zone=dmz.
+// three machines with metadata zone=dmz (and rack, pod: plainMetadata).
 func up(t *testing.T) *cluster {
 	t.Helper()
 	requireHarness(t)
@@ -149,10 +149,38 @@ func sharedCluster(mode string) (*cluster, error) {
 	if _, err := c.harness("host", "start", "--engine=false", "--serve-images="+exportDir(), "--agent-api="+imagesAPI); err != nil {
 		return nil, err
 	}
-	if _, err := c.harness("up", fmt.Sprint(machines)); err != nil {
+	if _, err := c.harness(append([]string{"up", fmt.Sprint(machines)}, plainMetadata()...)...); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// plainMetadata is the `harness/cluster up` flags giving the plain cluster's
+// machines their metadata: the harness's default, zone=dmz and a rack of its
+// own (rack=rN for flota-mN, which TestDistinctBy and the metadata tests
+// count on), plus a second topology key, pod, that groups the three
+// machines into two values: flota-m1 and flota-m2 in pod a, flota-m3 in pod
+// b (podOf). TestRackSpread spreads over it: a topology with fewer values
+// than machines, which rack=rN cannot give. A key of its own, not a change
+// to rack, so every other test sees the metadata it always saw. Set here,
+// not by FLOTA_METADATA_<NAME> in the environment, so that it reaches only
+// the plain cluster's `up`: the HA cluster's machines, and the machines
+// tests add later (TestSeedStory's flota-m4...), keep the harness's default
+// and have no pod.
+func plainMetadata() []string {
+	var flags []string
+	for i := 1; i <= machines; i++ {
+		flags = append(flags, "--meta", fmt.Sprintf("flota-m%d=zone=dmz,rack=r%d,pod=%s", i, i, podOf(i)))
+	}
+	return flags
+}
+
+// podOf is the pod of the plain cluster's flota-mN.
+func podOf(n int) string {
+	if n <= 2 {
+		return "a"
+	}
+	return "b"
 }
 
 func buildBinaries() (string, error) {

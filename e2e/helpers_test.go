@@ -141,3 +141,10 @@ func (c *cluster) reasonLine(t *testing.T, unit string) string {
 	}
 	return ""
 }
+
+// activeName waits until unit runs on exactly one machine and returns that
+// machine's harness name.
+func (c *cluster) activeName(t *testing.T, unit string, limit time.Duration) string {
+	t.Helper()
+	return c.machineName(t, c.activeOn(t, unit, limit).ip)
+}
