@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/flota-dev/flota/engine"
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/registry/registrytest"
 	"github.com/flota-dev/flota/unit"
@@ -110,7 +111,9 @@ func (c *cluster) place(unitName, machine, unplaced string) {
 		u := cl.Units[unitName]
 		ch.Put = []registry.Placement{{Unit: unitName, Machine: machine, Hash: u.Hash, Desired: u.Desired}}
 	} else {
-		ch.Unplaced = &unplaced
+		// Words stored as an older Engine did: read back and shown as they
+		// are, so tests compare them as written.
+		ch.Unplaced = &reason.Unplaced{Code: reason.Text, Args: []string{unplaced}}
 	}
 	if _, err := c.reg.Apply(ctx, l, cl, []registry.Change{ch}); err != nil {
 		c.t.Fatalf("apply: %v", err)

@@ -68,7 +68,7 @@ unit ("-" when nothing stands in its way), e.g.
 				if u.Desired == registry.StateInactive {
 					return "-"
 				}
-				return dash(st.Unplaced[u.Name])
+				return dash(st.Unplaced[u.Name].String())
 			case "desc":
 				if f := files[u.Name]; f != nil {
 					return dash(f.Description())

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/flota-dev/flota/engine"
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
 )
@@ -124,7 +125,7 @@ func writePlan(w io.Writer, cluster *registry.Cluster, pv engine.Preview, names 
 			where[u] = append(where[u], m)
 		}
 	}
-	reasons := map[string]string{}
+	reasons := map[string]reason.Unplaced{}
 	for _, ch := range pv.Changes {
 		for _, p := range ch.Delete {
 			where[ch.Unit] = remove(where[ch.Unit], p.Machine)
@@ -158,7 +159,7 @@ func writePlan(w io.Writer, cluster *registry.Cluster, pv engine.Preview, names 
 		case len(ms) == 0:
 			unplaceable++
 			why := reasons[n]
-			if why == "" {
+			if why.IsZero() {
 				why = cluster.Unplaced[n]
 			}
 			fmt.Fprintf(tw, "%s\t-\tcannot be placed: %s\n", n, why)
@@ -193,7 +194,7 @@ func writePlan(w io.Writer, cluster *registry.Cluster, pv engine.Preview, names 
 				break
 			}
 			row := []string{legend(s.Machine), "-", strconv.Itoa(s.Load)}
-			if s.Rejected == "" {
+			if s.Rejected.Accepted() {
 				row[1] = fmtScore(s.Total)
 				for _, p := range s.Parts {
 					row = append(row, fmtScore(p.Value))
@@ -203,7 +204,7 @@ func writePlan(w io.Writer, cluster *registry.Cluster, pv engine.Preview, names 
 				for range parts {
 					row = append(row, "-")
 				}
-				row = append(row, s.Rejected)
+				row = append(row, s.Rejected.String())
 			}
 			fmt.Fprintln(tw, strings.Join(row, "\t"))
 		}
@@ -243,7 +244,7 @@ func writePlan(w io.Writer, cluster *registry.Cluster, pv engine.Preview, names 
 
 func firstFeasible(scores []engine.Score) engine.Score {
 	for _, s := range scores {
-		if s.Rejected == "" {
+		if s.Rejected.Accepted() {
 			return s
 		}
 	}

@@ -123,8 +123,8 @@ func (v *view) reached(unit string, target registry.State, global bool) (string,
 func (v *view) obstacle(unit string, target registry.State) string {
 	ps := v.placements[unit]
 	if len(ps) == 0 {
-		if r := v.Unplaced[unit]; r != "" && target != registry.StateInactive {
-			return "cannot be placed: " + r
+		if r := v.Unplaced[unit]; !r.IsZero() && target != registry.StateInactive {
+			return "cannot be placed: " + r.String()
 		}
 		return ""
 	}

@@ -1,6 +1,10 @@
 package engine
 
-import "path"
+import (
+	"path"
+
+	"github.com/flota-dev/flota/reason"
+)
 
 // conflictsChecker enforces Conflicts=, symmetrically: u cannot join a
 // machine where a unit matches one of u's patterns, nor one where a unit's
@@ -8,21 +12,21 @@ import "path"
 // evicts does not count (see evicts): placing u moves it away.
 type conflictsChecker struct{}
 
-func (c conflictsChecker) feasible(u *Unit, m *machineState) bool { return c.check(u, m) == "" }
+func (c conflictsChecker) feasible(u *Unit, m *machineState) bool { return c.check(u, m).Accepted() }
 
-func (conflictsChecker) check(u *Unit, m *machineState) string {
+func (conflictsChecker) check(u *Unit, m *machineState) reason.Refusal {
 	for _, v := range m.units {
 		if v.Name == u.Name || evicts(u, v) {
 			continue
 		}
 		if p := matching(u.Req.Conflicts, v.Name); p != "" {
-			return `Conflicts "` + p + `"`
+			return reason.Refuse(reason.Conflicts, p)
 		}
 		if p := matching(v.Req.Conflicts, u.Name); p != "" {
-			return `Conflicts "` + p + `" of ` + v.Name
+			return reason.Refuse(reason.ConflictsOf, p, v.Name)
 		}
 	}
-	return ""
+	return reason.Refusal{}
 }
 
 // matching returns the first glob of patterns that matches name, or "".

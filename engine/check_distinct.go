@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/unit"
 )
 
@@ -21,22 +22,22 @@ import (
 type distinctChecker struct{ counts *groupCounts }
 
 func (c distinctChecker) feasible(u *Unit, m *machineState) bool {
-	return len(c.counts.strict) == 0 || c.check(u, m) == ""
+	return len(c.counts.strict) == 0 || c.check(u, m).Accepted()
 }
 
-func (c distinctChecker) check(u *Unit, m *machineState) string {
+func (c distinctChecker) check(u *Unit, m *machineState) reason.Refusal {
 	for _, k := range c.counts.memberOf(u).strict {
 		r := c.counts.strict[k]
 		d := unit.Distinct{Key: k.key, Max: r}
 		v, ok := m.Metadata[k.key]
 		if !ok {
-			return `DistinctBy "` + d.String() + `" (no ` + d.Key + `)`
+			return reason.Refuse(reason.DistinctByNoKey, d.String(), d.Key)
 		}
 		if c.counts.get(k.group, k.key, v) >= r {
-			return `DistinctBy "` + d.String() + `"`
+			return reason.Refuse(reason.DistinctBy, d.String())
 		}
 	}
-	return ""
+	return reason.Refusal{}
 }
 
 // groupCounts counts, during one run, the units of each group that a

@@ -1,5 +1,7 @@
 package engine
 
+import "github.com/flota-dev/flota/reason"
+
 // machineIDChecker enforces MachineID=: only the named machine, by full ID
 // or fleet's 8-character short ID.
 type machineIDChecker struct{}
@@ -9,9 +11,9 @@ func (machineIDChecker) feasible(u *Unit, m *machineState) bool {
 	return want == "" || want == m.ID || (len(want) == 8 && want == shortID(m.ID))
 }
 
-func (c machineIDChecker) check(u *Unit, m *machineState) string {
+func (c machineIDChecker) check(u *Unit, m *machineState) reason.Refusal {
 	if c.feasible(u, m) {
-		return ""
+		return reason.Refusal{}
 	}
-	return `MachineID "` + u.Req.MachineID + `"`
+	return reason.Refuse(reason.MachineID, u.Req.MachineID)
 }

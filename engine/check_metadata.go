@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/unit"
 )
 
@@ -16,11 +17,11 @@ func (metadataChecker) feasible(u *Unit, m *machineState) bool {
 	return (len(u.Req.MachineMetadata) == 0 && len(u.Req.MetadataExprs) == 0) || u.Req.MatchesMetadata(m.Metadata)
 }
 
-func (c metadataChecker) check(u *Unit, m *machineState) string {
+func (c metadataChecker) check(u *Unit, m *machineState) reason.Refusal {
 	if c.feasible(u, m) {
-		return ""
+		return reason.Refusal{}
 	}
-	return "MachineMetadata " + describeMetadata(u.Req.MachineMetadata, u.Req.MetadataExprs)
+	return reason.Refuse(reason.MachineMetadata, describeMetadata(u.Req.MachineMetadata, u.Req.MetadataExprs))
 }
 
 // describeMetadata words a requirement the way it was written: "zone=dmz",
@@ -39,5 +40,5 @@ func describeMetadata(md map[string][]string, exprs []unit.MetadataExpr) string 
 	for _, e := range exprs {
 		parts = append(parts, e.String())
 	}
-	return `"` + strings.Join(parts, " ") + `"`
+	return strings.Join(parts, " ")
 }

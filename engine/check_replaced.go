@@ -1,15 +1,17 @@
 package engine
 
+import "github.com/flota-dev/flota/reason"
+
 // replacedChecker keeps a unit off a machine where a unit that evicts it
 // runs: that unit took its place.
 type replacedChecker struct{}
 
-func (c replacedChecker) feasible(u *Unit, m *machineState) bool { return c.check(u, m) == "" }
+func (c replacedChecker) feasible(u *Unit, m *machineState) bool { return c.check(u, m).Accepted() }
 
 // check names the first replacer by name, not by where it sits in the
 // machine's list: that order depends on when each unit was placed, and a
 // reason that changed with it would be rewritten by every pass.
-func (replacedChecker) check(u *Unit, m *machineState) string {
+func (replacedChecker) check(u *Unit, m *machineState) reason.Refusal {
 	by := ""
 	for _, v := range m.units {
 		if evicts(v, u) && (by == "" || v.Name < by) {
@@ -17,7 +19,7 @@ func (replacedChecker) check(u *Unit, m *machineState) string {
 		}
 	}
 	if by == "" {
-		return ""
+		return reason.Refusal{}
 	}
-	return "replaced by " + by
+	return reason.Refuse(reason.ReplacedBy, by)
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"strconv"
 
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/unit"
 )
 
@@ -28,30 +29,29 @@ func (c resourcesChecker) feasible(u *Unit, m *machineState) bool {
 	return !short
 }
 
-func (c resourcesChecker) check(u *Unit, m *machineState) string {
+func (c resourcesChecker) check(u *Unit, m *machineState) reason.Refusal {
 	if u.Resources.IsZero() {
-		return ""
+		return reason.Refusal{}
 	}
 	s, short := c.shortage(u, m)
 	if !short {
-		return ""
+		return reason.Refusal{}
 	}
 	// The amount asked is named, not what is free, so that the machines
-	// short of room count as one line of the explanation; and it is said
-	// when a machine could never hold the unit, as no waiting helps then.
-	why := "insufficient " + s.dim + " (" + s.format(s.ask) + " asked"
+	// short of room count as one filter; and a machine that could never
+	// hold the unit has its own code, as no waiting helps then.
+	code := reason.Insufficient
 	if s.never {
-		why += ", more than the machine has"
+		code = reason.ExceedsCapacity
 	}
-	return why + ")"
+	return reason.Refuse(code, s.dim, strconv.FormatUint(s.ask, 10))
 }
 
 // shortage is the first dimension in which u does not fit.
 type shortage struct {
-	dim    string
-	ask    uint64
-	never  bool // u asks more than the machine's whole capacity
-	format func(uint64) string
+	dim   string
+	ask   uint64
+	never bool // u asks more than the machine's whole capacity
 }
 
 // shortage finds the first dimension, of memory, CPU and disk, in which u
@@ -67,9 +67,9 @@ func (resourcesChecker) shortage(u *Unit, m *machineState) (s shortage, short bo
 		used, capacity uint64
 		known          bool
 	}{
-		{shortage{"memory", ask.MemoryBytes, false, formatBytes}, used.MemoryBytes, c.MemoryBytes, c.MemoryBytes > 0},
-		{shortage{"CPU", ask.MilliCPUs, false, formatCPUs}, used.MilliCPUs, uint64(max(c.CPUs, 0)) * 1000, c.CPUs > 0},
-		{shortage{"disk", ask.DiskBytes, false, formatBytes}, used.DiskBytes, c.DiskFreeBytes, c.DiskBytes > 0},
+		{shortage{"memory", ask.MemoryBytes, false}, used.MemoryBytes, c.MemoryBytes, c.MemoryBytes > 0},
+		{shortage{"CPU", ask.MilliCPUs, false}, used.MilliCPUs, uint64(max(c.CPUs, 0)) * 1000, c.CPUs > 0},
+		{shortage{"disk", ask.DiskBytes, false}, used.DiskBytes, c.DiskFreeBytes, c.DiskBytes > 0},
 	}
 	for _, d := range dims {
 		switch {
@@ -105,34 +105,4 @@ func minus(a, b unit.Resources) unit.Resources {
 		MilliCPUs:   a.MilliCPUs - b.MilliCPUs,
 		DiskBytes:   a.DiskBytes - b.DiskBytes,
 	}
-}
-
-// formatBytes words a size in binary units, to one decimal: "512 MiB",
-// "1.5 GiB".
-func formatBytes(n uint64) string {
-	const units = "KMGTPE"
-	if n < 1024 {
-		return strconv.FormatUint(n, 10) + " B"
-	}
-	i, div := 0, uint64(1024)
-	for i+1 < len(units) && n/div >= 1024 {
-		i, div = i+1, div*1024
-	}
-	return trimZero(strconv.FormatFloat(float64(n)/float64(div), 'f', 1, 64)) + " " + units[i:i+1] + "iB"
-}
-
-// formatCPUs words thousandths of a CPU: "1.5 CPUs", "1 CPU".
-func formatCPUs(milli uint64) string {
-	s := strconv.FormatFloat(float64(milli)/1000, 'f', -1, 64)
-	if milli == 1000 {
-		return s + " CPU"
-	}
-	return s + " CPUs"
-}
-
-func trimZero(s string) string {
-	if len(s) > 2 && s[len(s)-2:] == ".0" {
-		return s[:len(s)-2]
-	}
-	return s
 }

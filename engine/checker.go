@@ -1,16 +1,19 @@
 package engine
 
-import "github.com/flota-dev/flota/unit"
+import (
+	"github.com/flota-dev/flota/reason"
+	"github.com/flota-dev/flota/unit"
+)
 
-// checker is one feasibility rule. check returns "" when u may run on m, or
-// the constraint that rejects m, worded for an operator (for example
-// `Conflicts "nginx@*"`). Identical wording from many machines is counted
-// into one line of the explanation. feasible answers the same question
-// without wording it: the search asks it of many machines, and the words are
-// only needed when no machine is left.
+// checker is one feasibility rule. check returns the zero Refusal when u
+// may run on m, or the rule's refusal of m as data (reason.Conflicts with
+// the pattern, for one); identical refusals from many machines are counted
+// into one Filter of the unit's reason.Unplaced. feasible answers the same
+// question without building the refusal: the search asks it of many
+// machines, and the refusals are only needed when no machine is left.
 type checker interface {
 	feasible(u *Unit, m *machineState) bool
-	check(u *Unit, m *machineState) string
+	check(u *Unit, m *machineState) reason.Refusal
 }
 
 // machineState is a Machine during one Schedule run: what is placed on it so

@@ -3,6 +3,7 @@ package engine
 import (
 	"sort"
 
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/registry"
 )
 
@@ -48,12 +49,12 @@ func (s *scheduler) diff() Plan {
 			}
 		}
 		sort.Slice(ch.Delete, func(i, j int) bool { return ch.Delete[i].Machine < ch.Delete[j].Machine })
-		reason := s.reasons[name]
+		why := s.reasons[name]
 		if _, exists := s.units[name]; !exists {
-			reason = ""
+			why = reason.Unplaced{}
 		}
-		if reason != s.in.Unplaced[name] {
-			ch.Unplaced = &reason
+		if !why.Equal(s.in.Unplaced[name]) {
+			ch.Unplaced = &why
 		}
 		if len(ch.Put)+len(ch.Delete) > 0 || ch.Unplaced != nil {
 			plan.Changes = append(plan.Changes, ch)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/registry"
 )
 
@@ -32,16 +33,20 @@ func TestEngineReservesCapacity(t *testing.T) {
 	c.start("plain.service", "[Service]\nExecStart=/bin/true\n")
 	st := c.eventually("a, b and plain placed; big and c explained", func(st *registry.Status) bool {
 		return len(where(st, "a.service")) == 1 && len(where(st, "b.service")) == 1 && len(where(st, "plain.service")) == 1 &&
-			st.Unplaced["big.service"] != "" && st.Unplaced["c.service"] != ""
+			!st.Unplaced["big.service"].IsZero() && !st.Unplaced["c.service"].IsZero()
 	})
 	if where(st, "a.service")[0] == where(st, "b.service")[0] {
 		t.Fatalf("a and b share %s, which has room for one", where(st, "a.service")[0])
 	}
-	if got, want := st.Unplaced["big.service"], "no eligible machine among 2: insufficient memory (2 GiB asked, more than the machine has) filtered 2 machines"; got != want {
-		t.Fatalf("big: reason %q, want %q", got, want)
+	// The records come back from etcd as the Engine stored them.
+	filtered := func(code reason.Code, args ...string) reason.Unplaced {
+		return reason.Unplaced{Code: reason.NoEligible, Filters: []reason.Filter{{Code: code, Args: args, Machines: 2}}}
 	}
-	if got, want := st.Unplaced["c.service"], "no eligible machine among 2: insufficient memory (768 MiB asked) filtered 2 machines"; got != want {
-		t.Fatalf("c: reason %q, want %q", got, want)
+	if got, want := st.Unplaced["big.service"], filtered(reason.ExceedsCapacity, "memory", "2147483648"); !got.Equal(want) {
+		t.Fatalf("big: reason %+v, want %+v", got, want)
+	}
+	if got, want := st.Unplaced["c.service"], filtered(reason.Insufficient, "memory", "805306368"); !got.Equal(want) {
+		t.Fatalf("c: reason %+v, want %+v", got, want)
 	}
 
 	join("m3", registry.Capacity{CPUs: 2, MemoryBytes: 4 << 30})

@@ -6,13 +6,13 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/flota-dev/flota/clock/clocktest"
 	"github.com/flota-dev/flota/engine"
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/registry/registrytest"
 	"github.com/flota-dev/flota/unit"
@@ -128,7 +128,7 @@ func TestSeedConflictsFourthInstance(t *testing.T) {
 		c.start(fmt.Sprintf("nginx@%d.service", i), nginx)
 	}
 	st := c.eventually("3 placed, 1 explained", func(st *registry.Status) bool {
-		return len(st.Placements) == 3 && st.Unplaced["nginx@4.service"] != ""
+		return len(st.Placements) == 3 && !st.Unplaced["nginx@4.service"].IsZero()
 	})
 	seen := map[string]bool{}
 	for _, p := range st.Placements {
@@ -137,8 +137,9 @@ func TestSeedConflictsFourthInstance(t *testing.T) {
 		}
 		seen[p.Machine] = true
 	}
-	if got := st.Unplaced["nginx@4.service"]; !strings.Contains(got, `Conflicts "nginx@*" filtered 3 machines`) {
-		t.Fatalf("reason %q", got)
+	want := reason.Unplaced{Code: reason.NoEligible, Filters: []reason.Filter{{Code: reason.Conflicts, Args: []string{"nginx@*"}, Machines: 3}}}
+	if got := st.Unplaced["nginx@4.service"]; !got.Equal(want) {
+		t.Fatalf("reason %+v, want %+v", got, want)
 	}
 	c.machine("m4", map[string]string{"zone": "dmz"})
 	st = c.eventually("nginx@4 placed on m4", func(st *registry.Status) bool {

@@ -3,6 +3,7 @@ package engine
 import (
 	"time"
 
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
 )
@@ -11,8 +12,8 @@ import (
 type Input struct {
 	Machines   []Machine
 	Units      []Unit
-	Placements []registry.Placement // what is placed now
-	Unplaced   map[string]string    // the reasons stored now, unit -> reason
+	Placements []registry.Placement       // what is placed now
+	Unplaced   map[string]reason.Unplaced // the reasons stored now, by unit
 
 	// Absent are the machines that units are placed on but that are not
 	// registered, with when the Engine saw each go and how long it holds

@@ -3,6 +3,7 @@ package engine
 import (
 	"sort"
 
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/registry"
 )
 
@@ -10,9 +11,9 @@ import (
 // rejected, or each scorer's value and their total.
 type Score struct {
 	Machine  string
-	Rejected string // why it is not feasible; "" when it is
-	Load     int    // units on it when the unit was decided, the tie-break
-	Parts    []Part // each scorer's value, in the ranking's order
+	Rejected reason.Refusal // why it is not feasible; zero when it is
+	Load     int            // units on it when the unit was decided, the tie-break
+	Parts    []Part         // each scorer's value, in the ranking's order
 	Total    float64
 }
 
@@ -52,7 +53,7 @@ func (s *scheduler) noteScores(u *Unit) {
 	var out []Score
 	for _, m := range s.order {
 		sc := Score{Machine: m.ID, Load: m.load(), Rejected: s.stack.reject(u, m)}
-		if sc.Rejected == "" {
+		if sc.Rejected.Accepted() {
 			for _, r := range s.ranking {
 				v := r.score(u, m)
 				sc.Parts = append(sc.Parts, Part{r.name(), v})
@@ -63,8 +64,8 @@ func (s *scheduler) noteScores(u *Unit) {
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
-		if (a.Rejected == "") != (b.Rejected == "") {
-			return a.Rejected == ""
+		if a.Rejected.Accepted() != b.Rejected.Accepted() {
+			return a.Rejected.Accepted()
 		}
 		if a.Total != b.Total {
 			return a.Total > b.Total

@@ -171,7 +171,7 @@ func checkInvariants(t *testing.T, w *world) {
 			if p.Desired != u.Desired || p.Hash != u.Hash {
 				t.Fatalf("%s placement %+v does not match the unit", name, p)
 			}
-			if why := (metadataChecker{}).check(&u, ms); why != "" {
+			if why := (metadataChecker{}).check(&u, ms); !why.Accepted() {
 				t.Fatalf("%s on %s breaks %s", name, m, why)
 			}
 			uu := u
@@ -229,11 +229,11 @@ func checkInvariants(t *testing.T, w *world) {
 		if u.Desired == registry.StateInactive || u.Req.Global {
 			continue
 		}
-		if len(w.placements[name]) == 0 && w.unplaced[name] == "" {
+		if len(w.placements[name]) == 0 && w.unplaced[name].IsZero() {
 			t.Fatalf("%s is neither placed nor explained", name)
 		}
-		if len(w.placements[name]) > 0 && w.unplaced[name] != "" {
-			t.Fatalf("%s is placed yet explained as unplaced: %q", name, w.unplaced[name])
+		if len(w.placements[name]) > 0 && !w.unplaced[name].IsZero() {
+			t.Fatalf("%s is placed yet explained as unplaced: %s", name, codes(w.unplaced[name]))
 		}
 	}
 }

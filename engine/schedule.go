@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
 )
@@ -49,7 +50,7 @@ type scheduler struct {
 	current  map[string][]registry.Placement // unit -> placements now
 	at       map[string]*machineState        // non-global unit -> machine in this run
 	global   map[string][]*machineState      // global unit -> machines in this run
-	reasons  map[string]string               // unit -> why it is unplaced
+	reasons  map[string]reason.Unplaced      // unit -> why it is unplaced
 	pending  []*Unit
 	passed   []*Unit // units no machine accepted, to explain once the run is done
 	stack    stack
@@ -74,7 +75,7 @@ func newScheduler(in Input) *scheduler {
 		current:  map[string][]registry.Placement{},
 		at:       map[string]*machineState{},
 		global:   map[string][]*machineState{},
-		reasons:  map[string]string{},
+		reasons:  map[string]reason.Unplaced{},
 		ghosts:   map[string]*machineState{},
 		stranded: map[string]*machineState{},
 	}
@@ -107,7 +108,7 @@ func newScheduler(in Input) *scheduler {
 
 // active says whether u should be placed at all.
 func (s *scheduler) active(u *Unit) bool {
-	return u.Desired != registry.StateInactive && u.Desired != "" && s.reasons[u.Name] == ""
+	return u.Desired != registry.StateInactive && u.Desired != "" && s.reasons[u.Name].IsZero()
 }
 
 // markUnschedulable records why templates, invalid units and units on a
@@ -119,13 +120,13 @@ func (s *scheduler) markUnschedulable() {
 		}
 		switch {
 		case unit.IsTemplate(u.Name):
-			s.reasons[u.Name] = "a template is never placed: start an instance such as " + instanceExample(u.Name)
+			s.reasons[u.Name] = reason.Unplaced{Code: reason.Template, Args: []string{instanceExample(u.Name)}}
 		case u.Invalid != "":
-			s.reasons[u.Name] = u.Invalid
+			s.reasons[u.Name] = reason.Unplaced{Code: reason.Invalid, Args: []string{u.Invalid}}
 		}
 	}
 	for name, cycle := range replaceCycles(s.units) {
-		s.reasons[name] = "Replaces cycle: " + strings.Join(cycle, " -> ")
+		s.reasons[name] = reason.Unplaced{Code: reason.ReplacesCycle, Args: cycle}
 	}
 }
 
@@ -299,31 +300,35 @@ func (s *scheduler) choose(u *Unit) *machineState {
 	return nil
 }
 
-// explainUnplaced words why each unit passed over is still unplaced.
+// explainUnplaced records why each unit passed over is still unplaced.
 //
 // A unit that stays on a gone machine for want of another is explained
 // too, so that an operator sees why it runs nowhere.
 func (s *scheduler) explainUnplaced() {
 	for _, u := range s.passed {
-		if m := s.at[u.Name]; m != nil && m.gone && s.reasons[u.Name] == "" {
-			s.reasons[u.Name] = "placed on " + m.ID + ", which is gone; " + s.explain(u, s.order)
+		if m := s.at[u.Name]; m != nil && m.gone && s.reasons[u.Name].IsZero() {
+			s.reasons[u.Name] = reason.Unplaced{Code: reason.OnGoneMachine, Args: []string{m.ID}, Filters: s.explain(u)}
 			continue
 		}
-		if s.at[u.Name] != nil || len(s.global[u.Name]) > 0 || s.reasons[u.Name] != "" {
+		if s.at[u.Name] != nil || len(s.global[u.Name]) > 0 || !s.reasons[u.Name].IsZero() {
 			continue // placed, or explained already
 		}
-		s.reasons[u.Name] = s.explain(u, s.order)
+		if fs := s.explain(u); len(fs) > 0 {
+			s.reasons[u.Name] = reason.Unplaced{Code: reason.NoEligible, Filters: fs}
+		} else {
+			s.reasons[u.Name] = reason.Unplaced{Code: reason.NoMachines}
+		}
 	}
 }
 
-// explain counts why each machine was rejected; only worth its cost once
+// explain counts why each machine was refused; only worth its cost once
 // the search failed.
-func (s *scheduler) explain(u *Unit, machines []*machineState) string {
-	why := explanation{total: len(machines)}
-	for _, m := range machines {
-		why.add(s.stack.reject(u, m))
+func (s *scheduler) explain(u *Unit) []reason.Filter {
+	refusals := make([]reason.Refusal, 0, len(s.order))
+	for _, m := range s.order {
+		refusals = append(refusals, s.stack.reject(u, m))
 	}
-	return why.String()
+	return reason.Count(refusals)
 }
 
 // place records u on m and evicts the units u replaces there.

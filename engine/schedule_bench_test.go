@@ -60,7 +60,7 @@ func BenchmarkScheduleReserving(b *testing.B) {
 	settled := in
 	settled.Placements = nil
 	for _, ch := range Schedule(in).Changes {
-		if ch.Unplaced != nil && *ch.Unplaced != "" {
+		if ch.Unplaced != nil && !ch.Unplaced.IsZero() {
 			b.Fatalf("%s unplaced: %s", ch.Unit, *ch.Unplaced)
 		}
 		settled.Placements = append(settled.Placements, ch.Put...)
@@ -108,11 +108,37 @@ func benchInput(b *testing.B) Input {
 //	go test -run=^$ -bench=ScheduleRules ./engine/
 func BenchmarkScheduleRules(b *testing.B) {
 	var in Input
-	for i := range 1000 {
-		in.Machines = append(in.Machines, Machine{ID: fmt.Sprintf("machine-%04d", i),
-			Metadata: map[string]string{"zone": fmt.Sprintf("z%d", i%3), "rack": fmt.Sprintf("r%d", i%10)}})
+	for i := range RulesMachines {
+		in.Machines = append(in.Machines, Machine{ID: fmt.Sprintf("machine-%04d", i), Metadata: RulesMachineMetadata(i)})
 	}
-	add := adder(b, &in)
+	RulesMix(adder(b, &in))
+	for _, ch := range Schedule(in).Changes {
+		if ch.Unplaced != nil && !ch.Unplaced.IsZero() {
+			b.Fatalf("%s unplaced: %s", ch.Unit, *ch.Unplaced)
+		}
+	}
+	b.Run("cold", func(b *testing.B) {
+		for range b.N {
+			Schedule(in)
+		}
+	})
+}
+
+// RulesMachines is how many machines the group-rule benchmarks
+// (BenchmarkScheduleRules, BenchmarkPlacementRules) register.
+const RulesMachines = 1000
+
+// RulesMachineMetadata is machine i's metadata in the group-rule
+// benchmarks: 10 racks × 3 zones.
+func RulesMachineMetadata(i int) map[string]string {
+	return map[string]string{"zone": fmt.Sprintf("z%d", i%3), "rack": fmt.Sprintf("r%d", i%10)}
+}
+
+// RulesMix calls add with the name and [X-Fleet] lines of each of the
+// group-rule benchmarks' 10,000 units: a third template instances spread
+// over zone (weight 5) and rack, a sixth with DistinctBy=rack:2, a sixth
+// with SoftConflicts= on their template, the rest plain. All of them fit.
+func RulesMix(add func(name, fleet string)) {
 	var spread, strict, soft int
 	for i := range 10000 {
 		switch {
@@ -129,16 +155,6 @@ func BenchmarkScheduleRules(b *testing.B) {
 			add(fmt.Sprintf("plain%05d.service", i), "")
 		}
 	}
-	for _, ch := range Schedule(in).Changes {
-		if ch.Unplaced != nil && *ch.Unplaced != "" {
-			b.Fatalf("%s unplaced: %s", ch.Unit, *ch.Unplaced)
-		}
-	}
-	b.Run("cold", func(b *testing.B) {
-		for range b.N {
-			Schedule(in)
-		}
-	})
 }
 
 // adder returns a function that adds a launched unit with the given

@@ -21,7 +21,7 @@ func TestScheduleResources(t *testing.T) {
 		name  string
 		build func(w *world)
 		want  map[string]string // unit -> machine ("" = unplaced)
-		why   map[string]string // unit -> the whole unplaced reason
+		why   map[string]string // unit -> its reason's codes
 	}{
 		{
 			name: "a unit too big for every machine stays unplaced and says why",
@@ -33,8 +33,7 @@ func TestScheduleResources(t *testing.T) {
 				w.unit("big.service").reserve("big.service", memRes(2*gib))
 			},
 			want: map[string]string{"big.service": ""},
-			why: map[string]string{"big.service": "no eligible machine among 3: " +
-				"insufficient memory (2 GiB asked, more than the machine has) filtered 3 machines"},
+			why:  map[string]string{"big.service": "no-eligible: exceeds-capacity(memory,2147483648)=3"},
 		},
 		{
 			name: "reservations fill a machine, then spill to the next",
@@ -47,7 +46,7 @@ func TestScheduleResources(t *testing.T) {
 			},
 			// d and e would go to m2, the less loaded, but m2 is full.
 			want: map[string]string{"a.service": "m1", "b.service": "m2", "c.service": "m1", "d.service": "m1", "e.service": "m1", "f.service": ""},
-			why:  map[string]string{"f.service": "no eligible machine among 2: insufficient memory (512 MiB asked) filtered 2 machines"},
+			why:  map[string]string{"f.service": "no-eligible: insufficient(memory,536870912)=2"},
 		},
 		{
 			name: "unknown capacity is unconstrained",
@@ -78,10 +77,8 @@ func TestScheduleResources(t *testing.T) {
 				w.unit("b.service", "MachineMetadata=zone=dmz").reserve("b.service", memRes(2*gib))
 			},
 			want: map[string]string{"a.service": "m2", "b.service": ""},
-			why: map[string]string{"b.service": "no eligible machine among 3: " +
-				`MachineMetadata "zone=dmz" filtered 1 machine; ` +
-				"insufficient memory (2 GiB asked) filtered 1 machine; " +
-				"insufficient memory (2 GiB asked, more than the machine has) filtered 1 machine"},
+			why: map[string]string{"b.service": "no-eligible: exceeds-capacity(memory,2147483648)=1, " +
+				"insufficient(memory,2147483648)=1, machine-metadata(zone=dmz)=1"},
 		},
 		{
 			name: "CPU and disk",
@@ -94,8 +91,8 @@ func TestScheduleResources(t *testing.T) {
 			},
 			want: map[string]string{"a.service": "m1", "b.service": "m1", "c.service": "", "d.service": ""},
 			why: map[string]string{
-				"c.service": "no eligible machine among 1: insufficient CPU (0.1 CPUs asked) filtered 1 machine",
-				"d.service": "no eligible machine among 1: insufficient disk (1 B asked) filtered 1 machine",
+				"c.service": "no-eligible: insufficient(CPU,100)=1",
+				"d.service": "no-eligible: insufficient(disk,1)=1",
 			},
 		},
 		{
@@ -106,8 +103,7 @@ func TestScheduleResources(t *testing.T) {
 				w.unit("side.service", "MachineOf=db.service").reserve("side.service", memRes(512*mib))
 			},
 			want: map[string]string{"db.service": "m1", "side.service": ""},
-			why: map[string]string{"side.service": "no eligible machine among 2: " +
-				`MachineOf "db.service" filtered 1 machine; insufficient memory (512 MiB asked) filtered 1 machine`},
+			why:  map[string]string{"side.service": "no-eligible: insufficient(memory,536870912)=1, machine-of(db.service)=1"},
 		},
 	}
 	for _, tc := range tests {
@@ -121,7 +117,7 @@ func TestScheduleResources(t *testing.T) {
 				}
 			}
 			for u, want := range tc.why {
-				if got := w.unplaced[u]; got != want {
+				if got := codes(w.unplaced[u]); got != want {
 					t.Errorf("%s unplaced reason\n got %q\nwant %q", u, got, want)
 				}
 			}
@@ -154,10 +150,8 @@ func TestScheduleResourcesGlobal(t *testing.T) {
 		w.machines[0].Metadata = map[string]string{"size": "big"}
 		w.machines[1].Metadata = map[string]string{"size": "big"}
 		w.settle()
-		want := "no eligible machine among 3: " +
-			"insufficient memory (8 GiB asked, more than the machine has) filtered 2 machines; " +
-			`MachineMetadata "size=big" filtered 1 machine`
-		if got := w.unplaced["huge.service"]; got != want {
+		want := "no-eligible: exceeds-capacity(memory,8589934592)=2, machine-metadata(size=big)=1"
+		if got := codes(w.unplaced["huge.service"]); got != want {
 			t.Fatalf("reason\n got %q\nwant %q", got, want)
 		}
 	})
@@ -200,8 +194,8 @@ func TestScheduleResourcesChanges(t *testing.T) {
 		w.unit("a.service").reserve("a.service", memRes(768*mib))
 		w.unit("b.service").reserve("b.service", memRes(768*mib))
 		w.settle()
-		if w.on("a.service") != "m1" || w.unplaced["b.service"] == "" {
-			t.Fatalf("a on %q, b unplaced %q", w.on("a.service"), w.unplaced["b.service"])
+		if w.on("a.service") != "m1" || w.unplaced["b.service"].IsZero() {
+			t.Fatalf("a on %q, b unplaced %s", w.on("a.service"), codes(w.unplaced["b.service"]))
 		}
 		delete(w.units, "a.service")
 		w.settle()
@@ -223,7 +217,7 @@ func TestScheduleResourcesChanges(t *testing.T) {
 		if got := w.on("free.service"); got == from || got == "" {
 			t.Fatalf("free on %q after %s left", got, from)
 		}
-		if w.unplaced["late.service"] == "" {
+		if w.unplaced["late.service"].IsZero() {
 			t.Fatalf("late placed on %q, but the machine left is full", w.on("late.service"))
 		}
 		checkCapacity(t, w)

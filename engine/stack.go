@@ -1,5 +1,7 @@
 package engine
 
+import "github.com/flota-dev/flota/reason"
+
 // stack is the feasibility pipeline. A machine is feasible for a unit when
 // every checker accepts it; the first rejection is the one reported.
 type stack struct {
@@ -39,12 +41,12 @@ func (s stack) feasible(u *Unit, m *machineState) bool {
 	return true
 }
 
-// reject words why m is not feasible for u, or returns "".
-func (s stack) reject(u *Unit, m *machineState) string {
+// reject is the first checker's refusal of m for u, or the zero Refusal.
+func (s stack) reject(u *Unit, m *machineState) reason.Refusal {
 	for _, c := range s.checkers {
-		if why := c.check(u, m); why != "" {
-			return why
+		if r := c.check(u, m); !r.Accepted() {
+			return r
 		}
 	}
-	return ""
+	return reason.Refusal{}
 }

@@ -2,10 +2,12 @@ package engine
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
 )
@@ -17,14 +19,14 @@ type world struct {
 	machines   []Machine
 	units      map[string]Unit
 	placements map[string]map[string]registry.Placement // unit -> machine
-	unplaced   map[string]string
+	unplaced   map[string]reason.Unplaced
 	absent     map[string]Absence
 	now        time.Time
 	margin     time.Duration
 }
 
 func newWorld(t testing.TB) *world {
-	return &world{t: t, units: map[string]Unit{}, placements: map[string]map[string]registry.Placement{}, unplaced: map[string]string{}}
+	return &world{t: t, units: map[string]Unit{}, placements: map[string]map[string]registry.Placement{}, unplaced: map[string]reason.Unplaced{}}
 }
 
 // machine registers a machine; an ID already registered registers again,
@@ -101,7 +103,7 @@ func (w *world) unitIn(name string, st registry.State, fleet ...string) *world {
 }
 
 func (w *world) input() Input {
-	in := Input{Machines: append([]Machine(nil), w.machines...), Unplaced: map[string]string{},
+	in := Input{Machines: append([]Machine(nil), w.machines...), Unplaced: map[string]reason.Unplaced{},
 		Absent: w.absent, Now: w.now, StopMargin: w.margin}
 	for _, u := range w.units {
 		in.Units = append(in.Units, u)
@@ -134,7 +136,7 @@ func (w *world) step() Plan {
 			w.placements[p.Unit][p.Machine] = p
 		}
 		if ch.Unplaced != nil {
-			if *ch.Unplaced == "" {
+			if ch.Unplaced.IsZero() {
 				delete(w.unplaced, ch.Unit)
 			} else {
 				w.unplaced[ch.Unit] = *ch.Unplaced
@@ -170,4 +172,30 @@ func (w *world) on(name string) string {
 		return strings.Join(ms, ",")
 	}
 	return ms[0]
+}
+
+// codes renders a reason as its codes, arguments and counts, which is what
+// tests assert (the words are reason's, tested there): for example
+// "no-eligible: conflicts(nginx@*)=3, machine-metadata(zone=dmz)=1", or
+// "replaces-cycle(a.service,b.service,a.service)".
+func codes(r reason.Unplaced) string {
+	if r.IsZero() {
+		return ""
+	}
+	s := string(r.Code) + args(r.Args)
+	for i, f := range r.Filters {
+		sep := ", "
+		if i == 0 {
+			sep = ": "
+		}
+		s += sep + string(f.Code) + args(f.Args) + "=" + strconv.Itoa(f.Machines)
+	}
+	return s
+}
+
+func args(a []string) string {
+	if len(a) == 0 {
+		return ""
+	}
+	return "(" + strings.Join(a, ",") + ")"
 }

@@ -6,17 +6,18 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/unit"
 )
 
 // Change is everything the Engine decided about one Unit: Placements to
-// write, Placements to remove and the unplaced reason ("" clears it, nil
-// leaves it). A Change is applied atomically; several share a transaction.
+// write, Placements to remove and the unplaced reason (the zero
+// reason.Unplaced clears it, nil leaves it). A Change is applied atomically; several share a transaction.
 type Change struct {
 	Unit     string
 	Put      []Placement
 	Delete   []Placement
-	Unplaced *string
+	Unplaced *reason.Unplaced
 }
 
 func (ch Change) ops() int {
@@ -132,10 +133,10 @@ func (b *batch) add(r *Registry, c *Cluster, ch Change) {
 		b.ops = append(b.ops, clientv3.OpPut(r.k.placement(p.Machine, p.Unit), mustJSON(placementValue{Hash: p.Hash.String(), Desired: p.Desired})))
 	}
 	if ch.Unplaced != nil {
-		if *ch.Unplaced == "" {
+		if ch.Unplaced.IsZero() {
 			b.ops = append(b.ops, clientv3.OpDelete(r.k.unplacedUnit(ch.Unit)))
 		} else {
-			b.ops = append(b.ops, clientv3.OpPut(r.k.unplacedUnit(ch.Unit), *ch.Unplaced))
+			b.ops = append(b.ops, clientv3.OpPut(r.k.unplacedUnit(ch.Unit), string(reason.Encode(*ch.Unplaced))))
 		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/flota-dev/flota/reason"
 )
 
 // Cluster is the Engine's in-memory copy of <p>cluster/ at Revision: loaded
@@ -17,7 +19,7 @@ type Cluster struct {
 	Units      map[string]Unit
 	Machines   map[string]Machine
 	Placements map[string]map[string]Placement // unit -> machine -> placement
-	Unplaced   map[string]string               // unit -> reason
+	Unplaced   map[string]reason.Unplaced      // unit -> why the Engine could not place it
 
 	k   keys
 	log *slog.Logger
@@ -43,7 +45,7 @@ func (r *Registry) LoadCluster(ctx context.Context, log *slog.Logger) (*Cluster,
 		Units:      map[string]Unit{},
 		Machines:   map[string]Machine{},
 		Placements: map[string]map[string]Placement{},
-		Unplaced:   map[string]string{},
+		Unplaced:   map[string]reason.Unplaced{},
 		k:          r.k,
 		log:        log,
 	}
@@ -119,7 +121,7 @@ func (c *Cluster) put(kv *mvccpb.KeyValue) {
 			byMachine[a] = p
 		}
 	case kindUnplaced:
-		c.Unplaced[a] = string(kv.Value)
+		c.Unplaced[a] = reason.Decode(kv.Value)
 	}
 	if err != nil && c.log != nil {
 		// A corrupt record must not stop the Engine: it is skipped and said.

@@ -13,7 +13,7 @@ import (
 //	<p>files/<sha1>                          normalized unit file text, stored once per content hash
 //	<p>cluster/machines/<machine>            Machine presence (JSON: ip, metadata), under the machine's lease
 //	<p>cluster/placements/<machine>/<unit>   Placement (JSON: hash, desired state), written by the leading Engine
-//	<p>cluster/unplaced/<unit>               why the Engine could not place a Unit (text), written by the leading Engine
+//	<p>cluster/unplaced/<unit>               why the Engine could not place a Unit (a reason.Unplaced, JSON), written by the leading Engine
 //	<p>states/<machine>/<unit>               UnitState published by that Machine's Agent, under its lease
 //	<p>leader/                               Engine election (client/v3/concurrency)
 //

@@ -6,6 +6,8 @@ import (
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/flota-dev/flota/reason"
 )
 
 // Status is everything flotactl shows, read at one revision: units,
@@ -15,7 +17,7 @@ type Status struct {
 	Units      []Unit
 	Machines   []Machine
 	Placements []Placement
-	Unplaced   map[string]string
+	Unplaced   map[string]reason.Unplaced
 	States     []UnitState
 }
 
@@ -32,7 +34,7 @@ func (r *Registry) ReadStatus(ctx context.Context) (*Status, error) {
 	if err != nil {
 		return nil, r.wrap("read cluster status", err)
 	}
-	s := &Status{Revision: resp.Header.Revision, Unplaced: map[string]string{}}
+	s := &Status{Revision: resp.Header.Revision, Unplaced: map[string]reason.Unplaced{}}
 	rr := func(i int) []*mvccpb.KeyValue { return resp.Responses[i].GetResponseRange().Kvs }
 	for _, kv := range rr(0) {
 		u, err := decodeUnit(strings.TrimPrefix(string(kv.Key), r.k.units()), kv.Value, kv.ModRevision)
@@ -60,7 +62,7 @@ func (r *Registry) ReadStatus(ctx context.Context) (*Status, error) {
 		s.Placements = append(s.Placements, p)
 	}
 	for _, kv := range rr(3) {
-		s.Unplaced[strings.TrimPrefix(string(kv.Key), r.k.unplaced())] = string(kv.Value)
+		s.Unplaced[strings.TrimPrefix(string(kv.Key), r.k.unplaced())] = reason.Decode(kv.Value)
 	}
 	for _, kv := range rr(4) {
 		m, u, ok := strings.Cut(strings.TrimPrefix(string(kv.Key), r.k.states()), "/")
