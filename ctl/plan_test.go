@@ -24,9 +24,9 @@ func TestPlan(t *testing.T) {
 		for _, want := range []string{
 			"db.service\tm2bbbbbb.../127.0.0.12\twould be placed",
 			"db.service: machines, best first",
-			"MACHINE\t\t\tTOTAL\tLOAD\tSOFT-CONFLICTS\tSPREAD\tPREFER\tREJECTED",
-			"m2bbbbbb.../127.0.0.12\t50\t0\t0\t\t0\t50\t-",
-			"m1aaaaaa.../127.0.0.11\t0\t0\t0\t\t0\t0\t-",
+			"MACHINE\t\t\tTOTAL\tLOAD\tSOFT-CONFLICTS\tPREFER\tREJECTED",
+			"m2bbbbbb.../127.0.0.12\t50\t0\t0\t\t50\t-",
+			"m1aaaaaa.../127.0.0.11\t0\t0\t0\t\t0\t-",
 		} {
 			if !strings.Contains(r.out, want) {
 				t.Errorf("output lacks %q:\n%s", want, r.out)

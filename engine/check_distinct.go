@@ -56,6 +56,10 @@ type groupCounts struct {
 	byGroup  map[string][]groupKey // group glob -> its tracked keys
 	members  map[string]membership // unit -> its groups' keys
 	groups   map[string]string     // unit -> its own group (GroupOf), worked out once
+
+	// version counts the moves, so that what is worked out from the
+	// counts (the emptiest value, for MaxSkew=) is kept until they change.
+	version int
 }
 
 // groupOf is u's own group, the one its rules count.
@@ -90,6 +94,9 @@ func newGroupCounts(units []*Unit) *groupCounts {
 		}
 		for _, sp := range u.Req.SpreadBy {
 			g.tracked[groupKey{group, sp.Key}] = true
+		}
+		for _, sk := range u.Req.MaxSkew {
+			g.tracked[groupKey{group, sk.Key}] = true
 		}
 	}
 	for k := range g.tracked {
@@ -137,6 +144,7 @@ func (g *groupCounts) memberOf(u *Unit) membership {
 
 // moved records u joining (by +1) or leaving (by -1) machine m.
 func (g *groupCounts) moved(u *Unit, m *machineState, by int) {
+	g.version++
 	for _, k := range g.memberOf(u).tracked {
 		v, ok := m.Metadata[k.key]
 		if !ok {

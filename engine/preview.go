@@ -55,6 +55,9 @@ func (s *scheduler) noteScores(u *Unit) {
 		sc := Score{Machine: m.ID, Load: m.load(), Rejected: s.stack.reject(u, m)}
 		if sc.Rejected.Accepted() {
 			for _, r := range s.ranking {
+				if !r.applies(u) {
+					continue
+				}
 				v := r.score(u, m)
 				sc.Parts = append(sc.Parts, Part{r.name(), v})
 				sc.Total += v

@@ -63,8 +63,17 @@ func addRandomUnit(w *world, rng *rand.Rand, i int) {
 		w.unit(name, "Global=true", fmt.Sprintf("Conflicts=new%d.service", rng.IntN(i+1)))
 	case 7:
 		name = fmt.Sprintf("soft@%d.service", i)
-		w.unit(name, "SoftConflicts=soft@*", fmt.Sprintf("SpreadBy=zone:%d", 1+rng.IntN(5)),
-			fmt.Sprintf("PreferMachineMetadata=zone=%s:%d", zones[rng.IntN(len(zones))], rng.IntN(21)-10|1))
+		opts := []string{"SoftConflicts=soft@*", fmt.Sprintf("SpreadBy=zone:%d", 1+rng.IntN(5)),
+			fmt.Sprintf("PreferMachineMetadata=zone=%s:%d", zones[rng.IntN(len(zones))], rng.IntN(21)-10|1)}
+		switch rng.IntN(4) {
+		case 0:
+			opts = append(opts, fmt.Sprintf("MaxSkew=zone:%d", 1+rng.IntN(2)))
+		case 1:
+			opts = append(opts, fmt.Sprintf("MaxSkew=zone:%d:anyway", 1+rng.IntN(2)))
+		case 2:
+			opts = append(opts, fmt.Sprintf("SpreadTarget=zone=%s:%d", zones[rng.IntN(len(zones))], rng.IntN(101)))
+		}
+		w.unit(name, opts...)
 	case 1:
 		name = fmt.Sprintf("dmz%d.service", i)
 		w.unit(name, "MachineMetadata=zone="+zones[rng.IntN(len(zones))])

@@ -94,13 +94,14 @@ func newScheduler(in Input) *scheduler {
 		s.current[p.Unit] = append(s.current[p.Unit], p)
 	}
 	s.counts = newGroupCounts(s.ordered)
+	skews := newSkews(s.counts, append([]*machineState(nil), s.order...), s.valuesOf)
 	s.stack = newStack(func(name string) (string, bool) {
 		if m, ok := s.at[name]; ok {
 			return m.ID, true
 		}
 		return "", false
-	}, s.counts)
-	s.ranking = newRanking(s.counts)
+	}, s.counts, skews)
+	s.ranking = newRanking(s.counts, s.valuesOf, skews)
 	s.markUnschedulable()
 	s.byDepthThenName(s.ordered)
 	return s
@@ -207,7 +208,7 @@ func (s *scheduler) keep() {
 				}
 				continue
 			}
-			if !s.stack.feasible(u, m) {
+			if !s.stack.keeps(u, m) {
 				continue
 			}
 			s.place(u, m)

@@ -199,3 +199,13 @@ func args(a []string) string {
 	}
 	return "(" + strings.Join(a, ",") + ")"
 }
+
+// metadata is machine id's metadata.
+func (w *world) metadata(id string) map[string]string {
+	for _, m := range w.machines {
+		if m.ID == id {
+			return m.Metadata
+		}
+	}
+	return nil
+}

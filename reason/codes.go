@@ -51,6 +51,12 @@ const (
 	// DistinctByNoKey: the machine lacks the rule's key. Args: the rule,
 	// the key.
 	DistinctByNoKey Code = "distinct-by-no-key"
+	// MaxSkew: the group would be more than the rule allows above its
+	// emptiest value. Args: the rule (key:N).
+	MaxSkew Code = "max-skew"
+	// MaxSkewNoKey: the machine lacks the rule's key. Args: the rule, the
+	// key.
+	MaxSkewNoKey Code = "max-skew-no-key"
 	// Conflicts: a unit there matches one of the unit's Conflicts=.
 	// Args: the pattern.
 	Conflicts Code = "conflicts"
@@ -64,7 +70,7 @@ const (
 // may lift as units stop, move or free room.
 func (c Code) Lasting() bool {
 	switch c {
-	case MachineID, MachineMetadata, ExceedsCapacity, DistinctByNoKey:
+	case MachineID, MachineMetadata, ExceedsCapacity, DistinctByNoKey, MaxSkewNoKey:
 		return true
 	}
 	return false

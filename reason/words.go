@@ -71,6 +71,10 @@ func (r Refusal) String() string {
 		return `DistinctBy "` + arg(a, 0) + `"`
 	case DistinctByNoKey:
 		return `DistinctBy "` + arg(a, 0) + `" (no ` + arg(a, 1) + `)`
+	case MaxSkew:
+		return `MaxSkew "` + arg(a, 0) + `"`
+	case MaxSkewNoKey:
+		return `MaxSkew "` + arg(a, 0) + `" (no ` + arg(a, 1) + `)`
 	case Conflicts:
 		return `Conflicts "` + arg(a, 0) + `"`
 	case ConflictsOf:

@@ -26,6 +26,8 @@ type Requirements struct {
 	SoftConflicts   []string   // globs of units it avoids sharing a machine with, while it can
 	SpreadBy        []Spread   // keys to spread its group over, weighted
 	Prefer          []Preference
+	MaxSkew         []Skew   // at most Max more of its group on a value of Key than on the emptiest
+	SpreadTargets   []Target // the share of its group each value of a SpreadBy= key should have
 }
 
 // MatchesMetadata reports whether a machine with metadata md may run the
@@ -80,6 +82,8 @@ const (
 	reqSoftConflicts
 	reqSpreadBy
 	reqPrefer
+	reqMaxSkew
+	reqSpreadTarget
 	numReqKinds
 )
 
@@ -106,6 +110,8 @@ var reqKeys = map[string]reqKey{
 	"SoftConflicts":              {reqSoftConflicts, ""},
 	"SpreadBy":                   {reqSpreadBy, ""},
 	"PreferMachineMetadata":      {reqPrefer, ""},
+	"MaxSkew":                    {reqMaxSkew, ""},
+	"SpreadTarget":               {reqSpreadTarget, ""},
 }
 
 // ParseOptions reads the [X-Fleet] options among opts for the unit called
@@ -128,6 +134,7 @@ type reqBuilder struct {
 	first     [numReqKinds]int // line of the first value of each kind
 	globalAt  int              // line of the Global value in force (the last)
 	conflicts []int            // line of each of req.Conflicts
+	targetAt  map[string]int   // line of the last SpreadTarget= of each key
 }
 
 // parseFleet reads the [X-Fleet] options among opts for the unit called
@@ -280,6 +287,30 @@ func (b *reqBuilder) add(kind reqKind, key string, in value, line int) error {
 			return unitError(b.name, line, "invalid %s %s: %v", key, in, err)
 		}
 		r.Prefer = append(r.Prefer, p)
+	case reqMaxSkew:
+		sk, err := parseSkew(v)
+		if err != nil {
+			return unitError(b.name, line, "invalid %s %s: %v", key, in, err)
+		}
+		if i := slices.IndexFunc(r.MaxSkew, func(o Skew) bool { return o.Key == sk.Key }); i >= 0 {
+			r.MaxSkew[i] = sk
+		} else {
+			r.MaxSkew = append(r.MaxSkew, sk)
+		}
+	case reqSpreadTarget:
+		t, err := parseTarget(v)
+		if err != nil {
+			return unitError(b.name, line, "invalid %s %s: %v", key, in, err)
+		}
+		if i := slices.IndexFunc(r.SpreadTargets, func(o Target) bool { return o.Key == t.Key && o.Value == t.Value }); i >= 0 {
+			r.SpreadTargets[i] = t
+		} else {
+			r.SpreadTargets = append(r.SpreadTargets, t)
+		}
+		if b.targetAt == nil {
+			b.targetAt = map[string]int{}
+		}
+		b.targetAt[t.Key] = line
 	case reqGroup:
 		if _, err := path.Match(v, ""); err != nil || v == "" {
 			return unitError(b.name, line, "invalid %s pattern %s: want a glob over unit names, such as web-*", key, in)
@@ -323,12 +354,18 @@ func (b *reqBuilder) check() error {
 		if len(r.DistinctBy) > 0 {
 			return unitError(b.name, b.first[reqDistinctBy], "Global cannot be used with DistinctBy")
 		}
+		if len(r.MaxSkew) > 0 {
+			return unitError(b.name, b.first[reqMaxSkew], "Global cannot be used with MaxSkew")
+		}
 		if len(r.MachineOf) > 0 {
 			return unitError(b.name, b.first[reqMachineOf], "Global cannot be used with Peers")
 		}
 		if len(r.Replaces) > 0 {
 			return unitError(b.name, b.first[reqReplaces], "Global cannot be used with Replaces")
 		}
+	}
+	if err := b.checkTargets(); err != nil {
+		return err
 	}
 	if len(r.Conflicts) > 0 && len(r.Replaces) > 0 {
 		return unitError(b.name, b.first[reqReplaces], "Conflicts cannot be used with Replaces")
@@ -358,7 +395,8 @@ func splitValues(kind reqKind, value string) []string {
 	if len(value) > 0 && value[0] == '"' && value[len(value)-1] == '"' {
 		vals = splitQuoted(value)
 	}
-	if kind == reqConflicts || kind == reqReplaces || kind == reqSoftConflicts || kind == reqSpreadBy {
+	if kind == reqConflicts || kind == reqReplaces || kind == reqSoftConflicts || kind == reqSpreadBy ||
+		kind == reqMaxSkew || kind == reqSpreadTarget {
 		var fields []string
 		for _, v := range vals {
 			fields = append(fields, strings.Fields(v)...)

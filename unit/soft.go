@@ -81,5 +81,16 @@ func checkGlob(v string) error {
 // HasSoftRules says whether the unit ranks machines beyond fleet's least
 // loaded first.
 func (r Requirements) HasSoftRules() bool {
-	return len(r.SoftConflicts) > 0 || len(r.SpreadBy) > 0 || len(r.Prefer) > 0
+	return len(r.SoftConflicts) > 0 || len(r.SpreadBy) > 0 || len(r.Prefer) > 0 || r.skewsAnyway()
+}
+
+// skewsAnyway says whether a MaxSkew= rule ranks machines: one that places
+// anyway when it cannot hold (a waiting one filters them).
+func (r Requirements) skewsAnyway() bool {
+	for _, s := range r.MaxSkew {
+		if s.Anyway {
+			return true
+		}
+	}
+	return false
 }
