@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
 )
@@ -16,10 +17,12 @@ current state (STATE: inactive while placed nowhere, then what its machine
 reports; "-" for global units) and machine (TARGET: "-" while placed nowhere,
 "global" for global units). DESC (the unit's Description) reads the unit
 files too. REASON, a flota addition, says why the engine could not place a
-unit ("-" when nothing stands in its way), e.g.
-  flotactl list-unit-files --fields=unit,dstate,target,reason`)
+unit ("-" when nothing stands in its way). NOTES, also flota's, names the
+soft rules (SoftConflicts=, SpreadBy=, PreferMachineMetadata=, MaxSkew=)
+that a placed unit's machine does not honour, e.g.
+  flotactl list-unit-files --fields=unit,dstate,target,reason,notes`)
 	cmd.maxArgs = 0
-	keys := []string{"unit", "hash", "dstate", "state", "target", "global", "desc", "reason"}
+	keys := []string{"unit", "hash", "dstate", "state", "target", "global", "desc", "reason", "notes"}
 	var t tableFlags
 	t.register(cmd.flags, "unit,hash,dstate,state,target", keys, false)
 	cmd.run = func(ctx context.Context, c *cli, _ []string) error {
@@ -69,6 +72,8 @@ unit ("-" when nothing stands in its way), e.g.
 					return "-"
 				}
 				return dash(st.Unplaced[u.Name].String())
+			case "notes":
+				return dash(reason.Notes(st.Notes[u.Name]))
 			case "desc":
 				if f := files[u.Name]; f != nil {
 					return dash(f.Description())

@@ -126,6 +126,10 @@ func writePlan(w io.Writer, cluster *registry.Cluster, pv engine.Preview, names 
 		}
 	}
 	reasons := map[string]reason.Unplaced{}
+	notes := map[string][]reason.Note{}
+	for u, ns := range cluster.Notes {
+		notes[u] = ns
+	}
 	for _, ch := range pv.Changes {
 		for _, p := range ch.Delete {
 			where[ch.Unit] = remove(where[ch.Unit], p.Machine)
@@ -137,6 +141,9 @@ func writePlan(w io.Writer, cluster *registry.Cluster, pv engine.Preview, names 
 		}
 		if ch.Unplaced != nil {
 			reasons[ch.Unit] = *ch.Unplaced
+		}
+		if ch.Notes != nil {
+			notes[ch.Unit] = *ch.Notes
 		}
 	}
 	legend := func(id string) string {
@@ -171,6 +178,9 @@ func writePlan(w io.Writer, cluster *registry.Cluster, pv engine.Preview, names 
 			note := "would be placed"
 			if sameSet(before[n], ms) {
 				note = "stays"
+			}
+			if ns := notes[n]; len(ns) > 0 {
+				note += "; " + reason.Notes(ns)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", n, strings.Join(shown, ","), note)
 		}

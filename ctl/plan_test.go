@@ -54,6 +54,22 @@ func TestPlan(t *testing.T) {
 			}
 		}
 	})
+	t.Run("soft rules given up are noted", func(t *testing.T) {
+		writeFile(t, dir, "soft@.service", "[Service]\nExecStart=/bin/true\n[X-Fleet]\nSoftConflicts=soft@*\n")
+		r := c.ctl("plan", filepath.Join(dir, "soft@1"), filepath.Join(dir, "soft@2"), filepath.Join(dir, "soft@3"))
+		if r.code != 0 {
+			t.Fatalf("exit %d\n%s%s", r.code, r.out, r.errOut)
+		}
+		for _, want := range []string{
+			"soft@1.service\tm1aaaaaa.../127.0.0.11\twould be placed; SoftConflicts: shares its machine with soft@3.service",
+			"soft@2.service\tm2bbbbbb.../127.0.0.12\twould be placed\n",
+			"soft@3.service\tm1aaaaaa.../127.0.0.11\twould be placed; SoftConflicts: shares its machine with soft@1.service",
+		} {
+			if !strings.Contains(r.out, want) {
+				t.Errorf("output lacks %q:\n%s", want, r.out)
+			}
+		}
+	})
 	t.Run("a unit not found anywhere is a failure", func(t *testing.T) {
 		if r := c.ctl("plan", filepath.Join(dir, "nope.service")); r.code != exitFailure {
 			t.Fatalf("exit %d, want %d\n%s%s", r.code, exitFailure, r.out, r.errOut)

@@ -28,6 +28,11 @@ first non-zero status systemctl gave (3: the unit is not running).`)
 			if err != nil {
 				return err
 			}
+			// flota's word first: the soft rules its machine does not
+			// honour (none for fleet's units, whose output is unchanged).
+			for _, n := range st.Notes[a.name] {
+				fmt.Fprintf(c.out, "Note: %s\n", n)
+			}
 			for _, m := range machines {
 				if len(machines) > 1 {
 					fmt.Fprintf(c.out, "-- %s on %s --\n", a.name, newView(st).legend(m.ID, false))

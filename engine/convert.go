@@ -33,6 +33,7 @@ func (in *inputs) build(c *registry.Cluster) Input {
 		Machines: make([]Machine, 0, len(c.Machines)),
 		Units:    make([]Unit, 0, len(c.Units)),
 		Unplaced: c.Unplaced,
+		Notes:    c.Notes,
 	}
 	for _, m := range c.Machines {
 		out.Machines = append(out.Machines, Machine{ID: m.ID, Metadata: m.Metadata, Capacity: m.Capacity})

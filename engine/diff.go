@@ -26,6 +26,11 @@ func (s *scheduler) diff() Plan {
 			gone[n] = true
 		}
 	}
+	for n := range s.in.Notes {
+		if s.units[n] == nil {
+			gone[n] = true
+		}
+	}
 	extra := make([]string, 0, len(gone))
 	for n := range gone {
 		extra = append(extra, n)
@@ -56,7 +61,10 @@ func (s *scheduler) diff() Plan {
 		if !why.Equal(s.in.Unplaced[name]) {
 			ch.Unplaced = &why
 		}
-		if len(ch.Put)+len(ch.Delete) > 0 || ch.Unplaced != nil {
+		if notes := s.notes[name]; !reason.NotesEqual(notes, s.in.Notes[name]) {
+			ch.Notes = &notes
+		}
+		if len(ch.Put)+len(ch.Delete) > 0 || ch.Unplaced != nil || ch.Notes != nil {
 			plan.Changes = append(plan.Changes, ch)
 		}
 	}

@@ -14,6 +14,7 @@ type Input struct {
 	Units      []Unit
 	Placements []registry.Placement       // what is placed now
 	Unplaced   map[string]reason.Unplaced // the reasons stored now, by unit
+	Notes      map[string][]reason.Note   // the notes stored now, by unit
 
 	// Absent are the machines that units are placed on but that are not
 	// registered, with when the Engine saw each go and how long it holds

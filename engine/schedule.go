@@ -27,6 +27,8 @@ import (
 //     machines as the run leaves them: explained when it was passed over,
 //     the words would depend on what was placed after it, and the next run
 //     of the same cluster would word them otherwise and write them again.
+//  6. Each placed Unit with soft rules notes those its machine does not
+//     honour, by the machines as the run leaves them too.
 func Schedule(in Input) Plan { return newScheduler(in).run() }
 
 // run is Schedule's stages, in order.
@@ -35,6 +37,7 @@ func (s *scheduler) run() Plan {
 	s.placeGlobals()
 	s.placePending()
 	s.explainUnplaced()
+	s.noteSoftRules()
 	plan := s.diff()
 	plan.Wake = s.wake
 	return plan
@@ -55,6 +58,8 @@ type scheduler struct {
 	passed   []*Unit // units no machine accepted, to explain once the run is done
 	stack    stack
 	counts   *groupCounts               // units of each DistinctBy=/SpreadBy= group per label value
+	skews    *skews                     // MaxSkew= skews, and the values a unit's machine rules allow
+	notes    map[string][]reason.Note   // placed unit -> the soft rules its machine does not honour
 	ranking  []scorer                   // the soft rules, for units that have some
 	values   map[string][]string        // metadata key -> its values among the machines, built on first use
 	labels   map[string][]*machineState // "k=v" -> machines, built on first use
@@ -94,14 +99,14 @@ func newScheduler(in Input) *scheduler {
 		s.current[p.Unit] = append(s.current[p.Unit], p)
 	}
 	s.counts = newGroupCounts(s.ordered)
-	skews := newSkews(s.counts, append([]*machineState(nil), s.order...), s.valuesOf)
+	s.skews = newSkews(s.counts, append([]*machineState(nil), s.order...), s.valuesOf)
 	s.stack = newStack(func(name string) (string, bool) {
 		if m, ok := s.at[name]; ok {
 			return m.ID, true
 		}
 		return "", false
-	}, s.counts, skews)
-	s.ranking = newRanking(s.counts, s.valuesOf, skews)
+	}, s.counts, s.skews)
+	s.ranking = newRanking(s.counts, s.valuesOf, s.skews)
 	s.markUnschedulable()
 	s.byDepthThenName(s.ordered)
 	return s

@@ -20,13 +20,14 @@ type world struct {
 	units      map[string]Unit
 	placements map[string]map[string]registry.Placement // unit -> machine
 	unplaced   map[string]reason.Unplaced
+	notes      map[string][]reason.Note
 	absent     map[string]Absence
 	now        time.Time
 	margin     time.Duration
 }
 
 func newWorld(t testing.TB) *world {
-	return &world{t: t, units: map[string]Unit{}, placements: map[string]map[string]registry.Placement{}, unplaced: map[string]reason.Unplaced{}}
+	return &world{t: t, units: map[string]Unit{}, placements: map[string]map[string]registry.Placement{}, unplaced: map[string]reason.Unplaced{}, notes: map[string][]reason.Note{}}
 }
 
 // machine registers a machine; an ID already registered registers again,
@@ -103,7 +104,7 @@ func (w *world) unitIn(name string, st registry.State, fleet ...string) *world {
 }
 
 func (w *world) input() Input {
-	in := Input{Machines: append([]Machine(nil), w.machines...), Unplaced: map[string]reason.Unplaced{},
+	in := Input{Machines: append([]Machine(nil), w.machines...), Unplaced: map[string]reason.Unplaced{}, Notes: map[string][]reason.Note{},
 		Absent: w.absent, Now: w.now, StopMargin: w.margin}
 	for _, u := range w.units {
 		in.Units = append(in.Units, u)
@@ -115,6 +116,9 @@ func (w *world) input() Input {
 	}
 	for k, v := range w.unplaced {
 		in.Unplaced[k] = v
+	}
+	for k, v := range w.notes {
+		in.Notes[k] = v
 	}
 	return in
 }
@@ -134,6 +138,13 @@ func (w *world) step() Plan {
 				w.placements[p.Unit] = map[string]registry.Placement{}
 			}
 			w.placements[p.Unit][p.Machine] = p
+		}
+		if ch.Notes != nil {
+			if len(*ch.Notes) == 0 {
+				delete(w.notes, ch.Unit)
+			} else {
+				w.notes[ch.Unit] = *ch.Notes
+			}
 		}
 		if ch.Unplaced != nil {
 			if ch.Unplaced.IsZero() {
@@ -208,4 +219,14 @@ func (w *world) metadata(id string) map[string]string {
 		}
 	}
 	return nil
+}
+
+// noteCodes renders a unit's notes as their codes and arguments:
+// "soft-conflicts-shared(web@2.service); prefer-unmet(disk=ssd)".
+func noteCodes(ns []reason.Note) string {
+	parts := make([]string, len(ns))
+	for i, n := range ns {
+		parts[i] = string(n.Code) + args(n.Args)
+	}
+	return strings.Join(parts, "; ")
 }

@@ -11,18 +11,24 @@ import (
 )
 
 // Change is everything the Engine decided about one Unit: Placements to
-// write, Placements to remove and the unplaced reason (the zero
-// reason.Unplaced clears it, nil leaves it). A Change is applied atomically; several share a transaction.
+// write, Placements to remove, the unplaced reason (the zero
+// reason.Unplaced clears it, nil leaves it) and the notes on the soft rules
+// its machine does not honour (empty clears them, nil leaves them). A
+// Change is applied atomically; several share a transaction.
 type Change struct {
 	Unit     string
 	Put      []Placement
 	Delete   []Placement
 	Unplaced *reason.Unplaced
+	Notes    *[]reason.Note
 }
 
 func (ch Change) ops() int {
 	n := len(ch.Put) + len(ch.Delete)
 	if ch.Unplaced != nil {
+		n++
+	}
+	if ch.Notes != nil {
 		n++
 	}
 	return n
@@ -85,6 +91,7 @@ func split(ch Change, per int) []Change {
 		out = append(out, part)
 	}
 	out[len(out)-1].Unplaced = ch.Unplaced
+	out[len(out)-1].Notes = ch.Notes
 	return out
 }
 
@@ -137,6 +144,13 @@ func (b *batch) add(r *Registry, c *Cluster, ch Change) {
 			b.ops = append(b.ops, clientv3.OpDelete(r.k.unplacedUnit(ch.Unit)))
 		} else {
 			b.ops = append(b.ops, clientv3.OpPut(r.k.unplacedUnit(ch.Unit), string(reason.Encode(*ch.Unplaced))))
+		}
+	}
+	if ch.Notes != nil {
+		if len(*ch.Notes) == 0 {
+			b.ops = append(b.ops, clientv3.OpDelete(r.k.notesOf(ch.Unit)))
+		} else {
+			b.ops = append(b.ops, clientv3.OpPut(r.k.notesOf(ch.Unit), string(reason.EncodeNotes(*ch.Notes))))
 		}
 	}
 }

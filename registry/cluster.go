@@ -20,6 +20,7 @@ type Cluster struct {
 	Machines   map[string]Machine
 	Placements map[string]map[string]Placement // unit -> machine -> placement
 	Unplaced   map[string]reason.Unplaced      // unit -> why the Engine could not place it
+	Notes      map[string][]reason.Note        // unit -> the soft rules its machine does not honour
 
 	k   keys
 	log *slog.Logger
@@ -46,6 +47,7 @@ func (r *Registry) LoadCluster(ctx context.Context, log *slog.Logger) (*Cluster,
 		Machines:   map[string]Machine{},
 		Placements: map[string]map[string]Placement{},
 		Unplaced:   map[string]reason.Unplaced{},
+		Notes:      map[string][]reason.Note{},
 		k:          r.k,
 		log:        log,
 	}
@@ -122,6 +124,8 @@ func (c *Cluster) put(kv *mvccpb.KeyValue) {
 		}
 	case kindUnplaced:
 		c.Unplaced[a] = reason.Decode(kv.Value)
+	case kindNotes:
+		c.Notes[a] = reason.DecodeNotes(kv.Value)
 	}
 	if err != nil && c.log != nil {
 		// A corrupt record must not stop the Engine: it is skipped and said.
@@ -145,5 +149,7 @@ func (c *Cluster) del(kv *mvccpb.KeyValue) {
 		}
 	case kindUnplaced:
 		delete(c.Unplaced, a)
+	case kindNotes:
+		delete(c.Notes, a)
 	}
 }

@@ -14,6 +14,7 @@ import (
 //	<p>cluster/machines/<machine>            Machine presence (JSON: ip, metadata), under the machine's lease
 //	<p>cluster/placements/<machine>/<unit>   Placement (JSON: hash, desired state), written by the leading Engine
 //	<p>cluster/unplaced/<unit>               why the Engine could not place a Unit (a reason.Unplaced, JSON), written by the leading Engine
+//	<p>cluster/notes/<unit>                  the soft rules a placed Unit's machine does not honour ([]reason.Note, JSON), written by the leading Engine
 //	<p>states/<machine>/<unit>               UnitState published by that Machine's Agent, under its lease
 //	<p>leader/                               Engine election (client/v3/concurrency)
 //
@@ -32,6 +33,7 @@ const (
 	dirMachines   = "cluster/machines/"
 	dirPlacements = "cluster/placements/"
 	dirUnplaced   = "cluster/unplaced/"
+	dirNotes      = "cluster/notes/"
 	dirStates     = "states/"
 	dirLeader     = "leader/"
 )
@@ -48,6 +50,8 @@ func (k keys) machinePlacements(m string) string { return k.prefix + dirPlacemen
 func (k keys) placement(m, u string) string      { return k.prefix + dirPlacements + m + "/" + u }
 func (k keys) unplaced() string                  { return k.prefix + dirUnplaced }
 func (k keys) unplacedUnit(u string) string      { return k.prefix + dirUnplaced + u }
+func (k keys) notes() string                     { return k.prefix + dirNotes }
+func (k keys) notesOf(u string) string           { return k.prefix + dirNotes + u }
 func (k keys) states() string                    { return k.prefix + dirStates }
 func (k keys) state(m, u string) string          { return k.prefix + dirStates + m + "/" + u }
 func (k keys) leader() string                    { return k.prefix + dirLeader }
@@ -61,6 +65,7 @@ const (
 	kindMachine
 	kindPlacement
 	kindUnplaced
+	kindNotes
 )
 
 // parse splits a cluster key into its kind and the names it carries: the unit
@@ -83,6 +88,8 @@ func (k keys) parse(key string) (keyKind, string, string) {
 		return kindPlacement, m, u
 	case strings.HasPrefix(rest, dirUnplaced):
 		return kindUnplaced, rest[len(dirUnplaced):], ""
+	case strings.HasPrefix(rest, dirNotes):
+		return kindNotes, rest[len(dirNotes):], ""
 	}
 	return kindOther, "", ""
 }

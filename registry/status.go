@@ -18,6 +18,7 @@ type Status struct {
 	Machines   []Machine
 	Placements []Placement
 	Unplaced   map[string]reason.Unplaced
+	Notes      map[string][]reason.Note
 	States     []UnitState
 }
 
@@ -30,11 +31,12 @@ func (r *Registry) ReadStatus(ctx context.Context) (*Status, error) {
 		clientv3.OpGet(r.k.placements(), clientv3.WithPrefix()),
 		clientv3.OpGet(r.k.unplaced(), clientv3.WithPrefix()),
 		clientv3.OpGet(r.k.states(), clientv3.WithPrefix()),
+		clientv3.OpGet(r.k.notes(), clientv3.WithPrefix()),
 	).Commit()
 	if err != nil {
 		return nil, r.wrap("read cluster status", err)
 	}
-	s := &Status{Revision: resp.Header.Revision, Unplaced: map[string]reason.Unplaced{}}
+	s := &Status{Revision: resp.Header.Revision, Unplaced: map[string]reason.Unplaced{}, Notes: map[string][]reason.Note{}}
 	rr := func(i int) []*mvccpb.KeyValue { return resp.Responses[i].GetResponseRange().Kvs }
 	for _, kv := range rr(0) {
 		u, err := decodeUnit(strings.TrimPrefix(string(kv.Key), r.k.units()), kv.Value, kv.ModRevision)
@@ -63,6 +65,9 @@ func (r *Registry) ReadStatus(ctx context.Context) (*Status, error) {
 	}
 	for _, kv := range rr(3) {
 		s.Unplaced[strings.TrimPrefix(string(kv.Key), r.k.unplaced())] = reason.Decode(kv.Value)
+	}
+	for _, kv := range rr(5) {
+		s.Notes[strings.TrimPrefix(string(kv.Key), r.k.notes())] = reason.DecodeNotes(kv.Value)
 	}
 	for _, kv := range rr(4) {
 		m, u, ok := strings.Cut(strings.TrimPrefix(string(kv.Key), r.k.states()), "/")
