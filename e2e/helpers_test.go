@@ -134,8 +134,13 @@ func (c *cluster) destroyAtEnd(t *testing.T, units ...string) {
 // "" while it has none.
 func (c *cluster) reasonLine(t *testing.T, unit string) string {
 	r := c.ctl(t, 10*time.Second, "list-unit-files", "--no-legend", "--fields=unit,target,reason")
-	for _, line := range strings.Split(r.out, "\n") {
-		if strings.HasPrefix(line, unit) {
+	return lineOf(r.out, unit)
+}
+
+// lineOf is the line of out that starts with prefix, or "".
+func lineOf(out, prefix string) string {
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, prefix) {
 			return line
 		}
 	}
