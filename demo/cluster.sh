@@ -164,7 +164,8 @@ MachineMetadata=zone=dmz
 SoftConflicts=cache@*
 UNIT
 run start cache@1 cache@2 cache@3 cache@4 cache@5
-echo "(all 5 placed, two of them together, where the strict Conflicts= would have left one waiting)"
-run list-unit-files --fields=unit,target,reason
+echo "(all 5 placed, two of them together, where the strict Conflicts= would have left one waiting;"
+echo " the two together carry a note that says so)"
+run list-unit-files --fields=unit,target,reason,notes
 say "flotactl plan: where a sixth would go, and every machine's score, without writing anything"
 run plan cache@6
