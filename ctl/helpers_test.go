@@ -96,6 +96,24 @@ func (c *cluster) register(id, ip string, md map[string]string) *registry.Presen
 // under an election of its own, or records why it cannot when machine is "".
 func (c *cluster) place(unitName, machine, unplaced string) {
 	c.t.Helper()
+	c.apply(func(cl *registry.Cluster) registry.Change {
+		ch := registry.Change{Unit: unitName}
+		if machine != "" {
+			u := cl.Units[unitName]
+			ch.Put = []registry.Placement{{Unit: unitName, Machine: machine, Hash: u.Hash, Desired: u.Desired}}
+		} else {
+			// Words stored as an older Engine did: read back and shown as
+			// they are, so tests compare them as written.
+			ch.Unplaced = &reason.Unplaced{Code: reason.Text, Args: []string{unplaced}}
+		}
+		return ch
+	})
+}
+
+// apply writes the change change makes of the cluster, as the Engine
+// does, under an election of its own.
+func (c *cluster) apply(change func(*registry.Cluster) registry.Change) {
+	c.t.Helper()
 	ctx := context.Background()
 	l, err := c.reg.Campaign(ctx, "test-engine", 5*time.Second)
 	if err != nil {
@@ -106,16 +124,7 @@ func (c *cluster) place(unitName, machine, unplaced string) {
 	if err != nil {
 		c.t.Fatalf("load cluster: %v", err)
 	}
-	ch := registry.Change{Unit: unitName}
-	if machine != "" {
-		u := cl.Units[unitName]
-		ch.Put = []registry.Placement{{Unit: unitName, Machine: machine, Hash: u.Hash, Desired: u.Desired}}
-	} else {
-		// Words stored as an older Engine did: read back and shown as they
-		// are, so tests compare them as written.
-		ch.Unplaced = &reason.Unplaced{Code: reason.Text, Args: []string{unplaced}}
-	}
-	if _, err := c.reg.Apply(ctx, l, cl, []registry.Change{ch}); err != nil {
+	if _, err := c.reg.Apply(ctx, l, cl, []registry.Change{change(cl)}); err != nil {
 		c.t.Fatalf("apply: %v", err)
 	}
 }

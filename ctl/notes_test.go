@@ -1,10 +1,8 @@
 package ctl
 
 import (
-	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/registry"
@@ -37,21 +35,8 @@ func TestNotesShown(t *testing.T) {
 	}
 }
 
-// notes stores a unit's notes as the Engine does, under an election of its
-// own.
+// notes stores a unit's notes as the Engine does.
 func (c *cluster) notes(unitName string, ns ...reason.Note) {
 	c.t.Helper()
-	ctx := context.Background()
-	l, err := c.reg.Campaign(ctx, "test-engine", 5*time.Second)
-	if err != nil {
-		c.t.Fatalf("campaign: %v", err)
-	}
-	defer l.Resign(ctx)
-	cl, err := c.reg.LoadCluster(ctx, nil)
-	if err != nil {
-		c.t.Fatalf("load cluster: %v", err)
-	}
-	if _, err := c.reg.Apply(ctx, l, cl, []registry.Change{{Unit: unitName, Notes: &ns}}); err != nil {
-		c.t.Fatalf("apply: %v", err)
-	}
+	c.apply(func(*registry.Cluster) registry.Change { return registry.Change{Unit: unitName, Notes: &ns} })
 }
