@@ -35,11 +35,21 @@ const (
 //	go test -run=^$ -bench=Placement -benchtime=1x ./engine/
 func BenchmarkPlacement(b *testing.B) {
 	for range b.N {
-		benchPlacementOnce(b)
+		benchPlacementOnce(b, benchMetadata, benchUnitFiles)
 	}
 }
 
-func benchPlacementOnce(b *testing.B) {
+// benchMetadata is machine i's metadata in BenchmarkPlacement: 4 zones, 50
+// racks.
+func benchMetadata(i int) map[string]string {
+	return map[string]string{"zone": fmt.Sprintf("z%d", i%benchZones), "rack": fmt.Sprintf("r%02d", i%50)}
+}
+
+// benchPlacementOnce registers benchMachines machines with metadata(i),
+// creates the units of mix, and times the Engine placing them all (mix
+// tells how many placements that makes), then raw etcd writes of as many
+// keys.
+func benchPlacementOnce(b *testing.B, metadata func(i int) map[string]string, mix func(*testing.B) ([]*unit.File, int)) {
 	b.StopTimer()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -50,14 +60,13 @@ func benchPlacementOnce(b *testing.B) {
 	var lost atomic.Int64
 	measuring, stopMeasuring := context.WithCancel(ctx)
 	for i := range benchMachines {
-		md := map[string]string{"zone": fmt.Sprintf("z%d", i%benchZones), "rack": fmt.Sprintf("r%02d", i%50)}
-		p, err := reg.Register(ctx, registry.Machine{ID: fmt.Sprintf("machine-%04d", i), Metadata: md}, engine.DefaultTTL)
+		p, err := reg.Register(ctx, registry.Machine{ID: fmt.Sprintf("machine-%04d", i), Metadata: metadata(i)}, engine.DefaultTTL)
 		if err != nil {
 			b.Fatal(err)
 		}
 		countLost(measuring, p, &lost)
 	}
-	files, want := benchUnitFiles(b)
+	files, want := mix(b)
 	for start := 0; start < len(files); start += 500 {
 		if err := reg.CreateUnits(ctx, files[start:min(start+500, len(files))], registry.StateLaunched); err != nil {
 			b.Fatal(err)
