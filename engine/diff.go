@@ -97,6 +97,11 @@ func (s *scheduler) wanted(name string) []registry.Placement {
 	add := func(m *machineState) {
 		out = append(out, registry.Placement{Unit: name, Machine: m.ID, Hash: u.Hash, Desired: u.Desired})
 	}
+	if m := s.leaving[name]; m != nil { // the old copy of a move, as it is
+		if p, ok := findMachine(s.current[name], m.ID); ok {
+			out = append(out, p)
+		}
+	}
 	if m := s.at[name]; m != nil {
 		add(m)
 	}

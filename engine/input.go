@@ -29,6 +29,24 @@ type Input struct {
 	// disconnect waits before it is placed elsewhere: the time its agent
 	// has, once the lease expired, to have stopped it for sure.
 	StopMargin time.Duration
+	// Drains are the machines being drained, by ID (see drain.go).
+	Drains map[string]Drain
+	// States are the published states drains wait on, machine -> unit ->
+	// state: those of every unit on a draining machine, and of the copies
+	// units are moving to. Nothing else reads them.
+	States map[string]map[string]registry.UnitState
+}
+
+// Drain is a machine being drained: it takes no new unit, and its units
+// move elsewhere, MaxParallel at a time.
+type Drain struct {
+	// Deadline, when set, is when whatever is left is stopped and moved,
+	// with nowhere to go or not; a forced drain's deadline is its start.
+	Deadline time.Time
+	// IncludeGlobal takes the machine's global units off it too.
+	IncludeGlobal bool
+	// MaxParallel is how many units move at once; below 1 means 1.
+	MaxParallel int
 }
 
 // Absence is how a machine that holds placements went missing.

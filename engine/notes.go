@@ -16,6 +16,9 @@ import (
 func (s *scheduler) noteSoftRules() {
 	s.notes = map[string][]reason.Note{}
 	for _, u := range s.ordered {
+		if n, ok := s.stuck[u.Name]; ok {
+			s.notes[u.Name] = append(s.notes[u.Name], n)
+		}
 		if u.Req.Global || !(u.Req.HasSoftRules() || len(u.Req.MaxSkew) > 0) {
 			continue
 		}
@@ -28,7 +31,7 @@ func (s *scheduler) noteSoftRules() {
 			}
 		default:
 			if ns := s.notesOn(u, m); len(ns) > 0 {
-				s.notes[u.Name] = ns
+				s.notes[u.Name] = append(ns, s.notes[u.Name]...)
 			}
 		}
 	}

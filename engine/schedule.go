@@ -36,6 +36,9 @@ func (s *scheduler) run() Plan {
 	s.keep()
 	s.placeGlobals()
 	s.placePending()
+	s.drainMoves()
+	s.placePending() // what the moves evicted with Replaces=
+	s.pollMoves()
 	s.explainUnplaced()
 	s.noteSoftRules()
 	plan := s.diff()
@@ -66,6 +69,9 @@ type scheduler struct {
 	ghosts   map[string]*machineState   // absent machines units stay on
 	stranded map[string]*machineState   // unit -> the absent machine it stays on if nothing takes it
 	wake     time.Time                  // the earliest end of a hold
+	leaving  map[string]*machineState   // unit -> the draining machine its old copy stays on while it moves
+	inflight map[string]int             // draining machine -> its moves in flight
+	stuck    map[string]reason.Note     // unit -> why it cannot leave its draining machine
 
 	explainFor map[string]bool    // units whose machine scores SchedulePreview keeps
 	scores     map[string][]Score // and the scores
@@ -83,6 +89,9 @@ func newScheduler(in Input) *scheduler {
 		reasons:  map[string]reason.Unplaced{},
 		ghosts:   map[string]*machineState{},
 		stranded: map[string]*machineState{},
+		leaving:  map[string]*machineState{},
+		inflight: map[string]int{},
+		stuck:    map[string]reason.Note{},
 	}
 	for _, m := range in.Machines {
 		ms := &machineState{Machine: m}
@@ -105,7 +114,7 @@ func newScheduler(in Input) *scheduler {
 			return m.ID, true
 		}
 		return "", false
-	}, s.counts, s.skews)
+	}, s.counts, s.skews, s.in.Drains)
 	s.ranking = newRanking(s.counts, s.valuesOf, s.skews)
 	s.markUnschedulable()
 	s.byDepthThenName(s.ordered)
@@ -203,6 +212,9 @@ func (s *scheduler) depthOf(name string, seen int) int {
 // hold lasts (see absent.go).
 func (s *scheduler) keep() {
 	for _, u := range s.sorted(func(u *Unit) bool { return !u.Req.Global }) {
+		if s.keepMoving(u) {
+			continue
+		}
 		placed := false
 		var absent *machineState
 		for _, p := range sortedByMachine(s.current[u.Name]) {
@@ -224,6 +236,7 @@ func (s *scheduler) keep() {
 		case placed:
 		case absent != nil && s.holds(u, absent.ID):
 			s.holdOn(u, absent)
+		case s.waitsForStop(u):
 		default:
 			if absent != nil {
 				if _, tracked := s.in.Absent[absent.ID]; tracked {
@@ -245,7 +258,7 @@ func (s *scheduler) placeGlobals() {
 			}
 		}
 		for _, m := range s.sortedMachines() {
-			if !s.stack.feasible(u, m) {
+			if !s.stack.feasible(u, m) && !s.keepsGlobal(u, m) {
 				continue
 			}
 			m.add(u)

@@ -15,7 +15,7 @@ type stack struct {
 }
 
 // newStack wires the pipeline, cheapest and most decisive rules first.
-func newStack(where func(unit string) (string, bool), counts *groupCounts, skews *skews) stack {
+func newStack(where func(unit string) (string, bool), counts *groupCounts, skews *skews, drains map[string]Drain) stack {
 	return stack{checkers: []checker{
 		// MachineID pins a unit to one machine.
 		machineIDChecker{},
@@ -36,6 +36,9 @@ func newStack(where func(unit string) (string, bool), counts *groupCounts, skews
 		// Conflicts last: it scans every unit on the machine.
 		conflictsChecker{},
 	}, placing: []checker{
+		// A draining machine takes no new unit; those it runs stay until
+		// the drain moves them (drain.go).
+		drainChecker{drains: drains},
 		// MaxSkew= that waits: the group's count on the machine's value,
 		// against the emptiest value, worked out once per move.
 		skewChecker{skews: skews},

@@ -24,6 +24,8 @@ type world struct {
 	absent     map[string]Absence
 	now        time.Time
 	margin     time.Duration
+	drains     map[string]Drain
+	states     map[string]map[string]registry.UnitState // machine -> unit -> what its agent publishes
 }
 
 func newWorld(t testing.TB) *world {
@@ -105,7 +107,7 @@ func (w *world) unitIn(name string, st registry.State, fleet ...string) *world {
 
 func (w *world) input() Input {
 	in := Input{Machines: append([]Machine(nil), w.machines...), Unplaced: map[string]reason.Unplaced{}, Notes: map[string][]reason.Note{},
-		Absent: w.absent, Now: w.now, StopMargin: w.margin}
+		Absent: w.absent, Now: w.now, StopMargin: w.margin, Drains: w.drains, States: w.states}
 	for _, u := range w.units {
 		in.Units = append(in.Units, u)
 	}
@@ -229,4 +231,35 @@ func noteCodes(ns []reason.Note) string {
 		parts[i] = string(n.Code) + args(n.Args)
 	}
 	return strings.Join(parts, "; ")
+}
+
+// drain marks machine id as being drained.
+func (w *world) drain(id string, d Drain) *world {
+	if w.drains == nil {
+		w.drains = map[string]Drain{}
+	}
+	w.drains[id] = d
+	return w
+}
+
+// publish plays the agents: every placed copy is active (launched units)
+// or loaded, and a copy whose placement went has stopped and has no row.
+func (w *world) publish() {
+	w.states = map[string]map[string]registry.UnitState{}
+	for name, byM := range w.placements {
+		for m, p := range byM {
+			if w.states[m] == nil {
+				w.states[m] = map[string]registry.UnitState{}
+			}
+			st := registry.UnitState{Unit: name, Machine: m, Hash: p.Hash, Load: "loaded", Active: "inactive"}
+			if p.Desired == registry.StateLaunched {
+				st.Active = "active"
+			}
+			w.states[m][name] = st
+		}
+	}
+}
+
+func reasonOf(fs []reason.Filter) reason.Unplaced {
+	return reason.Unplaced{Code: reason.NoEligible, Filters: fs}
 }

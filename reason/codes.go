@@ -20,6 +20,10 @@ const (
 	// ReplacesCycle: the unit is on a cycle of Replaces=. Args: the cycle,
 	// first unit repeated at its end.
 	ReplacesCycle Code = "replaces-cycle"
+	// StoppingElsewhere: a copy still runs on a machine being drained, and
+	// the unit may not run twice: it is placed once that copy stopped.
+	// Args: that machine.
+	StoppingElsewhere Code = "stopping-elsewhere"
 	// Text: words an older Engine stored before reasons were data. Args:
 	// them.
 	Text Code = "text"
@@ -32,6 +36,8 @@ const (
 	// MachineMetadata: the machine's metadata fails MachineMetadata=.
 	// Args: the requirement as written.
 	MachineMetadata Code = "machine-metadata"
+	// Draining: the machine is being drained and takes no new unit.
+	Draining Code = "draining"
 	// MachineOf: a unit it follows is on another machine. Args: that unit.
 	MachineOf Code = "machine-of"
 	// MachineOfUnplaced: a unit it follows is placed nowhere. Args: it.

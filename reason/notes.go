@@ -15,6 +15,8 @@ import (
 type Note struct {
 	Code Code     `json:"code"`
 	Args []string `json:"args,omitempty"`
+	// Filters say why no machine took the unit, for DrainStuck.
+	Filters []Filter `json:"filters,omitempty"`
 }
 
 // The codes of a Note.
@@ -36,11 +38,17 @@ const (
 	// SkewExceeded: a MaxSkew= that places anyway could not hold. Args:
 	// the rule, the key's value the unit is on.
 	SkewExceeded Code = "max-skew-exceeded"
+	// DrainStuck: the unit runs on a machine being drained and no other
+	// machine takes it; it keeps running there until one does, the drain's
+	// deadline, or a forced drain. Args: the machine. Filters: why no other.
+	DrainStuck Code = "drain-stuck"
 )
 
 // NotesEqual says whether two lists of notes mean the same.
 func NotesEqual(a, b []Note) bool {
-	return slices.EqualFunc(a, b, func(x, y Note) bool { return x.Code == y.Code && slices.Equal(x.Args, y.Args) })
+	return slices.EqualFunc(a, b, func(x, y Note) bool {
+		return x.Code == y.Code && slices.Equal(x.Args, y.Args) && Unplaced{Filters: x.Filters}.Equal(Unplaced{Filters: y.Filters})
+	})
 }
 
 // EncodeNotes is the stored form of a unit's notes.
@@ -79,6 +87,12 @@ func (n Note) String() string {
 		return `PreferMachineMetadata "` + arg(a, 0) + `": met, and avoided`
 	case SkewExceeded:
 		return `MaxSkew "` + arg(a, 0) + `": ` + arg(a, 1) + " is above the skew"
+	case DrainStuck:
+		rest := "no machines registered"
+		if len(n.Filters) > 0 {
+			rest = Unplaced{Filters: n.Filters}.filtered()
+		}
+		return "drain of " + arg(a, 0) + ": stays, as nothing else takes it: " + rest
 	case Text:
 		return arg(a, 0)
 	}

@@ -7,12 +7,12 @@ func TestNoteWords(t *testing.T) {
 		n    Note
 		want string
 	}{
-		{Note{SoftConflictsShared, []string{"web@2.service", "web@3.service"}}, "SoftConflicts: shares its machine with web@2.service, web@3.service"},
-		{Note{SpreadUneven, []string{"rack", "r1"}}, "spread over rack: rack=r1 holds more of the group than its share"},
-		{Note{SpreadUneven, []string{"rack"}}, "spread over rack: the machine has no rack"},
-		{Note{PreferUnmet, []string{"disk=ssd"}}, `PreferMachineMetadata "disk=ssd": not met`},
-		{Note{AvoidMatched, []string{"zone=~^eu-"}}, `PreferMachineMetadata "zone=~^eu-": met, and avoided`},
-		{Note{SkewExceeded, []string{"zone:1:anyway", "zone=a"}}, `MaxSkew "zone:1:anyway": zone=a is above the skew`},
+		{Note{Code: SoftConflictsShared, Args: []string{"web@2.service", "web@3.service"}}, "SoftConflicts: shares its machine with web@2.service, web@3.service"},
+		{Note{Code: SpreadUneven, Args: []string{"rack", "r1"}}, "spread over rack: rack=r1 holds more of the group than its share"},
+		{Note{Code: SpreadUneven, Args: []string{"rack"}}, "spread over rack: the machine has no rack"},
+		{Note{Code: PreferUnmet, Args: []string{"disk=ssd"}}, `PreferMachineMetadata "disk=ssd": not met`},
+		{Note{Code: AvoidMatched, Args: []string{"zone=~^eu-"}}, `PreferMachineMetadata "zone=~^eu-": met, and avoided`},
+		{Note{Code: SkewExceeded, Args: []string{"zone:1:anyway", "zone=a"}}, `MaxSkew "zone:1:anyway": zone=a is above the skew`},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.n.Code), func(t *testing.T) {
@@ -27,7 +27,7 @@ func TestNoteWords(t *testing.T) {
 }
 
 func TestNotesEncodeDecode(t *testing.T) {
-	ns := []Note{{SoftConflictsShared, []string{"a"}}, {PreferUnmet, []string{"disk=ssd"}}}
+	ns := []Note{{Code: SoftConflictsShared, Args: []string{"a"}}, {Code: PreferUnmet, Args: []string{"disk=ssd"}}}
 	if got := DecodeNotes(EncodeNotes(ns)); !NotesEqual(got, ns) {
 		t.Fatalf("got %+v, want %+v", got, ns)
 	}

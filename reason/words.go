@@ -28,6 +28,8 @@ func (u Unplaced) String() string {
 		return arg(u.Args, 0)
 	case ReplacesCycle:
 		return "Replaces cycle: " + strings.Join(u.Args, " -> ")
+	case StoppingElsewhere:
+		return "waiting for its copy on " + arg(u.Args, 0) + ", which is being drained, to stop"
 	}
 	return string(u.Code) + " " + strings.Join(u.Args, " ") // a code newer than this flotactl
 }
@@ -55,6 +57,8 @@ func (r Refusal) String() string {
 		return `MachineID "` + arg(a, 0) + `"`
 	case MachineMetadata:
 		return `MachineMetadata "` + arg(a, 0) + `"`
+	case Draining:
+		return "draining"
 	case MachineOf:
 		return `MachineOf "` + arg(a, 0) + `"`
 	case MachineOfUnplaced:
