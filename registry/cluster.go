@@ -21,6 +21,7 @@ type Cluster struct {
 	Placements map[string]map[string]Placement // unit -> machine -> placement
 	Unplaced   map[string]reason.Unplaced      // unit -> why the Engine could not place it
 	Notes      map[string][]reason.Note        // unit -> the soft rules its machine does not honour
+	Drains     map[string]Drain                // machine -> its drain
 
 	k   keys
 	log *slog.Logger
@@ -48,6 +49,7 @@ func (r *Registry) LoadCluster(ctx context.Context, log *slog.Logger) (*Cluster,
 		Placements: map[string]map[string]Placement{},
 		Unplaced:   map[string]reason.Unplaced{},
 		Notes:      map[string][]reason.Note{},
+		Drains:     map[string]Drain{},
 		k:          r.k,
 		log:        log,
 	}
@@ -126,6 +128,11 @@ func (c *Cluster) put(kv *mvccpb.KeyValue) {
 		c.Unplaced[a] = reason.Decode(kv.Value)
 	case kindNotes:
 		c.Notes[a] = reason.DecodeNotes(kv.Value)
+	case kindDrain:
+		var d Drain
+		if d, err = decodeDrain(a, kv.Value); err == nil {
+			c.Drains[a] = d
+		}
 	}
 	if err != nil && c.log != nil {
 		// A corrupt record must not stop the Engine: it is skipped and said.
@@ -151,5 +158,7 @@ func (c *Cluster) del(kv *mvccpb.KeyValue) {
 		delete(c.Unplaced, a)
 	case kindNotes:
 		delete(c.Notes, a)
+	case kindDrain:
+		delete(c.Drains, a)
 	}
 }

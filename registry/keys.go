@@ -15,6 +15,7 @@ import (
 //	<p>cluster/placements/<machine>/<unit>   Placement (JSON: hash, desired state), written by the leading Engine
 //	<p>cluster/unplaced/<unit>               why the Engine could not place a Unit (a reason.Unplaced, JSON), written by the leading Engine
 //	<p>cluster/notes/<unit>                  the soft rules a placed Unit's machine does not honour ([]reason.Note, JSON), written by the leading Engine
+//	<p>cluster/drains/<machine>              an operator's drain of a Machine (JSON: since, deadline, include_global, max_parallel), no lease: it outlives restarts
 //	<p>states/<machine>/<unit>               UnitState published by that Machine's Agent, under its lease
 //	<p>leader/                               Engine election (client/v3/concurrency)
 //
@@ -34,6 +35,7 @@ const (
 	dirPlacements = "cluster/placements/"
 	dirUnplaced   = "cluster/unplaced/"
 	dirNotes      = "cluster/notes/"
+	dirDrains     = "cluster/drains/"
 	dirStates     = "states/"
 	dirLeader     = "leader/"
 )
@@ -52,6 +54,8 @@ func (k keys) unplaced() string                  { return k.prefix + dirUnplaced
 func (k keys) unplacedUnit(u string) string      { return k.prefix + dirUnplaced + u }
 func (k keys) notes() string                     { return k.prefix + dirNotes }
 func (k keys) notesOf(u string) string           { return k.prefix + dirNotes + u }
+func (k keys) drains() string                    { return k.prefix + dirDrains }
+func (k keys) drain(m string) string             { return k.prefix + dirDrains + m }
 func (k keys) states() string                    { return k.prefix + dirStates }
 func (k keys) state(m, u string) string          { return k.prefix + dirStates + m + "/" + u }
 func (k keys) leader() string                    { return k.prefix + dirLeader }
@@ -66,6 +70,7 @@ const (
 	kindPlacement
 	kindUnplaced
 	kindNotes
+	kindDrain
 )
 
 // parse splits a cluster key into its kind and the names it carries: the unit
@@ -90,6 +95,8 @@ func (k keys) parse(key string) (keyKind, string, string) {
 		return kindUnplaced, rest[len(dirUnplaced):], ""
 	case strings.HasPrefix(rest, dirNotes):
 		return kindNotes, rest[len(dirNotes):], ""
+	case strings.HasPrefix(rest, dirDrains):
+		return kindDrain, rest[len(dirDrains):], ""
 	}
 	return kindOther, "", ""
 }

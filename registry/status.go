@@ -19,6 +19,7 @@ type Status struct {
 	Placements []Placement
 	Unplaced   map[string]reason.Unplaced
 	Notes      map[string][]reason.Note
+	Drains     map[string]Drain
 	States     []UnitState
 }
 
@@ -32,11 +33,12 @@ func (r *Registry) ReadStatus(ctx context.Context) (*Status, error) {
 		clientv3.OpGet(r.k.unplaced(), clientv3.WithPrefix()),
 		clientv3.OpGet(r.k.states(), clientv3.WithPrefix()),
 		clientv3.OpGet(r.k.notes(), clientv3.WithPrefix()),
+		clientv3.OpGet(r.k.drains(), clientv3.WithPrefix()),
 	).Commit()
 	if err != nil {
 		return nil, r.wrap("read cluster status", err)
 	}
-	s := &Status{Revision: resp.Header.Revision, Unplaced: map[string]reason.Unplaced{}, Notes: map[string][]reason.Note{}}
+	s := &Status{Revision: resp.Header.Revision, Unplaced: map[string]reason.Unplaced{}, Notes: map[string][]reason.Note{}, Drains: map[string]Drain{}}
 	rr := func(i int) []*mvccpb.KeyValue { return resp.Responses[i].GetResponseRange().Kvs }
 	for _, kv := range rr(0) {
 		u, err := decodeUnit(strings.TrimPrefix(string(kv.Key), r.k.units()), kv.Value, kv.ModRevision)
@@ -65,6 +67,13 @@ func (r *Registry) ReadStatus(ctx context.Context) (*Status, error) {
 	}
 	for _, kv := range rr(3) {
 		s.Unplaced[strings.TrimPrefix(string(kv.Key), r.k.unplaced())] = reason.Decode(kv.Value)
+	}
+	for _, kv := range rr(6) {
+		d, err := decodeDrain(strings.TrimPrefix(string(kv.Key), r.k.drains()), kv.Value)
+		if err != nil {
+			return nil, err
+		}
+		s.Drains[d.Machine] = d
 	}
 	for _, kv := range rr(5) {
 		s.Notes[strings.TrimPrefix(string(kv.Key), r.k.notes())] = reason.DecodeNotes(kv.Value)
