@@ -47,6 +47,12 @@ func (in *inputs) build(c *registry.Cluster) Input {
 		}
 		out.Units = append(out.Units, su)
 	}
+	for id, d := range c.Drains {
+		if out.Drains == nil {
+			out.Drains = map[string]Drain{}
+		}
+		out.Drains[id] = Drain{Deadline: d.Deadline, IncludeGlobal: d.IncludeGlobal, MaxParallel: d.MaxParallel}
+	}
 	for _, byMachine := range c.Placements {
 		for _, p := range byMachine {
 			out.Placements = append(out.Placements, p)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/flota-dev/flota/clock"
@@ -19,6 +20,7 @@ type Store interface {
 	Apply(ctx context.Context, l *registry.Leadership, c *registry.Cluster, changes []registry.Change) (int64, error)
 	FileHashes(ctx context.Context) ([]unit.Hash, error)
 	CollectFiles(ctx context.Context, l *registry.Leadership, c *registry.Cluster, hashes []unit.Hash) error
+	ReadStates(ctx context.Context, machines []string, keys []registry.StateKey) (map[string]map[string]registry.UnitState, error)
 }
 
 var _ Store = (*registry.Registry)(nil)
@@ -199,6 +201,17 @@ func (e *Engine) pass(ctx context.Context, l *registry.Leadership, c *registry.C
 	in.Now = e.cfg.Clock.Now()
 	in.Absent = absent.update(in.Now, presentMachines(c), placedMachines(c))
 	in.Disconnect, in.StopMargin = e.cfg.Disconnect, e.cfg.StopMargin
+	if len(in.Drains) > 0 {
+		// Drains wait on what agents publish, which the Engine does not
+		// watch: it reads those states each pass, and a pass with moves in
+		// flight asks for the next one (Plan.Wake).
+		machines, keys := drainReads(c)
+		states, err := e.store.ReadStates(ctx, machines, keys)
+		if err != nil {
+			return 0, time.Time{}, err
+		}
+		in.States = states
+	}
 	t1 := time.Now()
 	plan := Schedule(in)
 	t2 := time.Now()
@@ -262,4 +275,32 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	case <-ctx.Done():
 	}
+}
+
+// drainReads names the states drains wait on: every state a draining
+// machine publishes, and that of each copy a unit on a draining machine
+// moves to (its placement on another machine).
+func drainReads(c *registry.Cluster) ([]string, []registry.StateKey) {
+	machines := make([]string, 0, len(c.Drains))
+	for id := range c.Drains {
+		machines = append(machines, id)
+	}
+	slices.Sort(machines)
+	var keys []registry.StateKey
+	for name, byMachine := range c.Placements { // unit -> machine
+		if len(byMachine) < 2 {
+			continue
+		}
+		moving := false
+		for m := range byMachine {
+			_, draining := c.Drains[m]
+			moving = moving || draining
+		}
+		for m := range byMachine {
+			if _, draining := c.Drains[m]; moving && !draining {
+				keys = append(keys, registry.StateKey{Machine: m, Unit: name})
+			}
+		}
+	}
+	return machines, keys
 }
