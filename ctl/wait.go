@@ -28,18 +28,9 @@ func (c *cli) waitFor(ctx context.Context, items []waitItem, target registry.Sta
 	if len(items) == 0 {
 		return nil
 	}
-	var timeout <-chan time.Time
-	if attempts > 0 {
-		t := time.NewTimer(time.Duration(attempts) * attemptInterval)
-		defer t.Stop()
-		timeout = t.C
-	}
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
 	pending := items
 	said := map[string]string{}
-	check := func(st *registry.Status) {
+	check := func(st *registry.Status) bool {
 		v := newView(st)
 		left := pending[:0:0]
 		for _, it := range pending {
@@ -55,20 +46,40 @@ func (c *cli) waitFor(ctx context.Context, items []waitItem, target registry.Sta
 			said[it.name] = why
 		}
 		pending = left
+		return len(pending) == 0
 	}
+	timedOut := func() {
+		for _, it := range pending {
+			fmt.Fprintf(c.errOut, "Error waiting for units: timed out waiting for unit %s to report state %s\n", it.name, target)
+		}
+	}
+	return c.follow(ctx, attempts, check, timedOut)
+}
 
+// follow reads the status, then again only when the watch says something
+// changed (it never polls), and hands each to check until check says it is
+// done. attempts > 0 gives up after attempts×2s: timedOut says what was
+// left, and the exit status is 1; 0 waits until ctx ends.
+func (c *cli) follow(ctx context.Context, attempts int, check func(*registry.Status) bool, timedOut func()) error {
+	var timeout <-chan time.Time
+	if attempts > 0 {
+		t := time.NewTimer(time.Duration(attempts) * attemptInterval)
+		defer t.Stop()
+		timeout = t.C
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var rev int64
 	var changes <-chan registry.StatusChange
-	for len(pending) > 0 {
+	for {
 		if changes == nil {
 			st, err := c.status(ctx)
 			if err != nil {
 				return err
 			}
 			rev = st.Revision
-			check(st)
-			if len(pending) == 0 {
-				break
+			if check(st) {
+				return nil
 			}
 			changes = c.reg.WatchStatus(wctx, rev)
 		}
@@ -89,18 +100,19 @@ func (c *cli) waitFor(ctx context.Context, items []waitItem, target registry.Sta
 					return err
 				}
 				rev = st.Revision
-				check(st)
+				if check(st) {
+					return nil
+				}
 			}
 		case <-timeout:
-			for _, it := range pending {
-				fmt.Fprintf(c.errOut, "Error waiting for units: timed out waiting for unit %s to report state %s\n", it.name, target)
+			if timedOut != nil {
+				timedOut()
 			}
 			return &reportedError{code: exitFailure}
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
-	return nil
 }
 
 // pause waits d, or until ctx ends.
