@@ -23,11 +23,14 @@ import (
 //  4. Unplaced Units, and those evicted by Replaces=, go to the least-loaded
 //     feasible machine, ties to the lower ID; a Unit no machine accepts stays
 //     unplaced.
-//  5. Each Unit left unplaced is explained, with the counted reasons, by the
+//  5. The Units step 4 placed move, alone or two at a time, where that
+//     honours more of their soft rules (improve.go); Units placed before
+//     this run never move for a soft rule.
+//  6. Each Unit left unplaced is explained, with the counted reasons, by the
 //     machines as the run leaves them: explained when it was passed over,
 //     the words would depend on what was placed after it, and the next run
 //     of the same cluster would word them otherwise and write them again.
-//  6. Each placed Unit with soft rules notes those its machine does not
+//  7. Each placed Unit with soft rules notes those its machine does not
 //     honour, by the machines as the run leaves them too.
 func Schedule(in Input) Plan { return newScheduler(in).run() }
 
@@ -36,6 +39,7 @@ func (s *scheduler) run() Plan {
 	s.keep()
 	s.placeGlobals()
 	s.placePending()
+	s.improve() // greedy placement misses what a later unit needed: a second look, at this run's units only
 	s.drainMoves()
 	s.placePending() // what the moves evicted with Replaces=
 	s.pollMoves()
