@@ -42,6 +42,7 @@ func TestNotes(t *testing.T) {
 			build: func(w *world) {
 				w.machine("m1", "rack=r1").machine("m2", "rack=r2")
 				w.unit("web@1.service", "SpreadBy=rack")
+				w.settle() // web@1 on m1, placed before the others: it does not move for them
 				w.unit("web@2.service", "SpreadBy=rack", "MachineID=m1")
 				w.unit("web@3.service", "SpreadBy=rack", "MachineID=m1")
 			},
