@@ -18,12 +18,8 @@ type command struct {
 	minArgs int
 	maxArgs int  // -1: any number
 	offline bool // needs no etcd (help, version)
-	// dashOperands makes single-dash words such as "-zone" operands rather
-	// than shorthand flags (label's removals); a word that is exactly a
-	// known shorthand ("-h") stays a flag, and "--" ends the flags as ever.
-	dashOperands bool
-	flags        *pflag.FlagSet
-	run          func(ctx context.Context, c *cli, args []string) error
+	flags   *pflag.FlagSet
+	run     func(ctx context.Context, c *cli, args []string) error
 }
 
 func newCommand(name, args, summary, desc string) *command {
@@ -51,13 +47,13 @@ func commands() []*command {
 		destroyCommand(),
 		helpCommand(),
 		journalCommand(),
-		labelCommand(),
 		listMachinesCommand(),
 		listUnitFilesCommand(),
 		listUnitsCommand(),
 		loadCommand(),
 		planCommand(),
 		restartCommand(),
+		scaleCommand(),
 		startCommand(),
 		statusCommand(),
 		stopCommand(),

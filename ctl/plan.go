@@ -34,7 +34,11 @@ that would move or stop because of them. The exit status is 0 when all can
 be placed, 3 when some cannot, 1 on a failure.`)
 	cmd.minArgs = 1
 	top := cmd.flags.Int("machines", 5, "how many machines to show per unit, best first (0: all)")
+	scale := cmd.flags.String("scale", "", "plan \"flotactl scale TEMPLATE N\" instead: --scale TEMPLATE N shows the instances it would create, or its victims in order with the rule that chose each")
 	cmd.run = func(ctx context.Context, c *cli, args []string) error {
+		if *scale != "" {
+			return c.planScale(ctx, cmd, *scale, args, *top)
+		}
 		us, err := parseUnitArgs(args)
 		if err != nil {
 			return err
