@@ -5,6 +5,8 @@ import (
 	"net"
 	"os"
 	"strings"
+
+	"github.com/flota-dev/flota/registry"
 )
 
 // MachineID reads systemd's machine ID from path (normally /etc/machine-id).
@@ -44,7 +46,8 @@ func PublicIP() string {
 	return ""
 }
 
-// ParseMetadata reads "k=v,k2=v2" (fleet's --metadata format).
+// ParseMetadata reads "k=v,k2=v2" (fleet's --metadata format). Each pair
+// must pass registry.CheckMetadata, the rule flotactl label checks too.
 func ParseMetadata(s string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, pair := range strings.Split(s, ",") {
@@ -54,8 +57,11 @@ func ParseMetadata(s string) (map[string]string, error) {
 		}
 		k, v, ok := strings.Cut(pair, "=")
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		if !ok || k == "" {
+		if !ok {
 			return nil, fmt.Errorf("metadata %q: want key=value", pair)
+		}
+		if err := registry.CheckMetadata(k, v); err != nil {
+			return nil, fmt.Errorf("metadata %q: %w", pair, err)
 		}
 		out[k] = v
 	}

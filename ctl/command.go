@@ -18,8 +18,12 @@ type command struct {
 	minArgs int
 	maxArgs int  // -1: any number
 	offline bool // needs no etcd (help, version)
-	flags   *pflag.FlagSet
-	run     func(ctx context.Context, c *cli, args []string) error
+	// dashOperands makes single-dash words such as "-zone" operands rather
+	// than shorthand flags (label's removals); a word that is exactly a
+	// known shorthand ("-h") stays a flag, and "--" ends the flags as ever.
+	dashOperands bool
+	flags        *pflag.FlagSet
+	run          func(ctx context.Context, c *cli, args []string) error
 }
 
 func newCommand(name, args, summary, desc string) *command {
@@ -47,6 +51,7 @@ func commands() []*command {
 		destroyCommand(),
 		helpCommand(),
 		journalCommand(),
+		labelCommand(),
 		listMachinesCommand(),
 		listUnitFilesCommand(),
 		listUnitsCommand(),

@@ -13,11 +13,16 @@ import (
 func listMachinesCommand() *command {
 	cmd := newCommand("list-machines", "", "Enumerate the current hosts in the cluster",
 		`One row per registered machine, sorted by ID: its ID, its public IP and its
-metadata as k=v pairs sorted by key ("-" when there is none). CPUS, MEMORY and
-DISK, flota additions, show what each machine's agent reported it has
-("-" when it did not), e.g. flotactl list-machines --fields=machine,cpus,memory,disk`)
+metadata as k=v pairs sorted by key ("-" when there is none). The metadata is
+what the Engine places by: what the machine's flags give (flotad --metadata)
+with its labels applied (flotactl label). CPUS, MEMORY, DISK and LABELS are
+flota additions. CPUS, MEMORY and DISK show what each machine's agent
+reported it has ("-" when it did not), e.g. flotactl list-machines
+--fields=machine,cpus,memory,disk. LABELS shows the labels alone, k=v for a
+key set and -k for a key removed ("-" when there are none): which of the
+metadata came from an operator rather than from the flags.`)
 	cmd.maxArgs = 0
-	keys := []string{"machine", "ip", "metadata", "cpus", "memory", "disk"}
+	keys := []string{"machine", "ip", "metadata", "cpus", "memory", "disk", "labels"}
 	var t tableFlags
 	t.register(cmd.flags, "machine,ip,metadata", keys, true)
 	cmd.run = func(ctx context.Context, c *cli, _ []string) error {
@@ -37,6 +42,11 @@ DISK, flota additions, show what each machine's agent reported it has
 				return dash(m.IP)
 			case "metadata":
 				return metadata(m.Metadata)
+			case "labels":
+				if m.Labels.IsZero() {
+					return "-"
+				}
+				return strings.Join(labelLines(m.Labels), ",")
 			case "cpus":
 				if m.Capacity.CPUs == 0 {
 					return "-"

@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -60,7 +62,11 @@ func (c *cli) main(ctx context.Context, g *globals, args []string, env func(stri
 	fs.SetOutput(io.Discard)
 	fs.AddFlagSet(cmd.flags)
 	fs.AddFlagSet(c.global) // global options may follow the command too
-	if err := fs.Parse(rest[1:]); err != nil {
+	args, shielded := rest[1:], map[string]string(nil)
+	if cmd.dashOperands {
+		args, shielded = shieldDashOperands(args, fs)
+	}
+	if err := fs.Parse(args); err != nil {
 		return flagError(cmd, err)
 	}
 	switch {
@@ -70,6 +76,11 @@ func (c *cli) main(ctx context.Context, g *globals, args []string, env func(stri
 		return c.writeVersion()
 	}
 	operands := fs.Args()
+	for i, o := range operands {
+		if w, ok := shielded[o]; ok {
+			operands[i] = w
+		}
+	}
 	if len(operands) < cmd.minArgs {
 		return usageErrorf(cmd, "%s: missing %s", cmd.name, cmd.args)
 	}
@@ -116,4 +127,26 @@ func notYet(name string) bool {
 		return true
 	}
 	return false
+}
+
+// shieldDashOperands replaces each single-dash word of args that is not a
+// flag of fs ("-zone", but not "-h") by a token pflag takes for an operand,
+// and returns the tokens' words, to be put back among the operands in the
+// order given. Words after "--" are operands already.
+func shieldDashOperands(args []string, fs *pflag.FlagSet) ([]string, map[string]string) {
+	out := slices.Clone(args)
+	words := map[string]string{}
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		if len(a) < 2 || a[0] != '-' || a[1] == '-' || (len(a) == 2 && fs.ShorthandLookup(a[1:]) != nil) {
+			continue
+		}
+		// NUL cannot be in a command-line argument, so no real word is a token.
+		tok := "\x00" + strconv.Itoa(i)
+		words[tok] = a
+		out[i] = tok
+	}
+	return out, words
 }

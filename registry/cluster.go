@@ -17,11 +17,16 @@ import (
 type Cluster struct {
 	Revision   int64
 	Units      map[string]Unit
-	Machines   map[string]Machine
+	Machines   map[string]Machine              // Metadata effective: registered, with Labels applied
 	Placements map[string]map[string]Placement // unit -> machine -> placement
 	Unplaced   map[string]reason.Unplaced      // unit -> why the Engine could not place it
 	Notes      map[string][]reason.Note        // unit -> the soft rules its machine does not honour
 	Drains     map[string]Drain                // machine -> its drain
+	// Labels are the operators' labels by machine ID, also of machines not
+	// registered now: a machine that registers takes its labels from here,
+	// and a labels change updates the machine's Metadata, whichever of the
+	// two keys etcd delivers first.
+	Labels map[string]Labels
 
 	k   keys
 	log *slog.Logger
@@ -50,6 +55,7 @@ func (r *Registry) LoadCluster(ctx context.Context, log *slog.Logger) (*Cluster,
 		Unplaced:   map[string]reason.Unplaced{},
 		Notes:      map[string][]reason.Note{},
 		Drains:     map[string]Drain{},
+		Labels:     map[string]Labels{},
 		k:          r.k,
 		log:        log,
 	}
@@ -112,7 +118,12 @@ func (c *Cluster) put(kv *mvccpb.KeyValue) {
 	case kindMachine:
 		var m Machine
 		if m, err = decodeMachine(a, kv.Value, kv.CreateRevision); err == nil {
-			c.Machines[a] = m
+			c.Machines[a] = withLabels(m, c.Labels[a])
+		}
+	case kindLabels:
+		var l Labels
+		if l, err = decodeLabels(a, kv.Value, kv.ModRevision); err == nil {
+			c.setLabels(a, l)
 		}
 	case kindPlacement:
 		var p Placement
@@ -146,7 +157,9 @@ func (c *Cluster) del(kv *mvccpb.KeyValue) {
 	case kindUnit:
 		delete(c.Units, a)
 	case kindMachine:
-		delete(c.Machines, a)
+		delete(c.Machines, a) // its labels stay, for when it registers again
+	case kindLabels:
+		c.setLabels(a, Labels{})
 	case kindPlacement:
 		if byMachine := c.Placements[b]; byMachine != nil {
 			delete(byMachine, a)
@@ -160,5 +173,18 @@ func (c *Cluster) del(kv *mvccpb.KeyValue) {
 		delete(c.Notes, a)
 	case kindDrain:
 		delete(c.Drains, a)
+	}
+}
+
+// setLabels records a machine's labels (the zero Labels: none) and, if the
+// machine is registered, recomputes its Metadata.
+func (c *Cluster) setLabels(id string, l Labels) {
+	if l.IsZero() {
+		delete(c.Labels, id)
+	} else {
+		c.Labels[id] = l
+	}
+	if m, ok := c.Machines[id]; ok {
+		c.Machines[id] = withLabels(m, l)
 	}
 }

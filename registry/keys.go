@@ -12,12 +12,18 @@ import (
 //	<p>cluster/units/<unit>                  Unit record (JSON: hash, desired state, global, [X-Fleet] options, resources)
 //	<p>files/<sha1>                          normalized unit file text, stored once per content hash
 //	<p>cluster/machines/<machine>            Machine presence (JSON: ip, metadata), under the machine's lease
+//	<p>cluster/labels/<machine>              an operator's labels of a Machine (JSON: set, removed), no lease: they outlive restarts and wait for an absent machine
 //	<p>cluster/placements/<machine>/<unit>   Placement (JSON: hash, desired state), written by the leading Engine
 //	<p>cluster/unplaced/<unit>               why the Engine could not place a Unit (a reason.Unplaced, JSON), written by the leading Engine
 //	<p>cluster/notes/<unit>                  the soft rules a placed Unit's machine does not honour ([]reason.Note, JSON), written by the leading Engine
 //	<p>cluster/drains/<machine>              an operator's drain of a Machine (JSON: since, deadline, include_global, max_parallel), no lease: it outlives restarts
 //	<p>states/<machine>/<unit>               UnitState published by that Machine's Agent, under its lease
 //	<p>leader/                               Engine election (client/v3/concurrency)
+//
+// A Machine's metadata is its presence's, with its labels applied
+// (EffectiveMetadata): labels win where both name a key. Labels sit under
+// <p>cluster/ so that a relabelled machine wakes the Engine like any other
+// change of the machines.
 //
 // The Engine watches <p>cluster/ only, so the churn of published states never
 // wakes it, and it never reads unit files: the [X-Fleet] options it places
@@ -32,6 +38,7 @@ const (
 	dirUnits      = "cluster/units/"
 	dirFiles      = "files/"
 	dirMachines   = "cluster/machines/"
+	dirLabels     = "cluster/labels/"
 	dirPlacements = "cluster/placements/"
 	dirUnplaced   = "cluster/unplaced/"
 	dirNotes      = "cluster/notes/"
@@ -47,6 +54,8 @@ func (k keys) files() string                     { return k.prefix + dirFiles }
 func (k keys) file(h unit.Hash) string           { return k.prefix + dirFiles + h.String() }
 func (k keys) machines() string                  { return k.prefix + dirMachines }
 func (k keys) machine(id string) string          { return k.prefix + dirMachines + id }
+func (k keys) labels() string                    { return k.prefix + dirLabels }
+func (k keys) labelsOf(id string) string         { return k.prefix + dirLabels + id }
 func (k keys) placements() string                { return k.prefix + dirPlacements }
 func (k keys) machinePlacements(m string) string { return k.prefix + dirPlacements + m + "/" }
 func (k keys) placement(m, u string) string      { return k.prefix + dirPlacements + m + "/" + u }
@@ -71,6 +80,7 @@ const (
 	kindUnplaced
 	kindNotes
 	kindDrain
+	kindLabels
 )
 
 // parse splits a cluster key into its kind and the names it carries: the unit
@@ -97,6 +107,8 @@ func (k keys) parse(key string) (keyKind, string, string) {
 		return kindNotes, rest[len(dirNotes):], ""
 	case strings.HasPrefix(rest, dirDrains):
 		return kindDrain, rest[len(dirDrains):], ""
+	case strings.HasPrefix(rest, dirLabels):
+		return kindLabels, rest[len(dirLabels):], ""
 	}
 	return kindOther, "", ""
 }

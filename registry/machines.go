@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -140,19 +141,43 @@ func (p *Presence) Acked() <-chan time.Time { return p.acked }
 // TTL is the lease's time to live as granted.
 func (p *Presence) TTL() time.Duration { return p.ttl }
 
-// Machines lists the registered machines, sorted by ID.
+// Machines lists the registered machines, sorted by ID, with their labels
+// applied to their Metadata (machines and labels read at one revision).
 func (r *Registry) Machines(ctx context.Context) ([]Machine, error) {
-	resp, err := r.cli.Get(ctx, r.k.machines(), clientv3.WithPrefix())
+	resp, err := r.cli.Txn(ctx).Then(
+		clientv3.OpGet(r.k.machines(), clientv3.WithPrefix()),
+		clientv3.OpGet(r.k.labels(), clientv3.WithPrefix()),
+	).Commit()
 	if err != nil {
 		return nil, r.wrap("list machines", err)
 	}
-	out := make([]Machine, 0, len(resp.Kvs))
-	for _, kv := range resp.Kvs {
-		m, err := decodeMachine(strings.TrimPrefix(string(kv.Key), r.k.machines()), kv.Value, kv.CreateRevision)
+	labels, err := r.decodeAllLabels(resp.Responses[1].GetResponseRange().Kvs)
+	if err != nil {
+		return nil, err
+	}
+	kvs := resp.Responses[0].GetResponseRange().Kvs
+	out := make([]Machine, 0, len(kvs))
+	for _, kv := range kvs {
+		id := strings.TrimPrefix(string(kv.Key), r.k.machines())
+		m, err := decodeMachine(id, kv.Value, kv.CreateRevision)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, m)
+		out = append(out, withLabels(m, labels[id]))
+	}
+	return out, nil
+}
+
+// decodeAllLabels reads the records under <p>cluster/labels/, by machine.
+func (r *Registry) decodeAllLabels(kvs []*mvccpb.KeyValue) (map[string]Labels, error) {
+	out := make(map[string]Labels, len(kvs))
+	for _, kv := range kvs {
+		id := strings.TrimPrefix(string(kv.Key), r.k.labels())
+		l, err := decodeLabels(id, kv.Value, kv.ModRevision)
+		if err != nil {
+			return nil, err
+		}
+		out[id] = l
 	}
 	return out, nil
 }

@@ -15,12 +15,15 @@ import (
 type Status struct {
 	Revision   int64
 	Units      []Unit
-	Machines   []Machine
+	Machines   []Machine // Metadata effective: registered, with Labels applied
 	Placements []Placement
 	Unplaced   map[string]reason.Unplaced
 	Notes      map[string][]reason.Note
 	Drains     map[string]Drain
 	States     []UnitState
+	// Labels are the operators' labels by machine ID, also of machines not
+	// registered now.
+	Labels map[string]Labels
 }
 
 // ReadStatus reads the whole cluster state in one request. Unit files are
@@ -34,12 +37,16 @@ func (r *Registry) ReadStatus(ctx context.Context) (*Status, error) {
 		clientv3.OpGet(r.k.states(), clientv3.WithPrefix()),
 		clientv3.OpGet(r.k.notes(), clientv3.WithPrefix()),
 		clientv3.OpGet(r.k.drains(), clientv3.WithPrefix()),
+		clientv3.OpGet(r.k.labels(), clientv3.WithPrefix()),
 	).Commit()
 	if err != nil {
 		return nil, r.wrap("read cluster status", err)
 	}
 	s := &Status{Revision: resp.Header.Revision, Unplaced: map[string]reason.Unplaced{}, Notes: map[string][]reason.Note{}, Drains: map[string]Drain{}}
 	rr := func(i int) []*mvccpb.KeyValue { return resp.Responses[i].GetResponseRange().Kvs }
+	if s.Labels, err = r.decodeAllLabels(rr(7)); err != nil {
+		return nil, err
+	}
 	for _, kv := range rr(0) {
 		u, err := decodeUnit(strings.TrimPrefix(string(kv.Key), r.k.units()), kv.Value, kv.ModRevision)
 		if err != nil {
@@ -48,11 +55,12 @@ func (r *Registry) ReadStatus(ctx context.Context) (*Status, error) {
 		s.Units = append(s.Units, u)
 	}
 	for _, kv := range rr(1) {
-		m, err := decodeMachine(strings.TrimPrefix(string(kv.Key), r.k.machines()), kv.Value, kv.CreateRevision)
+		id := strings.TrimPrefix(string(kv.Key), r.k.machines())
+		m, err := decodeMachine(id, kv.Value, kv.CreateRevision)
 		if err != nil {
 			return nil, err
 		}
-		s.Machines = append(s.Machines, m)
+		s.Machines = append(s.Machines, withLabels(m, s.Labels[id]))
 	}
 	for _, kv := range rr(2) {
 		m, u, ok := strings.Cut(strings.TrimPrefix(string(kv.Key), r.k.placements()), "/")

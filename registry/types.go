@@ -47,9 +47,17 @@ type Unit struct {
 
 // Machine is a registered host. It exists while its lease lives.
 type Machine struct {
-	ID       string
-	IP       string
+	ID string
+	IP string
+	// Metadata is what the Engine places by: the metadata the Machine
+	// registered with, with its operator's Labels applied
+	// (EffectiveMetadata). Register stores it as the Machine's own.
 	Metadata map[string]string
+	// Registered is the metadata as the Machine's flags gave it (flotad
+	// --metadata), before Labels; set on every Machine read back.
+	Registered map[string]string
+	// Labels are what an operator set and removed with flotactl label.
+	Labels Labels
 	// API is where this Machine's Agent answers flotactl status and journal
 	// (e.g. http://10.77.0.11:4920); "" when it serves none.
 	API string
