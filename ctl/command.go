@@ -49,6 +49,7 @@ func commands() []*command {
 	return []*command{
 		catCommand(),
 		destroyCommand(),
+		drainCommand(),
 		helpCommand(),
 		journalCommand(),
 		labelCommand(),
@@ -63,6 +64,7 @@ func commands() []*command {
 		statusCommand(),
 		stopCommand(),
 		submitCommand(),
+		undrainCommand(),
 		unloadCommand(),
 		versionCommand(),
 	}

@@ -46,4 +46,3 @@ func TestSoftConflicts(t *testing.T) {
 		t.Errorf("%d units noted, want 2:\n%s", noted, r.out)
 	}
 }
-
