@@ -76,6 +76,10 @@ func TestDrain(t *testing.T) {
 	if !strings.Contains(r.out, "units to move 1") {
 		t.Errorf("no progress line:\n%s", r.out)
 	}
+	lm := c.must("list-machines", "--no-legend", "--fields=machine,drain")
+	if !strings.Contains(lm.out, "m1aaaaaa...\tdrained\n") || !strings.Contains(lm.out, "m2bbbbbb...\t-\n") {
+		t.Errorf("list-machines drain column:\n%s", lm.out)
+	}
 	c.must("undrain", "m1")
 	if st, _ := c.reg.ReadStatus(context.Background()); len(st.Drains) != 0 {
 		t.Fatalf("drains after undrain: %+v", st.Drains)

@@ -20,9 +20,11 @@ flota additions. CPUS, MEMORY and DISK show what each machine's agent
 reported it has ("-" when it did not), e.g. flotactl list-machines
 --fields=machine,cpus,memory,disk. LABELS shows the labels alone, k=v for a
 key set and -k for a key removed ("-" when there are none): which of the
-metadata came from an operator rather than from the flags.`)
+metadata came from an operator rather than from the flags. DRAIN says
+"draining" while the machine is being drained (flotactl drain) and units are
+still to leave it, "drained" once none is, "-" otherwise.`)
 	cmd.maxArgs = 0
-	keys := []string{"machine", "ip", "metadata", "cpus", "memory", "disk", "labels"}
+	keys := []string{"machine", "ip", "metadata", "cpus", "memory", "disk", "labels", "drain"}
 	var t tableFlags
 	t.register(cmd.flags, "machine,ip,metadata", keys, true)
 	cmd.run = func(ctx context.Context, c *cli, _ []string) error {
@@ -34,10 +36,25 @@ metadata came from an operator rather than from the flags.`)
 		if err != nil {
 			return err
 		}
+		var st *registry.Status // what the drain column needs, read only then
+		if slices.Contains(cols, "drain") {
+			if st, err = c.status(ctx); err != nil {
+				return err
+			}
+		}
 		return writeTable(c.out, &t, cols, ms, func(m registry.Machine, col string) string {
 			switch col {
 			case "machine":
 				return machineID(m.ID, t.full)
+			case "drain":
+				d, ok := st.Drains[m.ID]
+				switch {
+				case !ok:
+					return "-"
+				case drainProgress(st, m.ID, d.IncludeGlobal).done():
+					return "drained"
+				}
+				return "draining"
 			case "ip":
 				return dash(m.IP)
 			case "metadata":
