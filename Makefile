@@ -33,19 +33,20 @@ test: lint deps
 	$(GO) test -race -count=1 ./...
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=20s ./unit/
 
-# The placement benchmark runs five times (each places 10,996 units on a
-# fresh embedded etcd); the pure scheduler is timed on its own after it;
+# The placement benchmarks run five times each (the plain mix places 10,996
+# units, the group-rule mix 10,000, on a fresh embedded etcd); the pure
+# scheduler is timed on its own after them;
 # 1,000 machine leases kept alive through 30 s of write load (none may be
 # lost);
 # then the image store on a BTRFS loop file (task snapshot, bytes to ship
-# an application layer), and start latency on the nspawn cluster, plain
-# units and containers (root; skipped without it).
+# an application layer), and start latency and a drain of 50 units on the
+# nspawn cluster, plain units and containers (root; skipped without it).
 bench: deps
 	$(GO) test -run='^$$' -bench=Placement -benchtime=1x -count=5 ./engine/
 	$(GO) test -run='^$$' -bench=Schedule -benchmem ./engine/
 	$(GO) test -run='^$$' -bench=LeasesUnderLoad -benchtime=1x ./engine/
 	$(GO) test -run='^$$' -bench='Snapshot|ShipAppLayer' ./agent/image/
-	$(GO) test -run='^$$' -bench=Start -benchtime=1x ./e2e/
+	$(GO) test -run='^$$' -bench='Start|Drain50' -benchtime=1x ./e2e/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
