@@ -59,13 +59,17 @@ A deadline is measured by the engine's clock from the drain's start here.`)
 			return nil
 		}
 		var said string
+		stuck := map[string]string{} // unit -> why, as last said
 		return c.follow(ctx, 0, func(st *registry.Status) bool {
 			p := drainProgress(st, id, *includeGlobal)
 			if line := p.String(); line != said {
 				said = line
 				fmt.Fprintln(c.out, line)
-				for _, s := range p.stuck {
-					fmt.Fprintf(c.errOut, "Unit %s stays: %s\n", s.unit, s.why)
+			}
+			for _, s := range p.stuck {
+				if stuck[s.unit] != s.why {
+					stuck[s.unit] = s.why
+					fmt.Fprintf(c.errOut, "Unit %s %s\n", s.unit, s.why)
 				}
 			}
 			return p.done()

@@ -169,3 +169,12 @@ echo " the two together carry a note that says so)"
 run list-unit-files --fields=unit,target,reason,notes
 say "flotactl plan: where a sixth would go, and every machine's score, without writing anything"
 run plan cache@6
+
+say "drain: flota-m1 empties for maintenance, two units at a time; a unit that may run twice starts elsewhere before it stops here, one with Conflicts= stops here first"
+m1=$("$cluster" exec flota-m1 cat /etc/machine-id | tr -d '\r\n')
+run list-units --fields=unit,machine,active
+run drain --max-parallel=2 --deadline=15s "$m1"
+echo "(global units stay; what had nowhere else to go ran until the deadline)"
+run list-machines --fields=machine,ip,drain
+run list-units --fields=unit,machine,active
+run undrain "$m1"

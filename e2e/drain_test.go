@@ -60,7 +60,7 @@ func TestDrain(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.out, "drained") {
 		t.Fatalf("drain: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.out, r.errOut)
 	}
-	if !strings.Contains(r.errOut, "Unit drs.service stays: drain of") {
+	if !strings.Contains(r.errOut, "Unit drs.service stays on the machine being drained, as nothing else takes it") {
 		t.Errorf("the unit with nowhere to go was not named:\n%s", r.errOut)
 	}
 	if took < 20*time.Second {

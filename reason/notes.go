@@ -92,7 +92,7 @@ func (n Note) String() string {
 		if len(n.Filters) > 0 {
 			rest = Unplaced{Filters: n.Filters}.filtered()
 		}
-		return "drain of " + arg(a, 0) + ": stays, as nothing else takes it: " + rest
+		return "stays on the machine being drained, as nothing else takes it: " + rest
 	case Text:
 		return arg(a, 0)
 	}
