@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -84,20 +85,30 @@ func (r *Registry) ReadStates(ctx context.Context, machines []string, keys []Sta
 		ops = ops[n:]
 		for _, rr := range resp.Responses {
 			for _, kv := range rr.GetResponseRange().Kvs {
-				m, u, ok := strings.Cut(strings.TrimPrefix(string(kv.Key), r.k.states()), "/")
-				if !ok {
-					continue
-				}
-				st, err := decodeState(m, u, kv.Value)
+				st, ok, err := r.stateOf(kv)
 				if err != nil {
 					return nil, err
 				}
-				if out[m] == nil {
-					out[m] = map[string]UnitState{}
+				if !ok {
+					continue
 				}
-				out[m][u] = st
+				if out[st.Machine] == nil {
+					out[st.Machine] = map[string]UnitState{}
+				}
+				out[st.Machine][st.Unit] = st
 			}
 		}
 	}
 	return out, nil
+}
+
+// stateOf decodes a state record; ok is false for a key that names no
+// machine and unit.
+func (r *Registry) stateOf(kv *mvccpb.KeyValue) (UnitState, bool, error) {
+	m, u, ok := strings.Cut(strings.TrimPrefix(string(kv.Key), r.k.states()), "/")
+	if !ok {
+		return UnitState{}, false, nil
+	}
+	st, err := decodeState(m, u, kv.Value)
+	return st, err == nil, err
 }

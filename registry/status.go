@@ -87,15 +87,13 @@ func (r *Registry) ReadStatus(ctx context.Context) (*Status, error) {
 		s.Notes[strings.TrimPrefix(string(kv.Key), r.k.notes())] = reason.DecodeNotes(kv.Value)
 	}
 	for _, kv := range rr(4) {
-		m, u, ok := strings.Cut(strings.TrimPrefix(string(kv.Key), r.k.states()), "/")
-		if !ok {
-			continue
-		}
-		st, err := decodeState(m, u, kv.Value)
+		st, ok, err := r.stateOf(kv)
 		if err != nil {
 			return nil, err
 		}
-		s.States = append(s.States, st)
+		if ok {
+			s.States = append(s.States, st)
+		}
 	}
 	return s, nil
 }
