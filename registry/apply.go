@@ -14,14 +14,17 @@ import (
 // Change is everything the Engine decided about one Unit: Placements to
 // write, Placements to remove, the unplaced reason (the zero
 // reason.Unplaced clears it, nil leaves it) and the notes on the soft rules
-// its machine does not honour (empty clears them, nil leaves them). A
-// Change is applied atomically; several share a transaction.
+// its machine does not honour (empty clears them, nil leaves them), and
+// the unit's move record (the zero Move deletes it, nil leaves it). A
+// Change is applied atomically; several share a transaction: a move's
+// record lands with the placement it moves to, or neither does.
 type Change struct {
 	Unit     string
 	Put      []Placement
 	Delete   []Placement
 	Unplaced *reason.Unplaced
 	Notes    *[]reason.Note
+	Move     *Move
 }
 
 func (ch Change) ops() int {
@@ -30,6 +33,9 @@ func (ch Change) ops() int {
 		n++
 	}
 	if ch.Notes != nil {
+		n++
+	}
+	if ch.Move != nil {
 		n++
 	}
 	return n
@@ -123,6 +129,7 @@ func split(ch Change, per int) []Change {
 	}
 	out[len(out)-1].Unplaced = ch.Unplaced
 	out[len(out)-1].Notes = ch.Notes
+	out[len(out)-1].Move = ch.Move // a moving unit is on two machines at most: never split from its placement
 	return out
 }
 
@@ -182,6 +189,13 @@ func (b *batch) add(r *Registry, c *Cluster, ch Change) {
 			b.ops = append(b.ops, clientv3.OpDelete(r.k.notesOf(ch.Unit)))
 		} else {
 			b.ops = append(b.ops, clientv3.OpPut(r.k.notesOf(ch.Unit), string(reason.EncodeNotes(*ch.Notes))))
+		}
+	}
+	if ch.Move != nil {
+		if ch.Move.IsZero() {
+			b.ops = append(b.ops, clientv3.OpDelete(r.k.moveOf(ch.Unit)))
+		} else {
+			b.ops = append(b.ops, clientv3.OpPut(r.k.moveOf(ch.Unit), encodeMove(*ch.Move)))
 		}
 	}
 }

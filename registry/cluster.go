@@ -22,6 +22,7 @@ type Cluster struct {
 	Unplaced   map[string]reason.Unplaced      // unit -> why the Engine could not place it
 	Notes      map[string][]reason.Note        // unit -> the soft rules its machine does not honour
 	Drains     map[string]Drain                // machine -> its drain
+	Moves      map[string]Move                 // unit -> its last rebalancing move
 	// Labels are the operators' labels by machine ID, also of machines not
 	// registered now: a machine that registers takes its labels from here,
 	// and a labels change updates the machine's Metadata, whichever of the
@@ -55,6 +56,7 @@ func (r *Registry) LoadCluster(ctx context.Context, log *slog.Logger) (*Cluster,
 		Unplaced:   map[string]reason.Unplaced{},
 		Notes:      map[string][]reason.Note{},
 		Drains:     map[string]Drain{},
+		Moves:      map[string]Move{},
 		Labels:     map[string]Labels{},
 		k:          r.k,
 		log:        log,
@@ -144,6 +146,11 @@ func (c *Cluster) put(kv *mvccpb.KeyValue) {
 		if d, err = decodeDrain(a, kv.Value); err == nil {
 			c.Drains[a] = d
 		}
+	case kindMove:
+		var m Move
+		if m, err = decodeMove(a, kv.Value); err == nil {
+			c.Moves[a] = m
+		}
 	}
 	if err != nil && c.log != nil {
 		// A corrupt record must not stop the Engine: it is skipped and said.
@@ -173,6 +180,8 @@ func (c *Cluster) del(kv *mvccpb.KeyValue) {
 		delete(c.Notes, a)
 	case kindDrain:
 		delete(c.Drains, a)
+	case kindMove:
+		delete(c.Moves, a)
 	}
 }
 

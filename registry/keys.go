@@ -17,6 +17,7 @@ import (
 //	<p>cluster/unplaced/<unit>               why the Engine could not place a Unit (a reason.Unplaced, JSON), written by the leading Engine
 //	<p>cluster/notes/<unit>                  the soft rules a placed Unit's machine does not honour ([]reason.Note, JSON), written by the leading Engine
 //	<p>cluster/drains/<machine>              an operator's drain of a Machine (JSON: since, deadline, include_global, max_parallel), no lease: it outlives restarts
+//	<p>cluster/moves/<unit>                  the last rebalancing move of a Unit (JSON: from, to, since, reason), written by the leading Engine with the placement it moves to; removed with the unit
 //	<p>states/<machine>/<unit>               UnitState published by that Machine's Agent, under its lease
 //	<p>leader/                               Engine election (client/v3/concurrency)
 //
@@ -43,6 +44,7 @@ const (
 	dirUnplaced   = "cluster/unplaced/"
 	dirNotes      = "cluster/notes/"
 	dirDrains     = "cluster/drains/"
+	dirMoves      = "cluster/moves/"
 	dirStates     = "states/"
 	dirLeader     = "leader/"
 )
@@ -65,6 +67,8 @@ func (k keys) notes() string                     { return k.prefix + dirNotes }
 func (k keys) notesOf(u string) string           { return k.prefix + dirNotes + u }
 func (k keys) drains() string                    { return k.prefix + dirDrains }
 func (k keys) drain(m string) string             { return k.prefix + dirDrains + m }
+func (k keys) moves() string                     { return k.prefix + dirMoves }
+func (k keys) moveOf(u string) string            { return k.prefix + dirMoves + u }
 func (k keys) states() string                    { return k.prefix + dirStates }
 func (k keys) state(m, u string) string          { return k.prefix + dirStates + m + "/" + u }
 func (k keys) leader() string                    { return k.prefix + dirLeader }
@@ -81,6 +85,7 @@ const (
 	kindNotes
 	kindDrain
 	kindLabels
+	kindMove
 )
 
 // parse splits a cluster key into its kind and the names it carries: the unit
@@ -109,6 +114,8 @@ func (k keys) parse(key string) (keyKind, string, string) {
 		return kindDrain, rest[len(dirDrains):], ""
 	case strings.HasPrefix(rest, dirLabels):
 		return kindLabels, rest[len(dirLabels):], ""
+	case strings.HasPrefix(rest, dirMoves):
+		return kindMove, rest[len(dirMoves):], ""
 	}
 	return kindOther, "", ""
 }

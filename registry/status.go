@@ -20,6 +20,7 @@ type Status struct {
 	Unplaced   map[string]reason.Unplaced
 	Notes      map[string][]reason.Note
 	Drains     map[string]Drain
+	Moves      map[string]Move // unit -> its last rebalancing move
 	States     []UnitState
 	// Labels are the operators' labels by machine ID, also of machines not
 	// registered now.
@@ -38,11 +39,12 @@ func (r *Registry) ReadStatus(ctx context.Context) (*Status, error) {
 		clientv3.OpGet(r.k.notes(), clientv3.WithPrefix()),
 		clientv3.OpGet(r.k.drains(), clientv3.WithPrefix()),
 		clientv3.OpGet(r.k.labels(), clientv3.WithPrefix()),
+		clientv3.OpGet(r.k.moves(), clientv3.WithPrefix()),
 	).Commit()
 	if err != nil {
 		return nil, r.wrap("read cluster status", err)
 	}
-	s := &Status{Revision: resp.Header.Revision, Unplaced: map[string]reason.Unplaced{}, Notes: map[string][]reason.Note{}, Drains: map[string]Drain{}}
+	s := &Status{Revision: resp.Header.Revision, Unplaced: map[string]reason.Unplaced{}, Notes: map[string][]reason.Note{}, Drains: map[string]Drain{}, Moves: map[string]Move{}}
 	rr := func(i int) []*mvccpb.KeyValue { return resp.Responses[i].GetResponseRange().Kvs }
 	if s.Labels, err = r.decodeAllLabels(rr(7)); err != nil {
 		return nil, err
@@ -82,6 +84,14 @@ func (r *Registry) ReadStatus(ctx context.Context) (*Status, error) {
 			return nil, err
 		}
 		s.Drains[d.Machine] = d
+	}
+	for _, kv := range rr(8) {
+		name := strings.TrimPrefix(string(kv.Key), r.k.moves())
+		m, err := decodeMove(name, kv.Value)
+		if err != nil {
+			return nil, err
+		}
+		s.Moves[name] = m
 	}
 	for _, kv := range rr(5) {
 		s.Notes[strings.TrimPrefix(string(kv.Key), r.k.notes())] = reason.DecodeNotes(kv.Value)
