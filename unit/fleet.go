@@ -28,6 +28,11 @@ type Requirements struct {
 	Prefer          []Preference
 	MaxSkew         []Skew   // at most Max more of its group on a value of Key than on the emptiest
 	SpreadTargets   []Target // the share of its group each value of a SpreadBy= key should have
+	// NoRebalance is Rebalance=false (flota's own; default true): once
+	// placed, the unit never moves to a machine that serves its soft rules
+	// better (engine/rebalance.go), for a unit whose restart costs more
+	// than an uneven spread.
+	NoRebalance bool
 }
 
 // MatchesMetadata reports whether a machine with metadata md may run the
@@ -84,6 +89,7 @@ const (
 	reqPrefer
 	reqMaxSkew
 	reqSpreadTarget
+	reqRebalance
 	numReqKinds
 )
 
@@ -112,6 +118,7 @@ var reqKeys = map[string]reqKey{
 	"PreferMachineMetadata":      {reqPrefer, ""},
 	"MaxSkew":                    {reqMaxSkew, ""},
 	"SpreadTarget":               {reqSpreadTarget, ""},
+	"Rebalance":                  {reqRebalance, ""},
 }
 
 // ParseOptions reads the [X-Fleet] options among opts for the unit called
@@ -316,6 +323,12 @@ func (b *reqBuilder) add(kind reqKind, key string, in value, line int) error {
 			return unitError(b.name, line, "invalid %s pattern %s: want a glob over unit names, such as web-*", key, in)
 		}
 		r.Group = v
+	case reqRebalance:
+		on, ok := parseBool(v)
+		if !ok {
+			return unitError(b.name, line, "invalid %s value %s: want true or false", key, in)
+		}
+		r.NoRebalance = !on
 	case reqOnDisconnect:
 		d, err := ParseDisconnect(v)
 		if err != nil {
