@@ -53,6 +53,9 @@ func (in *inputs) build(c *registry.Cluster) Input {
 		}
 		out.Drains[id] = Drain{Deadline: d.Deadline, IncludeGlobal: d.IncludeGlobal, MaxParallel: d.MaxParallel}
 	}
+	if len(c.Moves) > 0 {
+		out.Moves = c.Moves
+	}
 	for _, byMachine := range c.Placements {
 		for _, p := range byMachine {
 			out.Placements = append(out.Placements, p)

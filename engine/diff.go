@@ -31,6 +31,11 @@ func (s *scheduler) diff() Plan {
 			gone[n] = true
 		}
 	}
+	for n := range s.in.Moves {
+		if s.units[n] == nil {
+			gone[n] = true // a destroyed unit's move record goes with it
+		}
+	}
 	extra := make([]string, 0, len(gone))
 	for n := range gone {
 		extra = append(extra, n)
@@ -64,7 +69,12 @@ func (s *scheduler) diff() Plan {
 		if notes := s.notes[name]; !reason.NotesEqual(notes, s.in.Notes[name]) {
 			ch.Notes = &notes
 		}
-		if len(ch.Put)+len(ch.Delete) > 0 || ch.Unplaced != nil || ch.Notes != nil {
+		if mv, ok := s.moved[name]; ok {
+			ch.Move = &mv // with the placement it moves to: one transaction
+		} else if _, had := s.in.Moves[name]; had && s.units[name] == nil {
+			ch.Move = &registry.Move{}
+		}
+		if len(ch.Put)+len(ch.Delete) > 0 || ch.Unplaced != nil || ch.Notes != nil || ch.Move != nil {
 			plan.Changes = append(plan.Changes, ch)
 		}
 	}

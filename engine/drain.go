@@ -72,9 +72,10 @@ func (s *scheduler) running(u *Unit, id string) bool {
 	return ok
 }
 
-// keepMoving carries on a move begun by an earlier run: u placed on a
-// draining machine and on another that still keeps it. It keeps u on the
-// other one, and the placement on the draining one while the new copy is
+// keepMoving carries on a move begun by an earlier run: u placed on the
+// machine it leaves (a draining one, or the source its move record names:
+// rebalance.go) and on another that still keeps it. It keeps u on the
+// other one, and the placement on the one it leaves while the new copy is
 // not up yet. ok is false when u is not moving.
 func (s *scheduler) keepMoving(u *Unit) bool {
 	ps := s.current[u.Name]
@@ -82,11 +83,12 @@ func (s *scheduler) keepMoving(u *Unit) bool {
 		return false
 	}
 	var from, to *machineState
+	src := s.moveSource(u)
 	for _, p := range sortedByMachine(ps) {
 		m := s.machines[p.Machine]
 		switch {
 		case m == nil:
-		case s.draining(m.ID):
+		case s.draining(m.ID) || m.ID == src:
 			if from == nil {
 				from = m
 			}
@@ -106,11 +108,17 @@ func (s *scheduler) keepMoving(u *Unit) bool {
 }
 
 // waitsForStop says whether u, placed nowhere, must wait for its copy on a
-// draining machine to stop before it is placed again; it counts the wait
-// as one of that drain's moves.
+// draining machine, or on the machine its move record says it left, to
+// stop before it is placed again; it counts the wait as one of the moves
+// off that machine.
 func (s *scheduler) waitsForStop(u *Unit) bool {
 	if !u.Req.StopsOnDisconnect(s.in.Disconnect) {
 		return false
+	}
+	if mv, ok := s.in.Moves[u.Name]; ok && s.machines[mv.From] != nil && s.running(u, mv.From) {
+		s.reasons[u.Name] = reason.Unplaced{Code: reason.StoppingElsewhere, Args: []string{mv.From}}
+		s.inflight[mv.From]++
+		return true
 	}
 	for _, id := range slices.Sorted(maps.Keys(s.in.Drains)) {
 		if s.machines[id] != nil && s.running(u, id) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/flota-dev/flota/clock"
@@ -41,6 +42,9 @@ type Config struct {
 	Disconnect unit.Disconnect
 	// Clock tells the time; default the system's.
 	Clock clock.Clock
+	// Rebalance tunes rebalancing (rebalance.go); the zero value moves
+	// nothing.
+	Rebalance Rebalance
 }
 
 // DefaultTTL is the default lease of machines and of engine leadership.
@@ -201,16 +205,18 @@ func (e *Engine) pass(ctx context.Context, l *registry.Leadership, c *registry.C
 	in.Now = e.cfg.Clock.Now()
 	in.Absent = absent.update(in.Now, presentMachines(c), placedMachines(c))
 	in.Disconnect, in.StopMargin = e.cfg.Disconnect, e.cfg.StopMargin
-	if len(in.Drains) > 0 {
-		// Drains wait on what agents publish, which the Engine does not
+	in.Rebalance = e.cfg.Rebalance
+	if len(in.Drains) > 0 || len(c.Moves) > 0 {
+		// Moves wait on what agents publish, which the Engine does not
 		// watch: it reads those states each pass, and a pass with moves in
 		// flight asks for the next one (Plan.Wake).
-		machines, keys := drainReads(c)
-		states, err := e.store.ReadStates(ctx, machines, keys)
-		if err != nil {
-			return 0, time.Time{}, err
+		if machines, keys := drainReads(c); len(machines)+len(keys) > 0 {
+			states, err := e.store.ReadStates(ctx, machines, keys)
+			if err != nil {
+				return 0, time.Time{}, err
+			}
+			in.States = states
 		}
-		in.States = states
 	}
 	t1 := time.Now()
 	plan := Schedule(in)
@@ -219,6 +225,9 @@ func (e *Engine) pass(ctx context.Context, l *registry.Leadership, c *registry.C
 		return 0, plan.Wake, nil
 	}
 	rev, err := e.store.Apply(ctx, l, c, plan.Changes)
+	if err == nil {
+		e.logMoves(plan.Changes)
+	}
 	e.log.Debug("engine pass", "revision", c.Revision, "units", len(in.Units), "machines", len(in.Machines),
 		"changes", len(plan.Changes), "absent", len(in.Absent), "build", t1.Sub(t0), "schedule", t2.Sub(t1), "apply", time.Since(t2), "err", err)
 	return rev, plan.Wake, err
@@ -277,9 +286,20 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// drainReads names the states drains wait on: every state a draining
-// machine publishes, and that of each copy a unit on a draining machine
-// moves to (its placement on another machine).
+// logMoves says, at info, each rebalancing move the pass began.
+func (e *Engine) logMoves(changes []registry.Change) {
+	for _, ch := range changes {
+		if mv := ch.Move; mv != nil && !mv.IsZero() {
+			e.log.Info("unit moves", "unit", ch.Unit, "from", mv.From, "to", mv.To, "reason", mv.Reason.String())
+		}
+	}
+}
+
+// drainReads names the states moves wait on: every state a draining
+// machine publishes, that of each copy a unit on a draining machine
+// moves to (its placement on another machine), and for a rebalancing move
+// in flight (rebalance.go) the copy it moves to, when both are placed, or
+// the copy it left, while it is placed nowhere.
 func drainReads(c *registry.Cluster) ([]string, []registry.StateKey) {
 	machines := make([]string, 0, len(c.Drains))
 	for id := range c.Drains {
@@ -302,5 +322,24 @@ func drainReads(c *registry.Cluster) ([]string, []registry.StateKey) {
 			}
 		}
 	}
-	return machines, keys
+	for name, mv := range c.Moves {
+		byMachine := c.Placements[name]
+		_, onFrom := byMachine[mv.From]
+		_, onTo := byMachine[mv.To]
+		_, draining := c.Drains[mv.To]
+		switch u, ok := c.Units[name]; {
+		case !ok || u.Desired == registry.StateInactive:
+		case len(byMachine) == 0:
+			keys = append(keys, registry.StateKey{Machine: mv.From, Unit: name})
+		case onFrom && onTo && !draining && len(byMachine) == 2:
+			keys = append(keys, registry.StateKey{Machine: mv.To, Unit: name})
+		}
+	}
+	slices.SortFunc(keys, func(a, b registry.StateKey) int {
+		if a.Machine != b.Machine {
+			return strings.Compare(a.Machine, b.Machine)
+		}
+		return strings.Compare(a.Unit, b.Unit)
+	})
+	return machines, slices.Compact(keys)
 }

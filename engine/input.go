@@ -31,10 +31,18 @@ type Input struct {
 	StopMargin time.Duration
 	// Drains are the machines being drained, by ID (see drain.go).
 	Drains map[string]Drain
-	// States are the published states drains wait on, machine -> unit ->
-	// state: those of every unit on a draining machine, and of the copies
-	// units are moving to. Nothing else reads them.
+	// States are the published states moves wait on, machine -> unit ->
+	// state: those of every unit on a draining machine, of the copies
+	// units are moving to, and of the copies rebalanced units leave.
+	// Nothing else reads them.
 	States map[string]map[string]registry.UnitState
+	// Rebalance lets the run move placed units to machines that serve
+	// their soft rules clearly better (rebalance.go); the zero value moves
+	// none.
+	Rebalance Rebalance
+	// Moves are the units' last rebalancing moves as stored, by unit: the
+	// rate counts them, and a move in flight is read back from them.
+	Moves map[string]registry.Move
 }
 
 // Drain is a machine being drained: it takes no new unit, and its units

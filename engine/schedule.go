@@ -24,8 +24,9 @@ import (
 //     feasible machine, ties to the lower ID; a Unit no machine accepts stays
 //     unplaced.
 //  5. The Units step 4 placed move, alone or two at a time, where that
-//     honours more of their soft rules (improve.go); Units placed before
-//     this run never move for a soft rule.
+//     honours more of their soft rules (improve.go). Draining machines'
+//     Units move off (drain.go); Units placed before this run move for a
+//     soft rule only by rebalancing, within its rate (rebalance.go).
 //  6. Each Unit left unplaced is explained, with the counted reasons, by the
 //     machines as the run leaves them: explained when it was passed over,
 //     the words would depend on what was placed after it, and the next run
@@ -41,6 +42,7 @@ func (s *scheduler) run() Plan {
 	s.placePending()
 	s.improve() // greedy placement misses what a later unit needed: a second look, at this run's units only
 	s.drainMoves()
+	s.rebalance()    // placed units to where their soft rules are served clearly better, within the rate
 	s.placePending() // what the moves evicted with Replaces=
 	s.pollMoves()
 	s.explainUnplaced()
@@ -76,6 +78,7 @@ type scheduler struct {
 	leaving  map[string]*machineState   // unit -> the draining machine its old copy stays on while it moves
 	inflight map[string]int             // draining machine -> its moves in flight
 	stuck    map[string]reason.Note     // unit -> why it cannot leave its draining machine
+	moved    map[string]registry.Move   // unit -> the rebalancing move this run begins
 
 	explainFor map[string]bool    // units whose machine scores SchedulePreview keeps
 	scores     map[string][]Score // and the scores
@@ -96,6 +99,7 @@ func newScheduler(in Input) *scheduler {
 		leaving:  map[string]*machineState{},
 		inflight: map[string]int{},
 		stuck:    map[string]reason.Note{},
+		moved:    map[string]registry.Move{},
 	}
 	for _, m := range in.Machines {
 		ms := &machineState{Machine: m}

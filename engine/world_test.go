@@ -26,6 +26,8 @@ type world struct {
 	margin     time.Duration
 	drains     map[string]Drain
 	states     map[string]map[string]registry.UnitState // machine -> unit -> what its agent publishes
+	rebalance  Rebalance
+	moves      map[string]registry.Move // unit -> its last rebalancing move, as stored
 }
 
 func newWorld(t testing.TB) *world {
@@ -107,7 +109,13 @@ func (w *world) unitIn(name string, st registry.State, fleet ...string) *world {
 
 func (w *world) input() Input {
 	in := Input{Machines: append([]Machine(nil), w.machines...), Unplaced: map[string]reason.Unplaced{}, Notes: map[string][]reason.Note{},
-		Absent: w.absent, Now: w.now, StopMargin: w.margin, Drains: w.drains, States: w.states}
+		Absent: w.absent, Now: w.now, StopMargin: w.margin, Drains: w.drains, States: w.states, Rebalance: w.rebalance}
+	if len(w.moves) > 0 {
+		in.Moves = map[string]registry.Move{}
+		for k, v := range w.moves {
+			in.Moves[k] = v
+		}
+	}
 	for _, u := range w.units {
 		in.Units = append(in.Units, u)
 	}
@@ -153,6 +161,16 @@ func (w *world) step() Plan {
 				delete(w.unplaced, ch.Unit)
 			} else {
 				w.unplaced[ch.Unit] = *ch.Unplaced
+			}
+		}
+		if ch.Move != nil {
+			if w.moves == nil {
+				w.moves = map[string]registry.Move{}
+			}
+			if ch.Move.IsZero() {
+				delete(w.moves, ch.Unit)
+			} else {
+				w.moves[ch.Unit] = *ch.Move
 			}
 		}
 	}
