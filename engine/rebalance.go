@@ -101,6 +101,14 @@ func (s *scheduler) rebalance() {
 		if !s.rebalanceable(u, followed) {
 			continue
 		}
+		if mv, ok := s.in.Moves[u.Name]; ok && mv.Since.After(s.in.Now.Add(-rebalanceWindow)) {
+			// It moved less than a minute ago: it may move again once the
+			// minute is over, and a run then must look.
+			if _, ok := s.rebalanceMove(u, false); ok {
+				s.wakeAt(mv.Since.Add(rebalanceWindow))
+			}
+			continue
+		}
 		if quota <= 0 {
 			// Out of moves: one that would go now wakes the run when the
 			// oldest of the minute's moves leaves the window.
@@ -144,9 +152,6 @@ func (s *scheduler) rebalanceable(u *Unit, followed map[string]bool) bool {
 	ps := s.current[u.Name]
 	if len(ps) != 1 || ps[0].Machine != m.ID {
 		return false // placed by this run, or moving
-	}
-	if mv, ok := s.in.Moves[u.Name]; ok && mv.Since.After(s.in.Now.Add(-rebalanceWindow)) {
-		return false // it moved less than a minute ago
 	}
 	return true
 }
