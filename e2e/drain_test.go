@@ -98,12 +98,12 @@ type sampler struct {
 	nowhere  map[string]time.Time // mbb unit -> since when no sample saw it run
 	longest  time.Duration        // the longest an mbb unit was seen running nowhere
 	bad      []string
-	next     chan struct{}
+	samples
 }
 
 func newSampler(c *cluster, units, mbb, bbm []string) *sampler {
 	return &sampler{c: c, units: units, mbb: mbb, bbm: bbm,
-		next: make(chan struct{}), seen: map[string]bool{}, nowhere: map[string]time.Time{}}
+		samples: newSamples(), seen: map[string]bool{}, nowhere: map[string]time.Time{}}
 }
 
 func (s *sampler) run(ctx context.Context) {
@@ -158,23 +158,7 @@ func (s *sampler) record(now map[string][]string) {
 		}
 	}
 	s.last = now
-	close(s.next)
-	s.next = make(chan struct{})
-}
-
-// await returns once n more samples were taken.
-func (s *sampler) await(t testing.TB, n int) {
-	t.Helper()
-	for range n {
-		s.mu.Lock()
-		next := s.next
-		s.mu.Unlock()
-		select {
-		case <-next:
-		case <-time.After(30 * time.Second):
-			t.Fatal("the sampler took no sample for 30 s")
-		}
-	}
+	defer s.taken()
 }
 
 func (s *sampler) snapshot() map[string][]string {

@@ -57,24 +57,8 @@ type watcher struct {
 	mu    sync.Mutex
 	last  map[string][]copyOf // unit -> active copies in the latest sample
 	bad   []string
-	keep2 bool          // two copies of a keep unit are allowed (a partition is on)
-	next  chan struct{} // closed at the next sample
-}
-
-// await returns once n more samples were taken: a restart in vain, or a
-// second copy, would show in them.
-func (w *watcher) await(t *testing.T, n int) {
-	t.Helper()
-	for range n {
-		w.mu.Lock()
-		next := w.next
-		w.mu.Unlock()
-		select {
-		case <-next:
-		case <-time.After(30 * time.Second):
-			t.Fatal("the watcher took no sample for 30 s")
-		}
-	}
+	keep2 bool // two copies of a keep unit are allowed (a partition is on)
+	samples
 }
 
 func (w *watcher) sample(t *testing.T) {
@@ -101,8 +85,7 @@ func (w *watcher) sample(t *testing.T) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.last = now
-	close(w.next)
-	w.next = make(chan struct{})
+	defer w.taken()
 	at := time.Now().Format("15:04:05.000")
 	for _, u := range haStop {
 		if n := len(now[u]); n > 1 {
@@ -174,7 +157,7 @@ func TestHAControlPlane(t *testing.T) {
 	files = append(files, unitFile(t, haGlobal, sleeper+"\n[X-Fleet]\nGlobal=true\n"))
 	c.must(t, append([]string{"start"}, files...)...)
 
-	w := &watcher{c: c, next: make(chan struct{})}
+	w := &watcher{c: c, samples: newSamples()}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); w.run(ctx, t) }()

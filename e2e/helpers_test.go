@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -152,4 +153,36 @@ func lineOf(out, prefix string) string {
 func (c *cluster) activeName(t *testing.T, unit string, limit time.Duration) string {
 	t.Helper()
 	return c.machineName(t, c.activeOn(t, unit, limit).ip)
+}
+
+// samples lets a test wait for a sampler's next samples: what a restart in
+// vain or a second copy would show in.
+type samples struct {
+	mu   sync.Mutex
+	next chan struct{} // closed at the next sample
+}
+
+func newSamples() samples { return samples{next: make(chan struct{})} }
+
+// taken marks a sample taken.
+func (s *samples) taken() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	close(s.next)
+	s.next = make(chan struct{})
+}
+
+// await returns once n more samples were taken.
+func (s *samples) await(t testing.TB, n int) {
+	t.Helper()
+	for range n {
+		s.mu.Lock()
+		next := s.next
+		s.mu.Unlock()
+		select {
+		case <-next:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the sampler took no sample for 30 s")
+		}
+	}
 }
