@@ -87,11 +87,13 @@ func (s *scheduler) bestPossible(u *Unit) float64 {
 			b += float64(p.Weight)
 		}
 	}
+	g := s.counts.groupOf(u)
 	for _, sp := range u.Req.SpreadBy {
 		vs := s.valuesOf(sp.Key)
+		n := s.counts.n[groupKey{g, sp.Key}] // value -> units: one lookup a key, not one a value
 		least, any := 0.0, false
 		for _, v := range vs {
-			if c := spreadCost(u, sp.Key, v, s.counts.get(s.counts.groupOf(u), sp.Key, v), vs); !any || c < least {
+			if c := spreadCost(u, sp.Key, v, n[v], vs); !any || c < least {
 				least, any = c, true
 			}
 		}

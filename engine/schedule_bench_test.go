@@ -32,6 +32,17 @@ func BenchmarkSchedule(b *testing.B) {
 			}
 		}
 	})
+	// The same pass with rebalancing on, at flotad's defaults: what it
+	// costs to look at every placed unit (none has soft rules here).
+	rebalancing := settled
+	rebalancing.Rebalance = Rebalance{PerMinute: DefaultRebalancePerMinute, Threshold: DefaultRebalanceThreshold}
+	b.Run("settled-rebalance", func(b *testing.B) {
+		for range b.N {
+			if p := Schedule(rebalancing); !p.Empty() {
+				b.Fatalf("settled cluster changed: %d changes", len(p.Changes))
+			}
+		}
+	})
 }
 
 // BenchmarkScheduleReserving is BenchmarkSchedule with capacity: every
@@ -121,6 +132,32 @@ func BenchmarkScheduleRules(b *testing.B) {
 		for range b.N {
 			Schedule(in)
 		}
+	})
+	settled := in
+	settled.Placements = nil
+	for _, ch := range Schedule(in).Changes {
+		settled.Placements = append(settled.Placements, ch.Put...)
+	}
+	b.Run("settled", func(b *testing.B) {
+		for range b.N {
+			Schedule(settled)
+		}
+	})
+	// With rebalancing on, at flotad's defaults: every placed unit with
+	// soft rules is looked at, and up to the rate's moves begin.
+	rebalancing := settled
+	rebalancing.Rebalance = Rebalance{PerMinute: DefaultRebalancePerMinute, Threshold: DefaultRebalanceThreshold}
+	b.Run("settled-rebalance", func(b *testing.B) {
+		moves := 0
+		for range b.N {
+			moves = 0
+			for _, ch := range Schedule(rebalancing).Changes {
+				if ch.Move != nil {
+					moves++
+				}
+			}
+		}
+		b.ReportMetric(float64(moves), "moves/op")
 	})
 }
 
