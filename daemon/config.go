@@ -42,6 +42,8 @@ type Config struct {
 	EngineTTL           time.Duration
 	OnDisconnect        string
 	StopMargin          time.Duration
+	RebalancePerMinute  int
+	RebalanceThreshold  float64
 	Resync              time.Duration
 	Engine              bool
 	Agent               bool
@@ -82,6 +84,8 @@ func flags(fs *pflag.FlagSet, c *Config) {
 	fs.DurationVar(&c.EngineTTL, "engine-ttl", engine.DefaultTTL, "leadership TTL: how long a silent engine keeps leading")
 	fs.StringVar(&c.OnDisconnect, "on-disconnect", string(unit.DisconnectAuto), "cluster default of the units' OnDisconnect=: stop (the agent of a machine cut off from etcd stops the unit before its lease can end; at most one copy), keep (it runs on through a partition; a replacement starts when the lease ends), or auto (stop for units with Conflicts=, keep for the others and for globals); the same on every flotad")
 	fs.DurationVar(&c.StopMargin, "stop-margin", engine.DefaultStopMargin, "engine: how long after a machine's lease ended its units that stop on disconnect wait before they are placed elsewhere")
+	fs.IntVar(&c.RebalancePerMinute, "rebalance-per-minute", engine.DefaultRebalancePerMinute, "engine: at most this many placed units move, cluster-wide, in any minute to a machine that serves their soft rules (SpreadBy=, SoftConflicts=, PreferMachineMetadata=, MaxSkew=...:anyway) better; 0: none ever moves for them; the same on every flotad")
+	fs.Float64Var(&c.RebalanceThreshold, "rebalance-threshold", engine.DefaultRebalanceThreshold, "engine: what a rebalancing move must gain, at least, in the unit's own soft score (1: a soft conflict less, a spread evened by one unit, a preference of weight 1 met); more than 0")
 	fs.DurationVar(&c.Resync, "engine-resync", 5*time.Minute, "period of the engine's safety-net full reload")
 	fs.BoolVar(&c.Engine, "engine", true, "run the engine (it leads only when elected)")
 	fs.BoolVar(&c.Agent, "agent", true, "run the agent for this machine")
@@ -164,6 +168,12 @@ func parse(args []string, env func(string) string, stderr io.Writer) (*Config, *
 	})
 	if err == nil && c.Containers != "auto" && c.Containers != "true" && c.Containers != "false" {
 		err = fmt.Errorf("--containers %q: want true, false or auto", c.Containers)
+	}
+	if err == nil && c.RebalancePerMinute < 0 {
+		err = fmt.Errorf("--rebalance-per-minute %d: want 0 (off) or more", c.RebalancePerMinute)
+	}
+	if err == nil && !(c.RebalanceThreshold > 0) {
+		err = fmt.Errorf("--rebalance-threshold %v: want more than 0 (a move that gains nothing would flip even splits back and forth)", c.RebalanceThreshold)
 	}
 	if err == nil {
 		err = checkEmbedded(c, fs)
