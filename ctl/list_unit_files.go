@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/registry"
@@ -20,9 +21,11 @@ files too. REASON, a flota addition, says why the engine could not place a
 unit ("-" when nothing stands in its way). NOTES, also flota's, names the
 soft rules (SoftConflicts=, SpreadBy=, PreferMachineMetadata=, MaxSkew=)
 that a placed unit's machine does not honour, e.g.
-  flotactl list-unit-files --fields=unit,dstate,target,reason,notes`)
+  flotactl list-unit-files --fields=unit,dstate,target,reason,notes
+MOVED, also flota's, is the unit's last rebalancing move: why, and when it
+began ("-" for a unit never moved for its soft rules).`)
 	cmd.maxArgs = 0
-	keys := []string{"unit", "hash", "dstate", "state", "target", "global", "desc", "reason", "notes"}
+	keys := []string{"unit", "hash", "dstate", "state", "target", "global", "desc", "reason", "notes", "moved"}
 	var t tableFlags
 	t.register(cmd.flags, "unit,hash,dstate,state,target", keys, false)
 	cmd.run = func(ctx context.Context, c *cli, _ []string) error {
@@ -74,6 +77,12 @@ that a placed unit's machine does not honour, e.g.
 				return dash(st.Unplaced[u.Name].String())
 			case "notes":
 				return dash(reason.Notes(st.Notes[u.Name]))
+			case "moved":
+				mv, ok := st.Moves[u.Name]
+				if !ok {
+					return "-"
+				}
+				return mv.Reason.String() + ", " + mv.Since.UTC().Format(time.RFC3339)
 			case "desc":
 				if f := files[u.Name]; f != nil {
 					return dash(f.Description())

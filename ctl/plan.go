@@ -32,10 +32,21 @@ cannot be placed; then every machine's score (each soft rule's value, the
 total, and the load that breaks ties) or why it was rejected; then the units
 that would move or stop because of them. The exit status is 0 when all can
 be placed, 3 when some cannot, 1 on a failure.`)
-	cmd.minArgs = 1
 	top := cmd.flags.Int("machines", 5, "how many machines to show per unit, best first (0: all)")
 	scale := cmd.flags.String("scale", "", "plan \"flotactl scale TEMPLATE N\" instead: --scale TEMPLATE N shows the instances it would create, or its victims in order with the rule that chose each")
+	rebalance := cmd.flags.Bool("rebalance", false, "plan no UNIT but what rebalancing would move now, with the reason of each move, as the engine's next pass would at the rate and threshold given")
+	perMinute := cmd.flags.Int("rebalance-per-minute", engine.DefaultRebalancePerMinute, "with --rebalance: the engine's flotad --rebalance-per-minute")
+	threshold := cmd.flags.Float64("rebalance-threshold", engine.DefaultRebalanceThreshold, "with --rebalance: the engine's flotad --rebalance-threshold")
 	cmd.run = func(ctx context.Context, c *cli, args []string) error {
+		if *rebalance {
+			if len(args) > 0 {
+				return usageErrorf(cmd, "plan: --rebalance takes no UNIT: %q", args)
+			}
+			return c.planRebalance(ctx, engine.Rebalance{PerMinute: *perMinute, Threshold: *threshold})
+		}
+		if len(args) == 0 {
+			return usageErrorf(cmd, "%s: missing %s", cmd.name, cmd.args)
+		}
 		if *scale != "" {
 			return c.planScale(ctx, cmd, *scale, args, *top)
 		}
