@@ -161,16 +161,11 @@ func (s *scheduler) rebalanceable(u *Unit, followed map[string]bool) bool {
 func (s *scheduler) rebalanceMove(u *Unit, commit bool) (*machineState, bool) {
 	m := s.at[u.Name]
 	need := max(s.in.Rebalance.Threshold, eps) - eps
-	// Cheap first: what u scores here, off its machine, against the best
-	// any machine could give it. Only the counts need u off m for that.
-	s.counts.moved(u, m, -1)
-	here := s.softScore(u, m)
-	bound := s.bestPossible(u)
-	s.counts.moved(u, m, +1)
-	if bound-here < need || bound-here <= eps {
+	if gap := s.rebalanceGap(u, m); gap < need || gap <= eps {
 		return nil, false
 	}
 	_, i := s.lift(u)
+	here := s.softScore(u, m)
 	to := s.best(u)
 	if to == nil || to == m || s.softScore(u, to)-here < need || s.softScore(u, to)-here <= eps {
 		s.restore(u, m, i)
@@ -195,6 +190,54 @@ func (s *scheduler) rebalanceMove(u *Unit, commit bool) (*machineState, bool) {
 	s.reasons[u.Name] = reason.Unplaced{Code: reason.StoppingElsewhere, Args: []string{m.ID}}
 	s.inflight[m.ID]++
 	return to, true
+}
+
+// rebalanceGap bounds what u could gain by a move: the best score any
+// machine could give it (bestPossible) less its score on m, both with u
+// off m. Most placed units are at their best, so this runs for every one
+// of them each pass: it reads the counts as they stand and takes u off its
+// own value by arithmetic, where lifting it would update every count it is
+// in twice. A MaxSkew=…:anyway needs the emptiest values as they would be
+// without u: that case lifts u from the counts.
+func (s *scheduler) rebalanceGap(u *Unit, m *machineState) float64 {
+	if (skewScorer{}).applies(u) {
+		s.counts.moved(u, m, -1)
+		gap := s.bestPossible(u) - s.softScore(u, m)
+		s.counts.moved(u, m, +1)
+		return gap
+	}
+	gap := float64(softConflicting(u, m))
+	for _, p := range u.Req.Prefer {
+		if met := p.Expr.Matches(m.Metadata); p.Weight > 0 && !met {
+			gap += float64(p.Weight)
+		} else if p.Weight < 0 && met {
+			gap -= float64(p.Weight)
+		}
+	}
+	g := s.counts.groupOf(u)
+	for _, sp := range u.Req.SpreadBy {
+		vs := s.valuesOf(sp.Key)
+		n := s.counts.n[groupKey{g, sp.Key}]
+		own, onKey := m.Metadata[sp.Key]
+		off := func(v string) int { // the group on v, u not counted
+			if onKey && v == own {
+				return n[v] - 1
+			}
+			return n[v]
+		}
+		least, any := 0.0, false
+		for _, v := range vs {
+			if c := spreadCost(u, sp.Key, v, off(v), vs); !any || c < least {
+				least, any = c, true
+			}
+		}
+		here := offTopology
+		if onKey {
+			here = spreadCost(u, sp.Key, own, off(own), vs)
+		}
+		gap += float64(sp.Weight) * (here - least)
+	}
+	return gap
 }
 
 // whyMove is the reason of u's move from m to to, u off both: the rule
