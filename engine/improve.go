@@ -10,8 +10,10 @@ import "slices"
 // honoured both. Greedy placement cannot see that; a second look can.
 //
 // Only units this run placed move (a new Placement either way, so a move
-// costs nothing a placement did not): nothing placed before moves because
-// a soft score would be better, which is what makes a run's outcome stable.
+// costs nothing a placement did not): nothing placed before moves here
+// because a soft score would be better, which is what makes a run's
+// outcome stable; moving placed units is rebalancing's (rebalance.go),
+// within its rate and threshold.
 // Nor does a Global, a unit that follows others with MachineOf= or that
 // others follow (they move together or not at all), or one with Replaces=
 // (where it goes decides what it evicts).

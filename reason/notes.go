@@ -9,7 +9,8 @@ import (
 // Note is a soft rule a placed Unit's machine does not honour: when the
 // unit was placed no machine that honoured it could take it (soft rules
 // never keep a unit from running), or the cluster changed since and the
-// unit stayed (nothing moves for a soft rule). The Engine says which rule. A note names the rule and what stands in its way, not
+// unit stayed (only rebalancing moves a placed unit for a soft rule, within
+// its rate, and not at all with Rebalance=false). The Engine says which rule. A note names the rule and what stands in its way, not
 // counts that move with every placement of its group, so a unit's notes
 // are rewritten only when it starts or stops honouring a rule.
 type Note struct {
