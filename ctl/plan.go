@@ -161,16 +161,7 @@ func writePlan(w io.Writer, cluster *registry.Cluster, pv engine.Preview, names 
 			notes[ch.Unit] = *ch.Notes
 		}
 	}
-	legend := func(id string) string {
-		short := id
-		if len(short) > 8 {
-			short = short[:8] + "..."
-		}
-		if m, ok := cluster.Machines[id]; ok && m.IP != "" {
-			return short + "/" + m.IP
-		}
-		return short
-	}
+	legend := func(id string) string { return clusterLegend(cluster, id) }
 	unplaceable := 0
 	tw := tabwriter.NewWriter(w, 0, 8, 1, '\t', 0)
 	fmt.Fprintln(tw, "UNIT\tMACHINE\tNOTE")
@@ -289,4 +280,17 @@ func remove(ms []string, m string) []string {
 
 func sameSet(a, b []string) bool {
 	return len(a) == len(b) && !slices.ContainsFunc(a, func(x string) bool { return !slices.Contains(b, x) })
+}
+
+// clusterLegend shows a machine as plan does: its short ID and its IP,
+// when the cluster knows it.
+func clusterLegend(cluster *registry.Cluster, id string) string {
+	short := id
+	if len(short) > 8 {
+		short = short[:8] + "..."
+	}
+	if m, ok := cluster.Machines[id]; ok && m.IP != "" {
+		return short + "/" + m.IP
+	}
+	return short
 }

@@ -32,16 +32,7 @@ func (c *cli) planRebalance(ctx context.Context, r engine.Rebalance) error {
 
 // writeMoves prints the moves changes begin, one a line.
 func writeMoves(w io.Writer, cluster *registry.Cluster, changes []registry.Change) {
-	legend := func(id string) string {
-		short := id
-		if len(short) > 8 {
-			short = short[:8] + "..."
-		}
-		if m, ok := cluster.Machines[id]; ok && m.IP != "" {
-			return short + "/" + m.IP
-		}
-		return short
-	}
+	legend := func(id string) string { return clusterLegend(cluster, id) }
 	tw := tabwriter.NewWriter(w, 0, 8, 1, '\t', 0)
 	n := 0
 	for _, ch := range changes {
