@@ -20,11 +20,7 @@ func BenchmarkSchedule(b *testing.B) {
 			Schedule(in)
 		}
 	})
-	settled := in
-	settled.Placements = nil
-	for _, ch := range Schedule(in).Changes {
-		settled.Placements = append(settled.Placements, ch.Put...)
-	}
+	settled := settledInput(in)
 	b.Run("settled", func(b *testing.B) {
 		for range b.N {
 			if p := Schedule(settled); !p.Empty() {
@@ -133,11 +129,7 @@ func BenchmarkScheduleRules(b *testing.B) {
 			Schedule(in)
 		}
 	})
-	settled := in
-	settled.Placements = nil
-	for _, ch := range Schedule(in).Changes {
-		settled.Placements = append(settled.Placements, ch.Put...)
-	}
+	settled := settledInput(in)
 	b.Run("settled", func(b *testing.B) {
 		for range b.N {
 			Schedule(settled)
@@ -204,4 +196,15 @@ func adder(b *testing.B, in *Input) func(name, fleet string) {
 		}
 		in.Units = append(in.Units, Unit{Name: name, Hash: f.Hash, Desired: registry.StateLaunched, Req: f.Fleet})
 	}
+}
+
+// settledInput is in with what a cold run of it places placed: the input of
+// a steady-state pass.
+func settledInput(in Input) Input {
+	settled := in
+	settled.Placements = nil
+	for _, ch := range Schedule(in).Changes {
+		settled.Placements = append(settled.Placements, ch.Put...)
+	}
+	return settled
 }
