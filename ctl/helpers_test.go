@@ -3,8 +3,8 @@ package ctl
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -211,13 +211,7 @@ func parse(t *testing.T, name, text string) *unit.File {
 // deadEndpoint is a loopback address nothing listens on.
 func deadEndpoint(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return "http://" + addr
+	return fmt.Sprintf("http://127.0.0.1:%d", registrytest.FreePort(t))
 }
 
 // check compares what an invocation did with what it should have done.

@@ -237,8 +237,8 @@ func TestDaemonEtcdCluster(t *testing.T) {
 		m := machine{
 			id:     fmt.Sprintf("%d%031x", i+1, i+1),
 			name:   fmt.Sprintf("cp%d", i+1),
-			client: fmt.Sprintf("http://127.0.0.1:%d", freePort(t)),
-			peer:   fmt.Sprintf("http://127.0.0.1:%d", freePort(t)),
+			client: fmt.Sprintf("http://127.0.0.1:%d", registrytest.FreePort(t)),
+			peer:   fmt.Sprintf("http://127.0.0.1:%d", registrytest.FreePort(t)),
 			data:   t.TempDir(),
 		}
 		ms = append(ms, m)
@@ -410,11 +410,11 @@ func TestDaemonEtcdCluster(t *testing.T) {
 // and its machine registers; restarted on its data, it joins nothing again.
 func TestDaemonEtcdJoin(t *testing.T) {
 	c := registrytest.NewCluster(t, 3)
-	client := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	client := fmt.Sprintf("http://127.0.0.1:%d", registrytest.FreePort(t))
 	args := []string{
 		"--machine-id=4" + strings.Repeat("0", 31), "--public-ip=127.0.0.1", "--systemd=false", "--agent-api=off",
 		"--data-dir=" + t.TempDir(), "--etcd-name=cp4",
-		"--listen-client-urls=" + client, fmt.Sprintf("--listen-peer-urls=http://127.0.0.1:%d", freePort(t)),
+		"--listen-client-urls=" + client, fmt.Sprintf("--listen-peer-urls=http://127.0.0.1:%d", registrytest.FreePort(t)),
 		"--etcd-join=" + strings.Join(c.Endpoints(), ","),
 	}
 	for _, run := range []string{"first start", "restart"} {

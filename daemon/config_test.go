@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/flota-dev/flota/registry/registrytest"
 )
 
 // envOf turns a map into the env lookup Main and parse take.
@@ -143,8 +145,8 @@ func TestConfigErrors(t *testing.T) {
 func isolated(t *testing.T) []string {
 	return []string{
 		"--data-dir=" + t.TempDir(),
-		fmt.Sprintf("--listen-client-urls=http://127.0.0.1:%d", freePort(t)),
-		fmt.Sprintf("--listen-peer-url=http://127.0.0.1:%d", freePort(t)),
+		fmt.Sprintf("--listen-client-urls=http://127.0.0.1:%d", registrytest.FreePort(t)),
+		fmt.Sprintf("--listen-peer-url=http://127.0.0.1:%d", registrytest.FreePort(t)),
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/flota-dev/flota/agent/image"
 	agentruntime "github.com/flota-dev/flota/agent/runtime"
 	"github.com/flota-dev/flota/ctl"
+	"github.com/flota-dev/flota/registry/registrytest"
 	"github.com/flota-dev/flota/unit"
 )
 
@@ -38,17 +39,6 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// freePort returns a loopback port nothing listens on right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // flotactl runs ctl.Main against endpoint.
 func flotactl(endpoint string, args ...string) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
@@ -63,7 +53,7 @@ func flotactl(endpoint string, args ...string) (code int, stdout, stderr string)
 // its ports.
 func TestDaemonSingleMachine(t *testing.T) {
 	const id = "3e5b7d9f1a2c4e6b8d0f1a3c5e7b9d1f"
-	clientPort, peerPort, apiPort := freePort(t), freePort(t), freePort(t)
+	clientPort, peerPort, apiPort := registrytest.FreePort(t), registrytest.FreePort(t), registrytest.FreePort(t)
 	endpoint := fmt.Sprintf("http://127.0.0.1:%d", clientPort)
 	dataDir := t.TempDir()
 	// An image directory to serve, as flota-image export writes one.

@@ -194,17 +194,6 @@ func TestEmbedConfigDefaults(t *testing.T) {
 	}
 }
 
-// freePort is a loopback port nothing listens on right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // unavailable says whether err is etcd failing to serve a request for now.
 // The registry classifies deadlines and gRPC's Unavailable as
 // ErrUnavailable, but not yet the errors etcd's server sends itself while
@@ -453,8 +442,8 @@ func TestEmbeddedJoin(t *testing.T) {
 	joiner := func(name string) registry.EmbedConfig {
 		return registry.EmbedConfig{
 			Name: name, Dir: t.TempDir(), UnsafeNoFsync: true,
-			ClientURLs: []string{fmt.Sprintf("http://127.0.0.1:%d", freePort(t))},
-			PeerURLs:   []string{fmt.Sprintf("http://127.0.0.1:%d", freePort(t))},
+			ClientURLs: []string{fmt.Sprintf("http://127.0.0.1:%d", registrytest.FreePort(t))},
+			PeerURLs:   []string{fmt.Sprintf("http://127.0.0.1:%d", registrytest.FreePort(t))},
 			Join:       c.Endpoints()[:2],
 		}
 	}
@@ -520,8 +509,8 @@ func TestEmbeddedJoin(t *testing.T) {
 func TestEmbeddedRefusesAnotherClustersDataDir(t *testing.T) {
 	lone := registry.EmbedConfig{
 		Name: "m1", Dir: t.TempDir(), UnsafeNoFsync: true,
-		ClientURLs: []string{fmt.Sprintf("http://127.0.0.1:%d", freePort(t))},
-		PeerURLs:   []string{fmt.Sprintf("http://127.0.0.1:%d", freePort(t))},
+		ClientURLs: []string{fmt.Sprintf("http://127.0.0.1:%d", registrytest.FreePort(t))},
+		PeerURLs:   []string{fmt.Sprintf("http://127.0.0.1:%d", registrytest.FreePort(t))},
 	}
 	e, err := registry.StartEmbedded(ctxT(t), lone)
 	if err != nil {
@@ -529,7 +518,7 @@ func TestEmbeddedRefusesAnotherClustersDataDir(t *testing.T) {
 	}
 	e.Close()
 	member := lone
-	member.InitialCluster = fmt.Sprintf("m1=%s,m2=http://127.0.0.1:%d,m3=http://127.0.0.1:%d", lone.PeerURLs[0], freePort(t), freePort(t))
+	member.InitialCluster = fmt.Sprintf("m1=%s,m2=http://127.0.0.1:%d,m3=http://127.0.0.1:%d", lone.PeerURLs[0], registrytest.FreePort(t), registrytest.FreePort(t))
 	e, err = registry.StartEmbedded(ctxT(t), member)
 	if err == nil {
 		e.Close()
@@ -546,10 +535,10 @@ func TestEmbeddedRefusesAnotherClustersDataDir(t *testing.T) {
 func TestEmbeddedMemberWaitsForQuorum(t *testing.T) {
 	cfg := registry.EmbedConfig{
 		Name: "m1", Dir: t.TempDir(), UnsafeNoFsync: true,
-		ClientURLs: []string{fmt.Sprintf("http://127.0.0.1:%d", freePort(t))},
-		PeerURLs:   []string{fmt.Sprintf("http://127.0.0.1:%d", freePort(t))},
+		ClientURLs: []string{fmt.Sprintf("http://127.0.0.1:%d", registrytest.FreePort(t))},
+		PeerURLs:   []string{fmt.Sprintf("http://127.0.0.1:%d", registrytest.FreePort(t))},
 	}
-	cfg.InitialCluster = fmt.Sprintf("m1=%s,m2=http://127.0.0.1:%d,m3=http://127.0.0.1:%d", cfg.PeerURLs[0], freePort(t), freePort(t))
+	cfg.InitialCluster = fmt.Sprintf("m1=%s,m2=http://127.0.0.1:%d,m3=http://127.0.0.1:%d", cfg.PeerURLs[0], registrytest.FreePort(t), registrytest.FreePort(t))
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
 	e, err := registry.StartEmbedded(ctx, cfg)

@@ -31,8 +31,8 @@ func NewCluster(t testing.TB, n int) *Cluster {
 		cfg := registry.EmbedConfig{
 			Name:          fmt.Sprintf("m%d", i+1),
 			Dir:           t.TempDir(),
-			ClientURLs:    []string{fmt.Sprintf("http://127.0.0.1:%d", freePort(t))},
-			PeerURLs:      []string{fmt.Sprintf("http://127.0.0.1:%d", freePort(t))},
+			ClientURLs:    []string{fmt.Sprintf("http://127.0.0.1:%d", FreePort(t))},
+			PeerURLs:      []string{fmt.Sprintf("http://127.0.0.1:%d", FreePort(t))},
 			UnsafeNoFsync: true,
 		}
 		initial = append(initial, cfg.Name+"="+cfg.PeerURLs[0])

@@ -6,7 +6,6 @@ package registrytest
 import (
 	"context"
 	"fmt"
-	"net"
 	"testing"
 	"time"
 
@@ -17,7 +16,7 @@ import (
 // stopped when t ends.
 func Etcd(t testing.TB) []string {
 	t.Helper()
-	client, peer := freePort(t), freePort(t)
+	client, peer := FreePort(t), FreePort(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	e, err := registry.StartEmbedded(ctx, registry.EmbedConfig{
@@ -41,17 +40,4 @@ func Registry(t testing.TB, endpoints []string) *registry.Registry {
 	}
 	t.Cleanup(func() { _ = r.Close() })
 	return r
-}
-
-// freePort asks the kernel for a free loopback port. The port is released
-// before etcd binds it; collisions are unlikely on a test machine and fail
-// loudly if they happen.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
