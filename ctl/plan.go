@@ -37,12 +37,13 @@ be placed, 3 when some cannot, 1 on a failure.`)
 	rebalance := cmd.flags.Bool("rebalance", false, "plan no UNIT but what rebalancing would move now, with the reason of each move, as the engine's next pass would at the rate and threshold given")
 	perMinute := cmd.flags.Int("rebalance-per-minute", engine.DefaultRebalancePerMinute, "with --rebalance: the engine's flotad --rebalance-per-minute")
 	threshold := cmd.flags.Float64("rebalance-threshold", engine.DefaultRebalanceThreshold, "with --rebalance: the engine's flotad --rebalance-threshold")
+	loadGap := cmd.flags.Int("rebalance-load-gap", 0, "with --rebalance: the engine's flotad --rebalance-load-gap")
 	cmd.run = func(ctx context.Context, c *cli, args []string) error {
 		if *rebalance {
 			if len(args) > 0 {
 				return usageErrorf(cmd, "plan: --rebalance takes no UNIT: %q", args)
 			}
-			return c.planRebalance(ctx, engine.Rebalance{PerMinute: *perMinute, Threshold: *threshold})
+			return c.planRebalance(ctx, engine.Rebalance{PerMinute: *perMinute, Threshold: *threshold, LoadGap: *loadGap})
 		}
 		if len(args) == 0 {
 			return usageErrorf(cmd, "%s: missing %s", cmd.name, cmd.args)

@@ -91,3 +91,33 @@ func TestPlanRebalance(t *testing.T) {
 		}
 	})
 }
+
+// TestPlanRebalanceLoad: plan --rebalance moves plain units for load only
+// when told the engine's --rebalance-load-gap.
+func TestPlanRebalanceLoad(t *testing.T) {
+	c := newCluster(t)
+	c.register("m1aaaaaaaaaa", "127.0.0.11", nil)
+	c.register("m2bbbbbbbbbb", "127.0.0.12", nil)
+	dir := t.TempDir()
+	writeFile(t, dir, "app@.service", "[Service]\nExecStart=/bin/true\n")
+	c.must("submit", dir+"/app@.service", dir+"/app@1.service", dir+"/app@2.service", dir+"/app@3.service", dir+"/app@4.service")
+	c.must("start", "--no-block", "app@1", "app@2", "app@3", "app@4")
+	for i := 1; i <= 4; i++ {
+		c.place(fmt.Sprintf("app@%d.service", i), "m1aaaaaaaaaa", "")
+	}
+	if r := c.must("plan", "--rebalance"); strings.TrimSpace(r.out) != "No unit would move now." {
+		t.Fatalf("without --rebalance-load-gap:\n%s", r.out)
+	}
+	r := c.must("plan", "--rebalance", "--rebalance-load-gap=2")
+	for _, want := range []string{
+		"app@1.service\tm1aaaaaa.../127.0.0.11\tm2bbbbbb.../127.0.0.12\trebalance: load evened from 4–0 to 3–1 units",
+		"app@2.service\tm1aaaaaa.../127.0.0.11\tm2bbbbbb.../127.0.0.12\trebalance: load evened from 3–1 to 2–2 units",
+	} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.out)
+		}
+	}
+	if strings.Contains(r.out, "app@3") || strings.Contains(r.out, "app@4") {
+		t.Errorf("more than two moves:\n%s", r.out)
+	}
+}

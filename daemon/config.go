@@ -44,6 +44,7 @@ type Config struct {
 	StopMargin          time.Duration
 	RebalancePerMinute  int
 	RebalanceThreshold  float64
+	RebalanceLoadGap    int
 	Resync              time.Duration
 	Engine              bool
 	Agent               bool
@@ -86,6 +87,7 @@ func flags(fs *pflag.FlagSet, c *Config) {
 	fs.DurationVar(&c.StopMargin, "stop-margin", engine.DefaultStopMargin, "engine: how long after a machine's lease ended its units that stop on disconnect wait before they are placed elsewhere")
 	fs.IntVar(&c.RebalancePerMinute, "rebalance-per-minute", engine.DefaultRebalancePerMinute, "engine: at most this many placed units move, cluster-wide, in any minute to a machine that serves their soft rules (SpreadBy=, SoftConflicts=, PreferMachineMetadata=, MaxSkew=...:anyway) better; 0: none ever moves for them; the same on every flotad")
 	fs.Float64Var(&c.RebalanceThreshold, "rebalance-threshold", engine.DefaultRebalanceThreshold, "engine: what a rebalancing move must gain, at least, in the unit's own soft score (1: a soft conflict less, a spread evened by one unit, a preference of weight 1 met); more than 0")
+	fs.IntVar(&c.RebalanceLoadGap, "rebalance-load-gap", 0, "engine: also move units for load, within the same rate, off a machine holding at least this many units more than the machine a unit would go to (2 or more); 0: never for load alone; the same on every flotad")
 	fs.DurationVar(&c.Resync, "engine-resync", 5*time.Minute, "period of the engine's safety-net full reload")
 	fs.BoolVar(&c.Engine, "engine", true, "run the engine (it leads only when elected)")
 	fs.BoolVar(&c.Agent, "agent", true, "run the agent for this machine")
@@ -174,6 +176,9 @@ func parse(args []string, env func(string) string, stderr io.Writer) (*Config, *
 	}
 	if err == nil && !(c.RebalanceThreshold > 0) {
 		err = fmt.Errorf("--rebalance-threshold %v: want more than 0 (a move that gains nothing would flip even splits back and forth)", c.RebalanceThreshold)
+	}
+	if err == nil && (c.RebalanceLoadGap < 0 || c.RebalanceLoadGap == 1) {
+		err = fmt.Errorf("--rebalance-load-gap %d: want 0 (off) or 2 or more (a move from a machine holding one unit more than its target only swaps their loads)", c.RebalanceLoadGap)
 	}
 	if err == nil {
 		err = checkEmbedded(c, fs)

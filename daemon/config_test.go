@@ -180,6 +180,8 @@ func TestMainUsage(t *testing.T) {
 		{"negative rebalance rate", []string{"--rebalance-per-minute=-1"}, nil, 2, "flotad: --rebalance-per-minute -1: want 0 (off) or more\n"},
 		{"rebalance threshold of 0", nil, map[string]string{"FLOTA_REBALANCE_THRESHOLD": "0"}, 2,
 			"flotad: --rebalance-threshold 0: want more than 0 (a move that gains nothing would flip even splits back and forth)\n"},
+		{"rebalance load gap of 1", []string{"--rebalance-load-gap=1"}, nil, 2,
+			"flotad: --rebalance-load-gap 1: want 0 (off) or 2 or more (a move from a machine holding one unit more than its target only swaps their loads)\n"},
 		{"image source of another scheme", []string{"--image-source=s3://bucket/images"}, nil, 2,
 			"flotad: --image-source \"s3://bucket/images\": want a directory or an http:// or https:// URL, not s3://\n"},
 		{"serve-images without the agent API", nil, map[string]string{"FLOTA_SERVE_IMAGES": "/srv", "FLOTA_AGENT_API": "off"}, 2,

@@ -160,7 +160,7 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 	if c.Engine {
 		eng := engine.New(reg, engine.Config{ID: id, LeaderTTL: c.EngineTTL, Resync: c.Resync,
 			MachineTTL: c.MachineTTL, StopMargin: c.StopMargin, Disconnect: disconnect,
-			Rebalance: engine.Rebalance{PerMinute: c.RebalancePerMinute, Threshold: c.RebalanceThreshold}}, log.With("part", "engine"))
+			Rebalance: engine.Rebalance{PerMinute: c.RebalancePerMinute, Threshold: c.RebalanceThreshold, LoadGap: c.RebalanceLoadGap}}, log.With("part", "engine"))
 		parts = append(parts, eng.Run)
 	}
 	listen, advertise, err := agentAPIAddress(c.AgentAPI, ip)

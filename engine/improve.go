@@ -43,7 +43,7 @@ import "slices"
 // When something moved, the units no machine accepted are tried again:
 // a move may have made room, and the next run would place them otherwise,
 // so one run would not settle the cluster.
-func (s *scheduler) improve() {
+func (s *scheduler) improve() bool {
 	var soft []*Unit
 	for _, u := range s.ordered {
 		if u.Req.HasSoftRules() && s.placedNow(u) {
@@ -51,7 +51,7 @@ func (s *scheduler) improve() {
 		}
 	}
 	if len(soft) == 0 {
-		return
+		return false
 	}
 	movable := s.movable()
 	tries := wayTries
@@ -74,6 +74,7 @@ func (s *scheduler) improve() {
 	if moved {
 		s.retryPassed()
 	}
+	return moved
 }
 
 // improvePasses bounds the passes over the units below their best: every

@@ -34,8 +34,8 @@ import (
 // at all), one with Replaces= (where it goes decides what it evicts), one
 // on a draining machine (the drain moves it), one placed by this run
 // (improve.go had its look), one already moving, and one whose last move
-// began less than a minute ago. Units without soft rules never move: no
-// rebalancing for plain load.
+// began less than a minute ago. A unit without soft rules moves only for
+// load (rebalance_load.go), when that is on.
 //
 // Why it converges, and nothing goes A→B→A. Each soft rule's score is the
 // part one unit contributes to a total over the cluster, and a move
@@ -70,6 +70,11 @@ type Rebalance struct {
 	// score (flotad --rebalance-threshold); a value below the smallest
 	// gain counted means any gain.
 	Threshold float64
+	// LoadGap, when 2 or more, also moves units off a machine that holds
+	// at least this many units more than the machine a unit would go to
+	// (flotad --rebalance-load-gap, rebalance_load.go); 0 never moves a
+	// unit for load alone.
+	LoadGap int
 }
 
 // The defaults of flotad's flags: a few moves a minute, a whole point of
@@ -122,6 +127,7 @@ func (s *scheduler) rebalance() {
 			quota--
 		}
 	}
+	s.rebalanceLoad(quota, oldest, followed)
 }
 
 // recentMoves counts the moves begun in the minute before Now (or after
@@ -141,19 +147,33 @@ func (s *scheduler) recentMoves() (n int, oldest time.Time) {
 
 // rebalanceable says whether u may move for its soft rules in this run.
 func (s *scheduler) rebalanceable(u *Unit, followed map[string]bool) bool {
-	r := u.Req
-	if !r.HasSoftRules() || r.NoRebalance || r.Global || len(r.MachineOf) > 0 || followed[u.Name] || len(r.Replaces) > 0 {
+	return u.Req.HasSoftRules() && s.mayMove(u, followed)
+}
+
+// mayMove says whether u may move in this run for rebalancing, whatever
+// the rule: not pinned, not moving or just placed.
+func (s *scheduler) mayMove(u *Unit, followed map[string]bool) bool {
+	if !s.unpinned(u, followed) {
 		return false
 	}
 	m := s.at[u.Name]
-	if m == nil || m.gone || s.draining(m.ID) || s.leaving[u.Name] != nil {
-		return false
-	}
 	ps := s.current[u.Name]
 	if len(ps) != 1 || ps[0].Machine != m.ID {
 		return false // placed by this run, or moving
 	}
 	return true
+}
+
+// unpinned says whether u, placed in this run or before, is free to go
+// elsewhere for rebalancing: not pinned by its unit file nor by others'
+// MachineOf=, not on a draining machine nor leaving one.
+func (s *scheduler) unpinned(u *Unit, followed map[string]bool) bool {
+	r := u.Req
+	if r.NoRebalance || r.Global || len(r.MachineOf) > 0 || followed[u.Name] || len(r.Replaces) > 0 {
+		return false
+	}
+	m := s.at[u.Name]
+	return m != nil && !m.gone && !s.draining(m.ID) && s.leaving[u.Name] == nil
 }
 
 // rebalanceMove finds where u would gain at least the threshold and, when
@@ -180,16 +200,23 @@ func (s *scheduler) rebalanceMove(u *Unit, commit bool) (*machineState, bool) {
 		s.restore(u, m, i)
 		return to, true
 	}
+	s.beginMove(u, m, to, why)
+	return to, true
+}
+
+// beginMove records u's move from m to to, u lifted off m, and starts it:
+// make-before-break for a unit that may run twice, break-before-make for
+// the others.
+func (s *scheduler) beginMove(u *Unit, m, to *machineState, why reason.Moved) {
 	s.moved[u.Name] = registry.Move{Unit: u.Name, From: m.ID, To: to.ID, Since: s.in.Now, Reason: why}
 	if !u.Req.StopsOnDisconnect(s.in.Disconnect) {
 		s.put(u, to) // make-before-break: the copy on m stays until this one is up
 		s.leaving[u.Name] = m
-		return to, true
+		return
 	}
 	// break-before-make: off m now, placed again once its copy there stopped
 	s.reasons[u.Name] = reason.Unplaced{Code: reason.StoppingElsewhere, Args: []string{m.ID}}
 	s.inflight[m.ID]++
-	return to, true
 }
 
 // rebalanceGap bounds what u could gain by a move: the best score any

@@ -6,10 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/unit"
 )
 
-// TestRebalanceProperty settles random clusters with rebalancing on, lets
+// TestRebalanceProperty settles random clusters with rebalancing on (for
+// load too in half of them), lets
 // machines join, then steps ten seconds of simulated time at a time, the
 // agents publishing between runs, and checks:
 //   - the strict rules hold whenever no unit is mid-move (every invariant
@@ -20,11 +22,11 @@ import (
 //   - it converges: once the moves end, a run with no change plans
 //     nothing.
 func TestRebalanceProperty(t *testing.T) {
-	moves := 0 // over every seed
+	moves, forLoad := 0, 0 // over every seed
 	defer func() {
-		t.Logf("%d rebalancing moves over 200 seeds", moves)
-		if moves < 100 {
-			t.Errorf("only %d rebalancing moves over 200 seeds: the worlds do not test rebalancing", moves)
+		t.Logf("%d rebalancing moves over 200 seeds, %d of them for load", moves, forLoad)
+		if moves < 100 || forLoad < 30 {
+			t.Errorf("only %d rebalancing moves over 200 seeds, %d for load: the worlds do not test rebalancing", moves, forLoad)
 		}
 	}()
 	for seed := uint64(1); seed <= 200; seed++ {
@@ -37,6 +39,9 @@ func TestRebalanceProperty(t *testing.T) {
 			w.now = time.Unix(1_000_000, 0)
 			rate := 1 + rng.IntN(3)
 			w.rebalance = Rebalance{PerMinute: rate, Threshold: []float64{0.5, 1, 2}[rng.IntN(3)]}
+			if seed%2 == 0 { // half the worlds rebalance load too
+				w.rebalance.LoadGap = 2 + int(seed/2)%2
+			}
 			w.settle()
 			w.publish()
 			for j := range 1 + rng.IntN(3) {
@@ -67,6 +72,9 @@ func TestRebalanceProperty(t *testing.T) {
 					if ch.Move != nil && !ch.Move.IsZero() {
 						begun = append(begun, w.now)
 						moves++
+						if ch.Move.Reason.Code == reason.RebalanceLoad {
+							forLoad++
+						}
 					}
 				}
 				n := 0

@@ -24,9 +24,11 @@ import (
 //     feasible machine, ties to the lower ID; a Unit no machine accepts stays
 //     unplaced.
 //  5. The Units step 4 placed move, alone or two at a time, where that
-//     honours more of their soft rules (improve.go). Draining machines'
-//     Units move off (drain.go); Units placed before this run move for a
-//     soft rule only by rebalancing, within its rate (rebalance.go).
+//     honours more of their soft rules (improve.go), and with load
+//     rebalancing on, off machines that hold LoadGap units more than
+//     another (rebalance_load.go). Draining machines' Units move off
+//     (drain.go); Units placed before this run move for a soft rule, or
+//     load, only by rebalancing, within its rate (rebalance.go).
 //  6. Each Unit left unplaced is explained, with the counted reasons, by the
 //     machines as the run leaves them: explained when it was passed over,
 //     the words would depend on what was placed after it, and the next run
@@ -40,7 +42,7 @@ func (s *scheduler) run() Plan {
 	s.keep()
 	s.placeGlobals()
 	s.placePending()
-	s.improve() // greedy placement misses what a later unit needed: a second look, at this run's units only
+	s.settleNew() // greedy placement misses what a later unit needed: a second look at this run's units, for soft rules (and load, when on)
 	s.drainMoves()
 	s.rebalance()    // placed units to where their soft rules are served clearly better, within the rate
 	s.placePending() // what the moves evicted with Replaces=

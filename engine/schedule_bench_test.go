@@ -39,6 +39,25 @@ func BenchmarkSchedule(b *testing.B) {
 			}
 		}
 	})
+	// And for load too (flotad --rebalance-load-gap=2): placed from
+	// nothing, with this run's units evened out, then settled, where the
+	// busiest machines are looked at and none can give the least loaded
+	// a unit.
+	loadIn := in
+	loadIn.Rebalance = Rebalance{PerMinute: DefaultRebalancePerMinute, Threshold: DefaultRebalanceThreshold, LoadGap: 2}
+	b.Run("cold-load", func(b *testing.B) {
+		for range b.N {
+			Schedule(loadIn)
+		}
+	})
+	loaded := settledInput(loadIn)
+	b.Run("settled-rebalance-load", func(b *testing.B) {
+		for range b.N {
+			if p := Schedule(loaded); !p.Empty() {
+				b.Fatalf("settled cluster changed: %d changes", len(p.Changes))
+			}
+		}
+	})
 }
 
 // BenchmarkScheduleReserving is BenchmarkSchedule with capacity: every

@@ -13,7 +13,7 @@ type Moved struct {
 	Args []string `json:"args,omitempty"`
 }
 
-// The codes of a Moved: one per kind of soft rule.
+// The codes of a Moved: one per kind of soft rule, and load.
 const (
 	// RebalanceSpread: a SpreadBy= key's counts of the group evened out.
 	// Args: the key, the value left, the value taken, then the group's
@@ -28,6 +28,10 @@ const (
 	// RebalanceSkew: a MaxSkew= that places anyway is broken by less.
 	// Args: the rule, units above the skew before, after.
 	RebalanceSkew Code = "rebalance-max-skew"
+	// RebalanceLoad: from a machine holding LoadGap units more than the
+	// one it went to. Args: the units on the machine left and on the one
+	// taken before the move, then after it.
+	RebalanceLoad Code = "rebalance-load"
 )
 
 // IsZero says there is no move.
@@ -50,6 +54,8 @@ func (m Moved) String() string {
 		return "rebalance: units it soft-conflicts with on its machine down from " + arg(a, 0) + " to " + arg(a, 1)
 	case RebalancePrefer:
 		return "rebalance: PreferMachineMetadata score up from " + arg(a, 0) + " to " + arg(a, 1)
+	case RebalanceLoad:
+		return "rebalance: load evened from " + arg(a, 0) + "–" + arg(a, 1) + " to " + arg(a, 2) + "–" + arg(a, 3) + " units"
 	case RebalanceSkew:
 		return `rebalance: MaxSkew "` + arg(a, 0) + `" exceeded by ` + arg(a, 1) + " before, " + arg(a, 2) + " after"
 	}
