@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/flota-dev/flota/agent"
+	"github.com/flota-dev/flota/clock"
 	"github.com/flota-dev/flota/unit"
 )
 
@@ -30,6 +31,7 @@ type Fake struct {
 	calls   map[string]int
 	fail    map[string]error // method -> error for its next call
 	watch   *watcher
+	opts    Options
 }
 
 type fakeUnit struct {
@@ -41,10 +43,18 @@ type fakeUnit struct {
 var _ agent.Systemd = (*Fake)(nil)
 
 // NewFake returns a Fake with an empty unit directory and no units.
-func NewFake() *Fake {
+func NewFake() *Fake { return NewFakeWith(Options{}) }
+
+// NewFakeWith returns a Fake whose units behave as o says, beyond what
+// their files say.
+func NewFakeWith(o Options) *Fake {
+	if o.Clock == nil {
+		o.Clock = clock.System{}
+	}
 	return &Fake{
 		files: map[string][]byte{}, links: map[string]bool{}, enabled: map[string][]string{},
 		units: map[string]*fakeUnit{}, calls: map[string]int{}, fail: map[string]error{},
+		opts: o,
 	}
 }
 
@@ -191,32 +201,89 @@ func (f *Fake) statusLocked(name string) agent.UnitStatus {
 	return agent.UnitStatus{Load: "not-found", Active: "inactive", Sub: "dead"}
 }
 
-// Start runs the unit's job at once; see behave for what it does.
+// Start runs the unit's job (see behave for what it does): at once, or
+// after Options.StartDelay, during which the unit is activating.
 func (f *Fake) Start(ctx context.Context, name string) error {
+	done, err := f.begin(name)
+	if done == nil {
+		return err
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("start %s: %w", name, ctx.Err())
+	}
+}
+
+// begin starts name's job: it returns the job's end if it takes
+// StartDelay, else its result.
+func (f *Fake) begin(name string) (<-chan error, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.call("Start"); err != nil {
-		return err
+		return nil, err
 	}
-	return f.start(name)
+	u, err := f.startable(name)
+	if err != nil || u == nil {
+		return nil, err
+	}
+	if f.opts.StartDelay <= 0 {
+		return nil, f.finish(name, u)
+	}
+	f.set(name, u, agent.UnitStatus{Load: u.status.Load, Active: "activating", Sub: "start"})
+	// The job goes on when its caller stops waiting, as systemd's does.
+	done := make(chan error, 1)
+	wait := f.opts.Clock.After(f.opts.StartDelay)
+	go func() {
+		<-wait
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.units[name] != u || u.status.Active != "activating" {
+			// Stopped (or gone) meanwhile: systemd cancels the start job.
+			done <- fmt.Errorf("start %s: job canceled: %w", name, agent.ErrJobFailed)
+			return
+		}
+		done <- f.finish(name, u)
+	}()
+	return done, nil
 }
 
+// start runs name's job at once: a target's wanted units start this way.
 func (f *Fake) start(name string) error {
+	u, err := f.startable(name)
+	if err != nil || u == nil {
+		return err
+	}
+	return f.finish(name, u)
+}
+
+// startable returns the unit to start, nil if it runs already, or why it
+// cannot start.
+func (f *Fake) startable(name string) (*fakeUnit, error) {
 	if unit.IsTemplate(name) {
-		return fmt.Errorf("start %s: Unit name %s is missing the instance name", name, name)
+		return nil, fmt.Errorf("start %s: Unit name %s is missing the instance name", name, name)
 	}
 	u := f.units[name]
 	if u == nil || u.status.Load == "not-found" {
-		return fmt.Errorf("start %s: Unit %s not found", name, name)
+		return nil, fmt.Errorf("start %s: Unit %s not found", name, name)
 	}
 	if u.status.Load != "loaded" {
-		return fmt.Errorf("start %s: Unit %s has a bad unit file setting", name, name)
+		return nil, fmt.Errorf("start %s: Unit %s has a bad unit file setting", name, name)
 	}
 	switch u.status.Active {
 	case "active", "activating", "reloading":
-		return nil
+		return nil, nil
 	}
+	return u, nil
+}
+
+// finish ends a start job: the state the unit reaches, its wanted units.
+func (f *Fake) finish(name string, u *fakeUnit) error {
 	st, jobOK := behave(name, u.def)
+	if f.opts.fails(name) {
+		st, jobOK = agent.UnitStatus{Load: "loaded", Active: "failed", Sub: "failed"}, false
+	}
 	f.set(name, u, st)
 	for _, w := range u.wants {
 		_ = f.start(w) // Wants=: a wanted unit that fails does not fail the target
