@@ -210,6 +210,7 @@ type recorder struct {
 type writeLog struct {
 	mu     sync.Mutex
 	writes []write
+	grew   chan struct{} // closed and replaced at each write
 }
 
 type write struct {
@@ -217,14 +218,39 @@ type write struct {
 	rev    int64
 }
 
+// Apply logs every Apply that wrote (rev > 0), failed or not: a run of
+// transactions that failed part-way may have written its first ones.
 func (r recorder) Apply(ctx context.Context, l *registry.Leadership, c *registry.Cluster, ch []registry.Change) (int64, error) {
 	rev, err := r.Registry.Apply(ctx, l, c, ch)
-	if err == nil && rev > 0 {
+	if rev > 0 {
 		r.log.mu.Lock()
 		r.log.writes = append(r.log.writes, write{r.id, rev})
+		close(r.log.grew)
+		r.log.grew = make(chan struct{})
 		r.log.mu.Unlock()
 	}
 	return rev, err
+}
+
+// waitWrite waits until engine id's write is logged: watchers see a write
+// before Apply returns and the recorder logs it.
+func (l *writeLog) waitWrite(ctx context.Context, id string) bool {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		l.mu.Lock()
+		grew := l.grew
+		found := slices.ContainsFunc(l.writes, func(w write) bool { return w.engine == id })
+		l.mu.Unlock()
+		if found {
+			return true
+		}
+		select {
+		case <-grew:
+		case <-ctx.Done():
+			return false
+		}
+	}
 }
 
 // Two engines never both write: each one's writes form one unbroken run of
@@ -235,7 +261,7 @@ func TestTwoEnginesNeverBothWrite(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		c.machine(fmt.Sprintf("m%d", i), nil)
 	}
-	log := &writeLog{}
+	log := &writeLog{grew: make(chan struct{})}
 	run := func(id string) context.CancelFunc {
 		ctx, cancel := context.WithCancel(c.ctx)
 		e := engine.New(recorder{registrytest.Registry(t, c.eps), id, log}, engine.Config{ID: id, LeaderTTL: time.Second}, quiet())
@@ -261,6 +287,7 @@ func TestTwoEnginesNeverBothWrite(t *testing.T) {
 		c.start(fmt.Sprintf("u%02d.service", i), "[Service]\nExecStart=/bin/true\n")
 	}
 	c.eventually("40 placed", func(st *registry.Status) bool { return len(st.Placements) == 40 })
+	log.waitWrite(c.ctx, "b") // else the order below says what wrote
 
 	log.mu.Lock()
 	defer log.mu.Unlock()
@@ -295,7 +322,7 @@ func TestNewLeaderHoldsAbsentMachines(t *testing.T) {
 
 	clock := clocktest.New(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
 	ctx, cancel := context.WithCancel(c.ctx)
-	e := engine.New(registrytest.Registry(t, c.eps), engine.Config{ID: "e2", LeaderTTL: time.Second, MachineTTL: 5 * time.Second, Clock: clock}, quiet())
+	e := engine.New(registrytest.Registry(t, c.eps), engine.Config{ID: "e2", LeaderTTL: time.Second, MachineTTL: 5 * time.Second, Clock: clock, Batch: -1}, quiet())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = e.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })

@@ -42,6 +42,9 @@ type ClusterUpdate struct {
 	Err      error
 }
 
+// Events is how many key changes u carries.
+func (u ClusterUpdate) Events() int { return len(u.events) }
+
 // LoadCluster reads all of <p>cluster/ at one revision.
 func (r *Registry) LoadCluster(ctx context.Context, log *slog.Logger) (*Cluster, error) {
 	resp, err := r.cli.Get(ctx, r.k.cluster(), clientv3.WithPrefix())
