@@ -170,3 +170,10 @@ func (f *Fleet) registeredOnce() {
 		close(f.ready)
 	}
 }
+
+// Killed says whether Kill was called.
+func (m *Machine) Killed() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.killed
+}

@@ -1,0 +1,13 @@
+// Package scale is flota-scale, the driver of `make scale` (issue 11): it
+// starts one etcd (a flotad that runs only its embedded member), engines
+// apart (flotads with --agent=false), and N simulated machines (package
+// sim) in its own process, submits a mix of M units, and measures what
+// the issue asks, from outside the engine: submit → all placed → all
+// active, engine passes (from the engine's own debug log), keys written
+// per moved unit when machines die, etcd's DB size, the RSS of etcd and
+// the engine, engine failover after a SIGKILL of the leader, and machine
+// leases lost while the machines were alive (must be 0).
+//
+// Every process it starts is ended by its own PID, and its work directory
+// is removed, when it returns.
+package scale

@@ -1,0 +1,67 @@
+package scale
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// options are flota-scale's flags.
+type options struct {
+	bin         string
+	machines    int
+	units       int
+	unplaceable float64
+	zones       int
+	racks       int
+	clients     int
+	engines     int
+	startDelay  time.Duration
+	machineTTL  time.Duration
+	kill        float64
+	failover    int
+	batch       int
+	timeout     time.Duration
+	keep        bool
+}
+
+// Main is flota-scale; it returns its exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var o options
+	fs := pflag.NewFlagSet("flota-scale", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.bin, "bin", "bin", "directory holding flotad")
+	fs.IntVar(&o.machines, "machines", 1000, "simulated machines")
+	fs.IntVar(&o.units, "units", 10000, "units submitted")
+	fs.Float64Var(&o.unplaceable, "unplaceable", 5, "percent of the units that cannot be placed")
+	fs.IntVar(&o.zones, "zones", 4, "zones the machines are spread over (zone=zN)")
+	fs.IntVar(&o.racks, "racks", 50, "racks the machines are spread over (rack=rNN)")
+	fs.IntVar(&o.clients, "clients", 4, "etcd clients the simulated machines share")
+	fs.IntVar(&o.engines, "engines", 2, "engine processes (flotad --agent=false); the leader is killed for the failover figure when there are two or more")
+	fs.DurationVar(&o.startDelay, "start-delay", 100*time.Millisecond, "how long each unit's start job lasts on a simulated machine")
+	fs.DurationVar(&o.machineTTL, "machine-ttl", 5*time.Second, "machine lease TTL, for the machines and the engines")
+	fs.Float64Var(&o.kill, "kill", 10, "percent of the machines killed for the machine-loss figures")
+	fs.IntVar(&o.failover, "failover-units", 100, "units submitted right after the leading engine is killed")
+	fs.IntVar(&o.batch, "submit-batch", 500, "units per submit call (the registry splits it into transactions)")
+	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "give up after this long")
+	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (etcd data, engine logs) and say where it is")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	if err := run(ctx, o, stdout, log); err != nil {
+		fmt.Fprintf(stderr, "flota-scale: %v\n", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,107 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/flota-dev/flota/agent"
+	"github.com/flota-dev/flota/agent/systemd/systemdtest"
+	"github.com/flota-dev/flota/registry"
+)
+
+// Main is flota-sim: it runs simulated machines against a cluster's etcd
+// until ctx ends, and returns its exit code.
+func Main(ctx context.Context, args []string, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("flota-sim", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	endpoints := fs.StringSlice("etcd-endpoints", []string{"http://127.0.0.1:2379"}, "etcd client URLs of the cluster, comma-separated")
+	prefix := fs.String("etcd-key-prefix", registry.DefaultPrefix, "prefix of every key flota keeps in etcd")
+	machines := fs.Int("machines", 100, "how many machines to simulate")
+	idPrefix := fs.String("id-prefix", "sim-", "start of every machine ID (then five digits)")
+	zones := fs.Int("zones", 4, "machine i has metadata zone=z<i mod zones> (0: no zone)")
+	racks := fs.Int("racks", 50, "machine i has metadata rack=r<i mod racks> (0: no rack)")
+	metadata := fs.String("metadata", "", "more metadata for every machine, k=v pairs separated by commas")
+	ttl := fs.Duration("machine-ttl", 5*time.Second, "each machine's lease TTL")
+	delay := fs.Duration("start-delay", 100*time.Millisecond, "how long each unit's start job lasts (activating meanwhile)")
+	fail := fs.StringSlice("fail", nil, "glob of unit names whose start fails (repeatable)")
+	clients := fs.Int("clients", 4, "etcd clients the machines share")
+	level := fs.String("log-level", "warn", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if err := run(ctx, *endpoints, *prefix, *clients, *level, *metadata, Config{
+		Machines: *machines, IDPrefix: *idPrefix, TTL: *ttl,
+		Systemd: systemdtest.Options{StartDelay: *delay, Fail: *fail},
+	}, *zones, *racks, stderr); err != nil {
+		fmt.Fprintf(stderr, "flota-sim: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func run(ctx context.Context, endpoints []string, prefix string, clients int, level, extra string, cfg Config, zones, racks int, stderr io.Writer) error {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: l}))
+	fixed, err := agent.ParseMetadata(extra)
+	if err != nil {
+		return fmt.Errorf("--metadata: %w", err)
+	}
+	cfg.Metadata = Metadata(zones, racks, fixed)
+	if clients < 1 || cfg.Machines < 0 {
+		return fmt.Errorf("--clients %d, --machines %d: want at least 1 client and no fewer than 0 machines", clients, cfg.Machines)
+	}
+	regs := make([]*registry.Registry, clients)
+	for i := range regs {
+		r, err := registry.Connect(registry.Config{Endpoints: endpoints, Prefix: prefix})
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		regs[i] = r
+	}
+	f, err := New(regs, cfg, log)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	go func() {
+		select {
+		case <-f.Ready():
+			log.Warn("simulated machines registered", "machines", cfg.Machines, "took", time.Since(start).Round(time.Millisecond))
+		case <-ctx.Done():
+		}
+	}()
+	err = f.Run(ctx)
+	log.Warn("simulated machines stopped", "lost_registrations", f.Lost())
+	return err
+}
+
+// Metadata gives machine i zone=z<i mod zones> and rack=r<i mod racks>
+// (none for a count of 0), and the fixed pairs.
+func Metadata(zones, racks int, fixed map[string]string) func(i int) map[string]string {
+	return func(i int) map[string]string {
+		md := make(map[string]string, len(fixed)+2)
+		for k, v := range fixed {
+			md[k] = v
+		}
+		if zones > 0 {
+			md["zone"] = fmt.Sprintf("z%d", i%zones)
+		}
+		if racks > 0 {
+			md["rack"] = fmt.Sprintf("r%02d", i%racks)
+		}
+		return md
+	}
+}
