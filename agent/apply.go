@@ -88,7 +88,24 @@ func (d *driver) apply(ctx context.Context, p Plan) error {
 			}
 		}
 	}
+	if load := slices.DeleteFunc(slices.Clone(p.Load), func(n string) bool { return skip[n] }); len(load) > 0 {
+		st, err := d.sd.Load(ctx, load)
+		if err != nil {
+			errs = append(errs, err)
+			p.Reload = true // what systemd made of the files is unknown: reread them all
+		} else {
+			for name, why := range p.Reloads(st) {
+				d.log.Info("unit needs a daemon-reload", "unit", name, "why", why)
+				p.Reload = true
+			}
+		}
+	}
 	if p.Reload {
+		for name, why := range p.ReloadFor {
+			if !skip[name] {
+				d.log.Debug("unit needs a daemon-reload", "unit", name, "why", why)
+			}
+		}
 		if err := d.sd.Reload(ctx); err != nil {
 			for _, name := range p.Start {
 				skip[name] = true

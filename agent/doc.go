@@ -14,11 +14,13 @@
 //
 // With a Systemd (Config.Systemd), it also runs its Placements. Deciding is
 // pure: Reconcile turns the Placements, the Agent's unit directory and
-// systemd's view into a Plan (stop, remove, write, enable, one reload,
-// start), which the Agent carries out. It acts when its Placements change
-// or systemd signals a change to one of its units, gathering changes for a
-// few milliseconds so that N Placements cost one daemon-reload, and never
-// on a timer: idle units cost nothing. It publishes each unit's
+// systemd's view into a Plan (stop, remove, write, enable, load or one
+// reload, start), which the Agent carries out. A new unit costs no
+// daemon-reload (systemd reads it at its first reference); a changed file
+// of a unit systemd holds, or an [Install] section, costs one per batch.
+// It acts when its Placements change or systemd signals a change to one of
+// its units, gathering changes for a few milliseconds so that N Placements
+// cost one pass, and never on a timer: idle units cost nothing. It publishes each unit's
 // LOAD/ACTIVE/SUB and the state it reached when they change, and all of
 // them again under each new registration.
 //

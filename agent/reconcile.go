@@ -60,16 +60,31 @@ type Write struct {
 	Data []byte
 }
 
-// Plan is what to do, in this order: Stop, Remove, Write, Enable, Reload
-// (once, however many units changed), Start. Memory is what the Agent
-// remembers once the plan is carried out.
+// Plan is what to do, in this order: Stop, Remove, Write, Enable, Load
+// or Reload, Start. Memory is what the Agent remembers once the plan is
+// carried out.
+//
+// A daemon-reload costs systemd ~80 ms (it rereads every unit), about
+// four times a start, so a plan reloads only for what systemd cannot take
+// otherwise (ReloadFor), once however many units need it. A new unit
+// needs none: systemd reads a unit it does not hold from its file at the
+// first reference (Load), and since v246 looks again for a unit it holds
+// as not-found once its search path changed, which the new link does.
 type Plan struct {
 	Stop   []string
 	Remove []string // disable, unlink and delete: units that left, and old versions
 	Write  []Write
 	Enable []string // written units with an [Install] section
-	Reload bool
-	Start  []string
+	// Reload is one daemon-reload after the writes, for the reasons in
+	// ReloadFor (by unit).
+	Reload    bool
+	ReloadFor map[string]ReloadWhy
+	// Load, when there is no Reload, is the units to have systemd load
+	// after the writes and removals: the written units it did not hold and
+	// the removed ones it did. Reloads says, from what it answers, whether
+	// a reload is needed after all.
+	Load  []string
+	Start []string
 	// Fetch lists files needed to write units; their units are left alone
 	// in this plan: fetch them and reconcile again.
 	Fetch []unit.Hash
@@ -83,15 +98,85 @@ type Plan struct {
 	Memory     Memory
 }
 
+// ReloadWhy is why a unit needs a daemon-reload.
+type ReloadWhy string
+
+const (
+	// ReloadChanged: a new file for a unit systemd holds, which keeps its
+	// old definition until a reload (its NeedDaemonReload is yes).
+	ReloadChanged ReloadWhy = "changed"
+	// ReloadInstall: the unit was enabled; a target systemd holds learns
+	// its new [Install] dependencies only at a reload.
+	ReloadInstall ReloadWhy = "install"
+	// ReloadNotFound: loaded after its file was linked, the unit is still
+	// not-found: systemd's map of unit files is older than the link (it
+	// looks again only when the search path's mtime changed, and two
+	// changes within one tick of the kernel's coarse clock look like one).
+	ReloadNotFound ReloadWhy = "not-found"
+	// ReloadHeld: its file was removed, and systemd still holds the unit
+	// (something refers to it), with the definition of a file that is gone.
+	ReloadHeld ReloadWhy = "held"
+)
+
 // Empty reports whether the plan changes nothing on the machine.
 func (p Plan) Empty() bool {
 	return len(p.Stop)+len(p.Remove)+len(p.Write)+len(p.Enable)+len(p.Start) == 0 && !p.Reload
+}
+
+// reloadFor records that name needs a reload, and why.
+func (p *Plan) reloadFor(name string, why ReloadWhy) {
+	if p.ReloadFor == nil {
+		p.ReloadFor = map[string]ReloadWhy{}
+	}
+	p.ReloadFor[name] = why
+	p.Reload = true
+}
+
+// held reports whether systemd holds a unit: loaded, or loaded with an
+// error, but not a name it found no file for.
+func held(st UnitStatus) bool { return st.Load != "not-found" }
+
+// Reloads says which units of a plan without a Reload need one after all,
+// from what systemd answered to Load (st): a written unit it still did not
+// find, a removed unit it still holds. Pure, as Reconcile.
+func (p Plan) Reloads(st map[string]UnitStatus) map[string]ReloadWhy {
+	written := make(map[string]bool, len(p.Write))
+	for _, w := range p.Write {
+		written[w.Name] = true
+	}
+	out := map[string]ReloadWhy{}
+	for _, name := range p.Load {
+		s, ok := st[name]
+		if !ok {
+			s = notFound
+		}
+		switch {
+		case written[name] && !held(s):
+			out[name] = ReloadNotFound
+		case !written[name] && held(s):
+			out[name] = ReloadHeld
+		}
+	}
+	return out
+}
+
+// settle decides, once every unit is planned, between one Reload and
+// loading the units one by one.
+func (p *Plan) settle(removedHeld []string) {
+	if p.Reload {
+		return // the reload rereads everything systemd holds
+	}
+	for _, w := range p.Write {
+		p.Load = append(p.Load, w.Name)
+	}
+	p.Load = append(p.Load, removedHeld...)
 }
 
 // Reconcile decides what brings systemd to the desired Placements. It is
 // pure: the Agent gathers Input, calls it, and carries the Plan out.
 func Reconcile(in Input) Plan {
 	p := Plan{Memory: in.Memory.clone()}
+	var removedHeld []string // removed files of units systemd holds: loaded again, to see whether it let go
 	for _, name := range unitNames(in.Desired, in.OnDisk) {
 		pl, want := in.Desired[name]
 		st, ok := in.Units[name]
@@ -103,7 +188,9 @@ func Reconcile(in Input) Plan {
 			if want {
 				p.Templates = append(p.Templates, name)
 			}
-			p.leave(name, st, onDisk)
+			if p.leave(name, st, onDisk) && held(st) {
+				removedHeld = append(removedHeld, name)
+			}
 			continue
 		}
 		if st.Load == "loaded" {
@@ -122,7 +209,9 @@ func Reconcile(in Input) Plan {
 			}
 			if in.NoContainers && isContainer(data) {
 				p.Unrunnable = append(p.Unrunnable, name)
-				p.leave(name, st, onDisk)
+				if p.leave(name, st, onDisk) && held(st) {
+					removedHeld = append(removedHeld, name)
+				}
 				continue
 			}
 			if changed {
@@ -130,14 +219,17 @@ func Reconcile(in Input) Plan {
 					p.Stop = append(p.Stop, name) // under its old definition
 				}
 				p.Remove = append(p.Remove, name) // drops the old [Install] links too
+				if held(st) {
+					p.reloadFor(name, ReloadChanged)
+				}
 			} else if onDisk {
 				p.Memory.Relinked[name] = pl.Hash
 			}
 			p.Write = append(p.Write, Write{Name: name, Hash: pl.Hash, Data: data})
 			if hasInstall(data) {
 				p.Enable = append(p.Enable, name)
+				p.reloadFor(name, ReloadInstall)
 			}
-			p.Reload = true
 		}
 		if pl.Desired == registry.StateLaunched && !in.Fenced[name] {
 			p.launch(name, pl.Hash, st, changed, lost)
@@ -149,6 +241,7 @@ func Reconcile(in Input) Plan {
 			p.Stop = append(p.Stop, name)
 		}
 	}
+	p.settle(removedHeld)
 	return p
 }
 
@@ -167,17 +260,18 @@ func (p *Plan) launch(name string, h unit.Hash, st UnitStatus, changed, lost boo
 	p.Memory.Started[name] = h
 }
 
-// leave takes a unit off the machine: stop it, unlink and delete its file.
-func (p *Plan) leave(name string, st UnitStatus, onDisk bool) {
+// leave takes a unit off the machine: stop it, unlink and delete its
+// file. It reports whether there is a file to remove.
+func (p *Plan) leave(name string, st UnitStatus, onDisk bool) bool {
 	if running(st) && !unit.IsTemplate(name) {
 		p.Stop = append(p.Stop, name)
 	}
 	if onDisk {
 		p.Remove = append(p.Remove, name)
-		p.Reload = true
 	}
 	delete(p.Memory.Started, name)
 	delete(p.Memory.Relinked, name)
+	return onDisk
 }
 
 // running reports whether systemd runs the unit or is bringing it up

@@ -44,15 +44,16 @@ func placed(ps ...registry.Placement) map[string]registry.Placement {
 
 // summary is a Plan with writes by name, to compare in tables.
 type summary struct {
-	Stop, Remove, Write, Enable, Start, Templates []string
-	Reload                                        bool
-	Fetch                                         []unit.Hash
-	Started, Relinked                             map[string]unit.Hash
+	Stop, Remove, Write, Enable, Load, Start, Templates []string
+	Reload                                              bool
+	ReloadFor                                           map[string]ReloadWhy
+	Fetch                                               []unit.Hash
+	Started, Relinked                                   map[string]unit.Hash
 }
 
 func summarize(p Plan) summary {
-	s := summary{Stop: p.Stop, Remove: p.Remove, Enable: p.Enable, Start: p.Start, Templates: p.Templates,
-		Reload: p.Reload, Fetch: p.Fetch, Started: p.Memory.Started, Relinked: p.Memory.Relinked}
+	s := summary{Stop: p.Stop, Remove: p.Remove, Enable: p.Enable, Load: p.Load, Start: p.Start, Templates: p.Templates,
+		Reload: p.Reload, ReloadFor: p.ReloadFor, Fetch: p.Fetch, Started: p.Memory.Started, Relinked: p.Memory.Relinked}
 	for _, w := range p.Write {
 		s.Write = append(s.Write, w.Name)
 	}
@@ -67,30 +68,30 @@ func TestReconcile(t *testing.T) {
 		want summary
 	}{
 		// Placements arriving.
-		{name: "a launched placement is written, linked, reloaded and started",
+		{name: "a launched placement is written, linked, loaded without a reload and started",
 			in:   Input{Desired: placed(launched("web.service", hA))},
-			want: summary{Write: []string{"web.service"}, Reload: true, Start: []string{"web.service"}, Started: map[string]unit.Hash{"web.service": hA}}},
+			want: summary{Write: []string{"web.service"}, Load: []string{"web.service"}, Start: []string{"web.service"}, Started: map[string]unit.Hash{"web.service": hA}}},
 		{name: "a loaded placement is written and not started",
 			in:   Input{Desired: placed(loaded("web.service", hA))},
-			want: summary{Write: []string{"web.service"}, Reload: true}},
-		{name: "many placements cost one reload",
+			want: summary{Write: []string{"web.service"}, Load: []string{"web.service"}}},
+		{name: "many placements cost no reload",
 			in:   Input{Desired: placed(launched("a.service", hA), launched("b.service", hA), loaded("c.service", hB))},
-			want: summary{Write: []string{"a.service", "b.service", "c.service"}, Reload: true, Start: []string{"a.service", "b.service"}, Started: map[string]unit.Hash{"a.service": hA, "b.service": hA}}},
-		{name: "a unit with [Install] is enabled",
+			want: summary{Write: []string{"a.service", "b.service", "c.service"}, Load: []string{"a.service", "b.service", "c.service"}, Start: []string{"a.service", "b.service"}, Started: map[string]unit.Hash{"a.service": hA, "b.service": hA}}},
+		{name: "a unit with [Install] is enabled, and its targets learn it at a reload",
 			in:   Input{Desired: placed(launched("web.service", hInst))},
-			want: summary{Write: []string{"web.service"}, Enable: []string{"web.service"}, Reload: true, Start: []string{"web.service"}, Started: map[string]unit.Hash{"web.service": hInst}}},
+			want: summary{Write: []string{"web.service"}, Enable: []string{"web.service"}, Reload: true, ReloadFor: map[string]ReloadWhy{"web.service": ReloadInstall}, Start: []string{"web.service"}, Started: map[string]unit.Hash{"web.service": hInst}}},
 		{name: "an instance is written under its own name",
 			in:   Input{Desired: placed(launched("web@1.service", hA))},
-			want: summary{Write: []string{"web@1.service"}, Reload: true, Start: []string{"web@1.service"}, Started: map[string]unit.Hash{"web@1.service": hA}}},
+			want: summary{Write: []string{"web@1.service"}, Load: []string{"web@1.service"}, Start: []string{"web@1.service"}, Started: map[string]unit.Hash{"web@1.service": hA}}},
 		{name: "a placed template is never written or started",
 			in:   Input{Desired: placed(launched("web@.service", hA))},
 			want: summary{Templates: []string{"web@.service"}}},
 		{name: "a template file in the directory is removed, not stopped",
 			in:   Input{Desired: placed(launched("web@.service", hA)), OnDisk: map[string]unit.Hash{"web@.service": hA}},
-			want: summary{Templates: []string{"web@.service"}, Remove: []string{"web@.service"}, Reload: true}},
+			want: summary{Templates: []string{"web@.service"}, Remove: []string{"web@.service"}}},
 		{name: "a file not fetched yet is fetched first, once, its units left alone",
 			in:   Input{Desired: placed(launched("a.service", hA), launched("b.service", hA), launched("c.service", hB)), Files: map[unit.Hash][]byte{hB: fileB}},
-			want: summary{Fetch: []unit.Hash{hA}, Write: []string{"c.service"}, Reload: true, Start: []string{"c.service"}, Started: map[string]unit.Hash{"c.service": hB}}},
+			want: summary{Fetch: []unit.Hash{hA}, Write: []string{"c.service"}, Load: []string{"c.service"}, Start: []string{"c.service"}, Started: map[string]unit.Hash{"c.service": hB}}},
 
 		// The fence: this machine may be losing its lease.
 		{name: "a fenced unit that runs is stopped and forgotten as started",
@@ -101,7 +102,7 @@ func TestReconcile(t *testing.T) {
 			want: summary{Stop: []string{"web@1.service"}, Started: map[string]unit.Hash{"other.service": hA}}},
 		{name: "a fenced unit placed anew is written but not started",
 			in:   Input{Desired: placed(launched("web@1.service", hA)), Fenced: map[string]bool{"web@1.service": true}},
-			want: summary{Write: []string{"web@1.service"}, Reload: true}},
+			want: summary{Write: []string{"web@1.service"}, Load: []string{"web@1.service"}}},
 		{name: "once the fence is down, a unit it stopped starts again",
 			in: Input{Desired: placed(launched("web@1.service", hA)), OnDisk: map[string]unit.Hash{"web@1.service": hA},
 				Units: map[string]UnitStatus{"web@1.service": dead}},
@@ -144,43 +145,53 @@ func TestReconcile(t *testing.T) {
 			want: summary{Start: []string{"web.service"}, Started: map[string]unit.Hash{"web.service": hA}}},
 
 		// systemd lost the unit.
-		{name: "lost: file there but systemd does not know it: relinked, reloaded, started",
+		{name: "lost: file there but systemd does not know it: relinked, loaded (a reload if still not found: see Reloads), started",
 			in:   Input{Desired: placed(launched("web.service", hA)), OnDisk: map[string]unit.Hash{"web.service": hA}, Units: map[string]UnitStatus{}, Memory: Memory{Started: map[string]unit.Hash{"web.service": hA}}},
-			want: summary{Write: []string{"web.service"}, Reload: true, Start: []string{"web.service"}, Started: map[string]unit.Hash{"web.service": hA}, Relinked: map[string]unit.Hash{"web.service": hA}}},
+			want: summary{Write: []string{"web.service"}, Load: []string{"web.service"}, Start: []string{"web.service"}, Started: map[string]unit.Hash{"web.service": hA}, Relinked: map[string]unit.Hash{"web.service": hA}}},
 		{name: "lost again at the same hash: not relinked in a loop",
 			in:   Input{Desired: placed(launched("web.service", hA)), OnDisk: map[string]unit.Hash{"web.service": hA}, Units: map[string]UnitStatus{}, Memory: Memory{Started: map[string]unit.Hash{"web.service": hA}, Relinked: map[string]unit.Hash{"web.service": hA}}},
 			want: summary{Started: map[string]unit.Hash{"web.service": hA}, Relinked: map[string]unit.Hash{"web.service": hA}}},
 		{name: "relinked and loaded since: the next loss is repaired again",
 			in:   Input{Desired: placed(launched("web.service", hA)), OnDisk: map[string]unit.Hash{"web.service": hA}, Units: map[string]UnitStatus{"web.service": running_}, Memory: Memory{Relinked: map[string]unit.Hash{"web.service": hA}}},
 			want: summary{Started: map[string]unit.Hash{"web.service": hA}}},
-		{name: "lost: file gone, unit dead: written, reloaded, started again",
+		{name: "lost: file gone, unit dead: written, loaded, started again",
 			in:   Input{Desired: placed(launched("web.service", hA)), OnDisk: none, Units: map[string]UnitStatus{"web.service": dead}, Memory: Memory{Started: map[string]unit.Hash{"web.service": hA}}},
-			want: summary{Write: []string{"web.service"}, Reload: true, Start: []string{"web.service"}, Started: map[string]unit.Hash{"web.service": hA}}},
-		{name: "lost: file gone, unit still running: written, reloaded, not restarted",
+			want: summary{Write: []string{"web.service"}, Load: []string{"web.service"}, Start: []string{"web.service"}, Started: map[string]unit.Hash{"web.service": hA}}},
+		{name: "lost: file gone, unit still running: written, loaded (systemd looks again: the link is new), not restarted",
 			in:   Input{Desired: placed(launched("web.service", hA)), OnDisk: none, Units: map[string]UnitStatus{"web.service": lostRun}},
-			want: summary{Write: []string{"web.service"}, Reload: true, Started: map[string]unit.Hash{"web.service": hA}}},
+			want: summary{Write: []string{"web.service"}, Load: []string{"web.service"}, Started: map[string]unit.Hash{"web.service": hA}}},
 
 		// --replace.
 		{name: "replaced while running: stopped, rewritten, reloaded, started",
 			in:   Input{Desired: placed(launched("web.service", hB)), OnDisk: map[string]unit.Hash{"web.service": hA}, Units: map[string]UnitStatus{"web.service": running_}, Memory: Memory{Started: map[string]unit.Hash{"web.service": hA}}},
-			want: summary{Stop: []string{"web.service"}, Remove: []string{"web.service"}, Write: []string{"web.service"}, Reload: true, Start: []string{"web.service"}, Started: map[string]unit.Hash{"web.service": hB}}},
+			want: summary{Stop: []string{"web.service"}, Remove: []string{"web.service"}, Write: []string{"web.service"}, Reload: true, ReloadFor: map[string]ReloadWhy{"web.service": ReloadChanged}, Start: []string{"web.service"}, Started: map[string]unit.Hash{"web.service": hB}}},
 		{name: "replaced after it failed: rewritten and started once more",
 			in:   Input{Desired: placed(launched("web.service", hB)), OnDisk: map[string]unit.Hash{"web.service": hA}, Units: map[string]UnitStatus{"web.service": failed}, Memory: Memory{Started: map[string]unit.Hash{"web.service": hA}}},
-			want: summary{Remove: []string{"web.service"}, Write: []string{"web.service"}, Reload: true, Start: []string{"web.service"}, Started: map[string]unit.Hash{"web.service": hB}}},
+			want: summary{Remove: []string{"web.service"}, Write: []string{"web.service"}, Reload: true, ReloadFor: map[string]ReloadWhy{"web.service": ReloadChanged}, Start: []string{"web.service"}, Started: map[string]unit.Hash{"web.service": hB}}},
 		{name: "replaced while loaded and running: stopped and rewritten, not started",
 			in:   Input{Desired: placed(loaded("web.service", hB)), OnDisk: map[string]unit.Hash{"web.service": hA}, Units: map[string]UnitStatus{"web.service": running_}},
-			want: summary{Stop: []string{"web.service"}, Remove: []string{"web.service"}, Write: []string{"web.service"}, Reload: true}},
+			want: summary{Stop: []string{"web.service"}, Remove: []string{"web.service"}, Write: []string{"web.service"}, Reload: true, ReloadFor: map[string]ReloadWhy{"web.service": ReloadChanged}}},
+		{name: "replaced while systemd holds no old version: rewritten and loaded, no reload",
+			in:   Input{Desired: placed(launched("web.service", hB)), OnDisk: map[string]unit.Hash{"web.service": hA}, Units: map[string]UnitStatus{}, Memory: Memory{Started: map[string]unit.Hash{"web.service": hA}}},
+			want: summary{Remove: []string{"web.service"}, Write: []string{"web.service"}, Load: []string{"web.service"}, Start: []string{"web.service"}, Started: map[string]unit.Hash{"web.service": hB}}},
+		{name: "one reload serves the whole batch: a new unit beside a replaced one is not loaded apart",
+			in: Input{Desired: placed(launched("web.service", hB), launched("new.service", hA)), OnDisk: map[string]unit.Hash{"web.service": hA},
+				Units: map[string]UnitStatus{"web.service": running_}, Memory: Memory{Started: map[string]unit.Hash{"web.service": hA}}},
+			want: summary{Stop: []string{"web.service"}, Remove: []string{"web.service"}, Write: []string{"new.service", "web.service"}, Reload: true, ReloadFor: map[string]ReloadWhy{"web.service": ReloadChanged}, Start: []string{"new.service", "web.service"}, Started: map[string]unit.Hash{"web.service": hB, "new.service": hA}}},
 
 		// Placements leaving.
-		{name: "placement gone: stopped, unlinked, removed, reloaded, forgotten",
+		{name: "placement gone: stopped, unlinked, removed, loaded again (a reload if systemd still holds it), forgotten",
 			in:   Input{Desired: placed(), OnDisk: map[string]unit.Hash{"web.service": hA}, Units: map[string]UnitStatus{"web.service": running_}, Memory: Memory{Started: map[string]unit.Hash{"web.service": hA}}},
-			want: summary{Stop: []string{"web.service"}, Remove: []string{"web.service"}, Reload: true}},
+			want: summary{Stop: []string{"web.service"}, Remove: []string{"web.service"}, Load: []string{"web.service"}}},
+		{name: "placement gone of a unit systemd does not hold: removed, nothing to load",
+			in:   Input{Desired: placed(), OnDisk: map[string]unit.Hash{"web.service": hA}, Units: map[string]UnitStatus{}},
+			want: summary{Remove: []string{"web.service"}}},
 		{name: "placement of a failed unit gone: removed without a stop",
 			in:   Input{Desired: placed(), OnDisk: map[string]unit.Hash{"web.service": hA}, Units: map[string]UnitStatus{"web.service": failed}},
-			want: summary{Remove: []string{"web.service"}, Reload: true}},
+			want: summary{Remove: []string{"web.service"}, Load: []string{"web.service"}}},
 		{name: "only the units that left are touched",
 			in:   Input{Desired: placed(launched("a.service", hA)), OnDisk: map[string]unit.Hash{"a.service": hA, "b.service": hB}, Units: map[string]UnitStatus{"a.service": running_, "b.service": running_}},
-			want: summary{Stop: []string{"b.service"}, Remove: []string{"b.service"}, Reload: true, Started: map[string]unit.Hash{"a.service": hA}}},
+			want: summary{Stop: []string{"b.service"}, Remove: []string{"b.service"}, Load: []string{"b.service"}, Started: map[string]unit.Hash{"a.service": hA}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -203,7 +214,7 @@ func TestReconcile(t *testing.T) {
 
 // norm makes empty and nil the same, for DeepEqual.
 func norm(s *summary) {
-	for _, l := range []*[]string{&s.Stop, &s.Remove, &s.Write, &s.Enable, &s.Start, &s.Templates} {
+	for _, l := range []*[]string{&s.Stop, &s.Remove, &s.Write, &s.Enable, &s.Load, &s.Start, &s.Templates} {
 		if len(*l) == 0 {
 			*l = nil
 		}
@@ -216,6 +227,28 @@ func norm(s *summary) {
 	}
 	if len(s.Relinked) == 0 {
 		s.Relinked = nil
+	}
+	if len(s.ReloadFor) == 0 {
+		s.ReloadFor = nil
+	}
+}
+
+// TestPlanReloads: what systemd answers to Load decides whether a plan
+// without a reload needs one after all.
+func TestPlanReloads(t *testing.T) {
+	p := Plan{Write: []Write{{Name: "new.service"}, {Name: "bad.service"}, {Name: "missed.service"}, {Name: "unanswered.service"}},
+		Remove: []string{"gone.service", "kept.service"},
+		Load:   []string{"new.service", "bad.service", "missed.service", "unanswered.service", "gone.service", "kept.service"}}
+	got := p.Reloads(map[string]UnitStatus{
+		"new.service":    dead,
+		"bad.service":    {Load: "bad-setting", Active: "inactive", Sub: "dead"}, // read, and wrong: the unit's business
+		"missed.service": notFound,
+		"gone.service":   notFound,
+		"kept.service":   dead, // something still refers to it
+	})
+	want := map[string]ReloadWhy{"missed.service": ReloadNotFound, "unanswered.service": ReloadNotFound, "kept.service": ReloadHeld}
+	if !maps.Equal(got, want) {
+		t.Errorf("Reloads = %v, want %v", got, want)
 	}
 }
 

@@ -17,8 +17,9 @@ type Systemd interface {
 	// file's content (the unit's Hash when the file is what was placed).
 	UnitFiles(ctx context.Context) (map[string]unit.Hash, error)
 	// WriteUnitFile replaces name's file atomically and links it into
-	// systemd's search path (runtime, forced). systemd sees the new content
-	// only after Reload.
+	// systemd's search path (runtime, forced). A unit systemd holds keeps
+	// its old definition until Reload; one it does not hold is read from
+	// the new file when Load (or Start) first names it.
 	WriteUnitFile(ctx context.Context, name string, data []byte) error
 	// RemoveUnitFile undoes the link and any Enable, clears a failed state
 	// and deletes the file. Removing a file that is not there is no error.
@@ -28,6 +29,14 @@ type Systemd interface {
 	Enable(ctx context.Context, name string) error
 	// Reload is systemctl daemon-reload.
 	Reload(ctx context.Context) error
+	// Load has systemd load each name that it does not hold (the D-Bus
+	// LoadUnit: the file is read at the first reference), and reports each
+	// unit's state as Units does. A unit systemd holds is left as it is,
+	// except one it holds as not-found, which it looks up again once its
+	// unit directories changed since it last looked (systemd v246 and
+	// later). A unit that is still not-found after its file was linked
+	// needs a Reload. Never pass a template.
+	Load(ctx context.Context, names []string) (map[string]UnitStatus, error)
 	// Start starts name and waits for its job: a job that ends other than
 	// done is an error wrapping ErrJobFailed that names the unit and result.
 	Start(ctx context.Context, name string) error

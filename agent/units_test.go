@@ -11,7 +11,9 @@ import (
 	"github.com/flota-dev/flota/registry"
 )
 
-func TestUnitsBatchOneReload(t *testing.T) {
+// TestUnitsBatchNoReload: new units need no daemon-reload, systemd reads
+// each from its file at the first reference; one Load call asks for all.
+func TestUnitsBatchNoReload(t *testing.T) {
 	r := newRig(t)
 	h := r.files.add("/bin/sleep 3600")
 	var ps []registry.Placement
@@ -27,8 +29,11 @@ func TestUnitsBatchOneReload(t *testing.T) {
 		}
 		return true
 	})
-	if got := r.fake.Calls("Reload"); got != 1 {
-		t.Errorf("%d reloads for 50 placements, want 1", got)
+	if got := r.fake.Calls("Reload"); got != 0 {
+		t.Errorf("%d reloads for 50 new placements, want none", got)
+	}
+	if got := r.fake.Calls("Load"); got < 1 || got > 3 {
+		t.Errorf("%d Load calls for 50 placements, want a few batches", got)
 	}
 	if got := r.fake.Calls("WriteUnitFile"); got != 50 {
 		t.Errorf("%d writes, want 50", got)
@@ -88,6 +93,9 @@ func TestUnitsDesiredStateChanges(t *testing.T) {
 		}
 		if data, _ := r.fake.File("web.service"); string(data) != string(r.files.byH[h2]) {
 			t.Errorf("file %q, want the new version", data)
+		}
+		if r.fake.NeedsReload("web.service") {
+			t.Error("systemd runs the old definition of web.service: no reload after its file changed")
 		}
 	})
 	t.Run("leaving stops, unlinks and removes it, and deletes its row", func(t *testing.T) {
@@ -196,9 +204,48 @@ func TestUnitsPublishOnlyChanges(t *testing.T) {
 	})
 }
 
-func TestUnitsRetryAFailedReload(t *testing.T) {
+// TestUnitsOneReloadWhenSystemdMissesALink: a link made in the tick of the
+// coarse clock in which systemd last mapped its unit files leaves the new
+// unit not-found at its first reference; one reload finds it.
+func TestUnitsOneReloadWhenSystemdMissesALink(t *testing.T) {
 	r := newRig(t)
 	h := r.files.add("/bin/sleep 3600")
+	r.src.set(launched("a.service", h))
+	r.published(t, "a.service", isLaunched)
+	r.fake.HoldMtime(true)
+	r.src.set(launched("a.service", h), launched("b.service", h), launched("c.service", h))
+	r.published(t, "b.service", isLaunched)
+	r.published(t, "c.service", isLaunched)
+	if got := r.fake.Calls("Reload"); got != 1 {
+		t.Errorf("%d reloads, want 1 for both units systemd missed", got)
+	}
+}
+
+// TestUnitsReloadForLeavingUnitsSystemdHolds: the Fake never forgets a
+// loaded unit by itself (systemd may), so a removed file is followed by
+// one reload, and systemd holds none of the units any more.
+func TestUnitsReloadForLeavingUnitsSystemdHolds(t *testing.T) {
+	r := newRig(t)
+	h := r.files.add("/bin/sleep 3600")
+	r.src.set(launched("a.service", h), launched("b.service", h))
+	r.published(t, "a.service", isLaunched)
+	r.published(t, "b.service", isLaunched)
+	r.src.set(gone("a.service"), gone("b.service"))
+	eventually(t, "both rows deleted", func() bool { return r.pub.len() == 0 })
+	if got := r.fake.Calls("Reload"); got != 1 {
+		t.Errorf("%d reloads for two units leaving, want 1", got)
+	}
+	for _, n := range []string{"a.service", "b.service"} {
+		if st := r.fake.Status(n); st.Load != "not-found" {
+			t.Errorf("systemd still holds %s: %+v", n, st)
+		}
+	}
+}
+
+func TestUnitsRetryAFailedReload(t *testing.T) {
+	r := newRig(t)
+	// [Install]: enabling needs a reload.
+	h := r.files.addText("[Service]\nExecStart=/bin/sleep 3600\n\n[Install]\nWantedBy=multi-user.target\n")
 	r.fake.Fail("Reload", systemdtest.ErrInjected)
 	r.src.set(launched("web.service", h))
 	r.published(t, "web.service", isLaunched) // after the retry, a second later

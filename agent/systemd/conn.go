@@ -190,6 +190,18 @@ func (c *Conn) Units(ctx context.Context, names []string) (map[string]agent.Unit
 	return out, nil
 }
 
+// Load has systemd load names it does not hold, in one call:
+// ListUnitsByNames loads each name as LoadUnit does (manager_load_unit:
+// a unit never loaded is read from its file; one held as not-found is
+// looked up again when the unit directories changed), then reports it.
+func (c *Conn) Load(ctx context.Context, names []string) (map[string]agent.UnitStatus, error) {
+	st, err := c.Units(ctx, names)
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	return st, nil
+}
+
 // isNoSuchUnit reports systemd's answer about a unit it has not loaded.
 func isNoSuchUnit(err error) bool {
 	var e godbus.Error

@@ -57,6 +57,53 @@ var contract = []struct {
 		must(t, s.Reload(ctx))
 		wantStatus(t, ctx, s, name, agent.UnitStatus{Load: "loaded", Active: "inactive", Sub: "dead"})
 	}},
+	{"a new unit loads at its first reference, without a reload", func(t *testing.T, ctx context.Context, s agent.Systemd, c *cleanup) {
+		name := c.name("first.service")
+		write(t, ctx, s, name, sleeper)
+		st, err := s.Load(ctx, []string{name})
+		must(t, err)
+		if want := (agent.UnitStatus{Load: "loaded", Active: "inactive", Sub: "dead"}); st[name] != want {
+			t.Fatalf("Load = %+v, want %+v", st[name], want)
+		}
+		must(t, s.Start(ctx, name))
+		wantStatus(t, ctx, s, name, agent.UnitStatus{Load: "loaded", Active: "active", Sub: "running"})
+	}},
+	{"a unit loaded as not-found loads once its file is linked", func(t *testing.T, ctx context.Context, s agent.Systemd, c *cleanup) {
+		name := c.name("late.service")
+		st, err := s.Load(ctx, []string{name})
+		must(t, err)
+		if st[name].Load != "not-found" {
+			t.Fatalf("Load before the file = %+v, want not-found", st[name])
+		}
+		write(t, ctx, s, name, sleeper) // the new link changes the search path's mtime
+		st, err = s.Load(ctx, []string{name})
+		must(t, err)
+		if st[name].Load != "loaded" {
+			t.Fatalf("Load after the link = %+v, want loaded without a reload", st[name])
+		}
+		must(t, s.Start(ctx, name))
+		wantStatus(t, ctx, s, name, agent.UnitStatus{Load: "loaded", Active: "active", Sub: "running"})
+	}},
+	{"a removed unit that nothing holds is gone without a reload", func(t *testing.T, ctx context.Context, s agent.Systemd, c *cleanup) {
+		name := c.name("dropped.service")
+		write(t, ctx, s, name, sleeper)
+		must(t, s.Start(ctx, name))
+		must(t, s.Stop(ctx, name))
+		must(t, s.RemoveUnitFile(ctx, name))
+		if _, ok := unitFiles(t, ctx, s)[name]; ok {
+			t.Fatalf("UnitFiles still lists %s", name)
+		}
+		// systemd may hold it a moment (the Fake holds it until a reload):
+		// what the agent relies on is that Load never finds the removed file.
+		st, err := s.Load(ctx, []string{name})
+		must(t, err)
+		if st[name].Active != "inactive" {
+			t.Fatalf("Load after removal = %+v, want inactive", st[name])
+		}
+		t.Logf("after removal, before a reload: %+v", st[name])
+		must(t, s.Reload(ctx))
+		wantStatus(t, ctx, s, name, agent.UnitStatus{Load: "not-found", Active: "inactive", Sub: "dead"})
+	}},
 	{"a unit systemd does not know is not-found", func(t *testing.T, ctx context.Context, s agent.Systemd, c *cleanup) {
 		wantStatus(t, ctx, s, Prefix+"no-such.service", agent.UnitStatus{Load: "not-found", Active: "inactive", Sub: "dead"})
 		must(t, s.Stop(ctx, Prefix+"no-such.service")) // nothing to stop: no error

@@ -1,6 +1,7 @@
 package systemdtest
 
 import (
+	"bytes"
 	"context"
 	"maps"
 	"slices"
@@ -100,4 +101,29 @@ func (f *Fake) Reboot() {
 		f.signal(name)
 	}
 	f.files, f.links, f.enabled, f.units = map[string][]byte{}, map[string]bool{}, map[string][]string{}, map[string]*fakeUnit{}
+	f.mapped, f.mapAt = map[string]bool{}, f.mtime // a new systemd maps the search path as it boots
+}
+
+// HoldMtime, while on, leaves the search path's mtime as it is at links
+// and unlinks: as when they fall in the tick of the kernel's coarse clock
+// in which systemd last built its map of unit files, so that systemd does
+// not look again and a new unit stays not-found until a reload.
+func (f *Fake) HoldMtime(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.holdMtime = on
+}
+
+// NeedsReload is systemd's NeedDaemonReload of name: a unit it holds as
+// loaded whose file changed or went since it was loaded (systemd compares
+// the file's mtime; the Fake, its content).
+func (f *Fake) NeedsReload(name string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u := f.units[name]
+	if u == nil || u.status.Load == "not-found" {
+		return false
+	}
+	data, ok := f.files[name]
+	return !ok || !f.links[name] || !bytes.Equal(data, u.def)
 }

@@ -14,14 +14,23 @@ import (
 )
 
 // Fake models agent.Systemd in memory: the unit directory, systemd's
-// runtime links and [Install] links, the definitions systemd loaded at its
-// last reload, unit states and their signals.
+// runtime links and [Install] links, the definitions systemd loaded, unit
+// states and their signals.
 //
 // It follows systemd where the Agent depends on it (see Run) and is
-// stricter where systemd is lenient: a unit systemd never loaded cannot be
-// started before a Reload (systemd may load it on demand), so a missing
-// Reload fails tests instead of passing by luck. Jobs finish at once; what
-// a service does is read from its file (see behave).
+// stricter where systemd is lenient. Loading follows systemd's rules
+// (manager_load_unit_prepare, unit_load_fragment; v246 and later): a unit
+// it does not hold is read from its file when Load or Start first names
+// it, found through systemd's map of the unit files linked into its search
+// path, which it rebuilds only when the search path's mtime changed (a link
+// or an unlink changes it; see HoldMtime); a unit held as not-found is
+// looked up again under the same rule; a unit held as loaded keeps its
+// definition until Reload. Stricter: Units never loads (systemd's
+// ListUnitsByNames does), and a loaded unit is never forgotten when it
+// stops (systemd may garbage-collect it and read its file afresh at the
+// next reference), so an Agent that forgets a Load or a Reload fails its
+// tests instead of passing by luck. Jobs finish at once; what a service
+// does is read from its file (see behave).
 type Fake struct {
 	mu      sync.Mutex
 	files   map[string][]byte    // the unit directory
@@ -32,12 +41,22 @@ type Fake struct {
 	fail    map[string]error // method -> error for its next call
 	watch   *watcher
 	opts    Options
+
+	// The search path's mtime, as a count of the links and unlinks that
+	// changed it, and systemd's map of the linked unit files with the
+	// mtime it was built at (unit_file_build_name_map).
+	mtime, mapAt int
+	mapped       map[string]bool
+	holdMtime    bool
 }
 
 type fakeUnit struct {
 	status agent.UnitStatus
-	def    []byte   // the file as of the last reload
+	def    []byte   // the file as it was loaded
 	wants  []string // a target's wanted units, as of the last reload
+	// triedAt is, for a unit held as not-found, the map's mtime when its
+	// file was looked for (fragment_not_found_timestamp_hash).
+	triedAt int
 }
 
 var _ agent.Systemd = (*Fake)(nil)
@@ -54,7 +73,14 @@ func NewFakeWith(o Options) *Fake {
 	return &Fake{
 		files: map[string][]byte{}, links: map[string]bool{}, enabled: map[string][]string{},
 		units: map[string]*fakeUnit{}, calls: map[string]int{}, fail: map[string]error{},
-		opts: o,
+		opts: o, mapped: map[string]bool{},
+	}
+}
+
+// touch is a change to the search path: its mtime moves on, unless held.
+func (f *Fake) touch() {
+	if !f.holdMtime {
+		f.mtime++
 	}
 }
 
@@ -82,7 +108,9 @@ func (f *Fake) UnitFiles(ctx context.Context) (map[string]unit.Hash, error) {
 	return out, nil
 }
 
-// WriteUnitFile writes the file and links it; systemd sees it at Reload.
+// WriteUnitFile writes the file and links it. A new link changes the
+// search path's mtime; a unit systemd holds as loaded sees the new
+// content only at Reload.
 func (f *Fake) WriteUnitFile(ctx context.Context, name string, data []byte) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -93,6 +121,9 @@ func (f *Fake) WriteUnitFile(ctx context.Context, name string, data []byte) erro
 		return err
 	}
 	f.files[name] = slices.Clone(data)
+	if !f.links[name] {
+		f.touch()
+	}
 	f.links[name] = true
 	return nil
 }
@@ -103,6 +134,9 @@ func (f *Fake) RemoveUnitFile(ctx context.Context, name string) error {
 	defer f.mu.Unlock()
 	if err := f.call("RemoveUnitFile"); err != nil {
 		return err
+	}
+	if f.links[name] {
+		f.touch()
 	}
 	delete(f.links, name)
 	delete(f.enabled, name)
@@ -138,6 +172,7 @@ func (f *Fake) Reload(ctx context.Context) error {
 	if err := f.call("Reload"); err != nil {
 		return err
 	}
+	f.mapped, f.mapAt = maps.Clone(f.links), f.mtime
 	names := slices.Collect(maps.Keys(f.units))
 	for n := range f.links {
 		names = append(names, n)
@@ -163,6 +198,7 @@ func (f *Fake) Reload(ctx context.Context) error {
 		default:
 			st := u.status
 			st.Load = "not-found"
+			u.triedAt = f.mapAt
 			f.set(name, u, st)
 		}
 	}
@@ -177,7 +213,58 @@ func (f *Fake) Reload(ctx context.Context) error {
 	return nil
 }
 
+// Load loads the units systemd does not hold, or holds as not-found and
+// may look up again, and reports their states; it refuses templates.
+func (f *Fake) Load(ctx context.Context, names []string) (map[string]agent.UnitStatus, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("Load"); err != nil {
+		return nil, err
+	}
+	out := make(map[string]agent.UnitStatus, len(names))
+	for _, name := range names {
+		if unit.IsTemplate(name) {
+			return nil, fmt.Errorf("load units: Unit name %s is missing the instance name", name)
+		}
+		f.load(name)
+		out[name] = f.statusLocked(name)
+	}
+	return out, nil
+}
+
+// load is systemd's load of a unit on reference. A unit it holds stays as
+// it is, unless it holds it as not-found and may retry
+// (manager_unit_cache_should_retry_load: the map was rebuilt since the
+// unit was looked for, or the search path changed since the map was
+// built). Otherwise the map is rebuilt if the search path changed, and
+// the unit is read from its file if the map has it, else held as
+// not-found (kept even when nothing refers to it, as if pinned: the
+// stricter choice).
+func (f *Fake) load(name string) {
+	u := f.units[name]
+	if u != nil && (u.status.Load != "not-found" || (u.triedAt == f.mapAt && f.mtime == f.mapAt)) {
+		return
+	}
+	if f.mtime != f.mapAt {
+		f.mapped, f.mapAt = maps.Clone(f.links), f.mtime
+	}
+	if u == nil {
+		u = &fakeUnit{status: agent.UnitStatus{Active: "inactive", Sub: "dead"}}
+		f.units[name] = u
+	}
+	st := u.status
+	if data, present := f.files[name]; f.mapped[name] && present {
+		u.def = slices.Clone(data)
+		st.Load = loadState(name, data)
+	} else {
+		st.Load = "not-found"
+		u.triedAt = f.mapAt
+	}
+	f.set(name, u, st)
+}
+
 // Units reports the units' states; it refuses templates, as systemd does.
+// It loads nothing (see Fake).
 func (f *Fake) Units(ctx context.Context, names []string) (map[string]agent.UnitStatus, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -264,6 +351,7 @@ func (f *Fake) startable(name string) (*fakeUnit, error) {
 	if unit.IsTemplate(name) {
 		return nil, fmt.Errorf("start %s: Unit name %s is missing the instance name", name, name)
 	}
+	f.load(name)
 	u := f.units[name]
 	if u == nil || u.status.Load == "not-found" {
 		return nil, fmt.Errorf("start %s: Unit %s not found", name, name)

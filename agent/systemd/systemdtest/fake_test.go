@@ -19,17 +19,19 @@ func TestFakeContract(t *testing.T) {
 }
 
 // TestFakeIsStricter checks where the Fake is deliberately stricter than
-// systemd, so that an Agent that forgets a reload fails its tests.
+// systemd, so that an Agent that forgets a load or a reload fails its
+// tests.
 func TestFakeIsStricter(t *testing.T) {
 	ctx := context.Background()
 	unit := []byte("[Service]\nExecStart=/bin/sleep 3600\n")
-	t.Run("a new file cannot start before a reload", func(t *testing.T) {
+	t.Run("Units loads nothing", func(t *testing.T) {
 		f := systemdtest.NewFake()
-		if err := f.WriteUnitFile(ctx, "a.service", unit); err != nil {
-			t.Fatal(err)
+		_ = f.WriteUnitFile(ctx, "a.service", unit)
+		if st, _ := f.Units(ctx, []string{"a.service"}); st["a.service"].Load != "not-found" {
+			t.Fatalf("Units loaded a.service: %+v", st["a.service"])
 		}
-		if err := f.Start(ctx, "a.service"); err == nil {
-			t.Fatal("Start before Reload succeeded")
+		if st, _ := f.Load(ctx, []string{"a.service"}); st["a.service"].Load != "loaded" {
+			t.Fatalf("Load = %+v, want loaded", st["a.service"])
 		}
 	})
 	t.Run("a rewritten file runs its old definition until a reload", func(t *testing.T) {
@@ -39,6 +41,40 @@ func TestFakeIsStricter(t *testing.T) {
 		_ = f.WriteUnitFile(ctx, "a.service", []byte("[Service]\nType=oneshot\nExecStart=/bin/false\n"))
 		if err := f.Start(ctx, "a.service"); err != nil {
 			t.Fatalf("Start ran the new definition before a reload: %v", err)
+		}
+	})
+	t.Run("a rewritten file needs a reload", func(t *testing.T) {
+		f := systemdtest.NewFake()
+		_ = f.WriteUnitFile(ctx, "a.service", unit)
+		_, _ = f.Load(ctx, []string{"a.service"})
+		if f.NeedsReload("a.service") {
+			t.Fatal("NeedsReload of a unit just loaded")
+		}
+		_ = f.WriteUnitFile(ctx, "a.service", []byte("[Service]\nExecStart=/bin/sleep 7200\n"))
+		if !f.NeedsReload("a.service") {
+			t.Fatal("no NeedsReload after its file changed")
+		}
+		_ = f.Reload(ctx)
+		if f.NeedsReload("a.service") {
+			t.Fatal("NeedsReload after a reload")
+		}
+	})
+	t.Run("a link in the tick of the map's last build is not found until a reload", func(t *testing.T) {
+		f := systemdtest.NewFake()
+		_ = f.WriteUnitFile(ctx, "a.service", unit)
+		_, _ = f.Load(ctx, []string{"a.service"}) // builds the map
+		f.HoldMtime(true)
+		_ = f.WriteUnitFile(ctx, "b.service", unit)
+		if st, _ := f.Load(ctx, []string{"b.service"}); st["b.service"].Load != "not-found" {
+			t.Fatalf("Load = %+v, want not-found: the search path's mtime did not change", st["b.service"])
+		}
+		if err := f.Start(ctx, "b.service"); err == nil {
+			t.Fatal("Start of a unit systemd did not find succeeded")
+		}
+		f.HoldMtime(false)
+		_ = f.Reload(ctx)
+		if err := f.Start(ctx, "b.service"); err != nil {
+			t.Fatalf("Start after a reload: %v", err)
 		}
 	})
 	t.Run("a service without ExecStart is not loaded", func(t *testing.T) {
