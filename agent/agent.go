@@ -37,7 +37,8 @@ type Config struct {
 	// follows its Placements but runs no unit and publishes no state.
 	Systemd Systemd
 	// Debounce is how long the Agent gathers changes before acting on
-	// them, so that N Placements cost one daemon-reload (default 10ms).
+	// them, so that N Placements cost one pass, and at most one
+	// daemon-reload (default 10ms).
 	Debounce time.Duration
 	// Resync, when positive, rereads the unit directory and systemd's view
 	// that often, as a safety net for changes no signal reports (a unit
