@@ -55,6 +55,10 @@ type Config struct {
 	FenceLead time.Duration
 	// Clock tells the time (default the system's).
 	Clock clock.Clock
+	// OnFence, if set, is told each time the fence rises (true) or falls,
+	// after the units were stopped: simulations count the fences raised on
+	// machines whose leases never ended.
+	OnFence func(raised bool)
 }
 
 // Agent keeps this Machine registered and its view of its Placements
@@ -87,7 +91,14 @@ func New(store Store, cfg Config, log *slog.Logger) *Agent {
 	a := &Agent{store: store, cfg: cfg, log: log, placements: map[string]registry.Placement{}, changed: make(chan struct{})}
 	if cfg.Systemd != nil {
 		a.drv = newDriver(cfg.Systemd, store.File, a.snapshot, cfg, log)
-		a.fuse = newFuse(cfg.Clock, cfg.TTL, cfg.FenceLead, a.drv.setFenced)
+		set := a.drv.setFenced
+		if cfg.OnFence != nil {
+			set = func(ctx context.Context, on bool) {
+				a.drv.setFenced(ctx, on)
+				cfg.OnFence(on)
+			}
+		}
+		a.fuse = newFuse(cfg.Clock, cfg.TTL, cfg.FenceLead, set)
 	}
 	return a
 }

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"time"
 
@@ -142,6 +143,7 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) (err e
 	}
 	log.Info("submitting", "units", len(m.files), "placements", m.placements, "unplaceable", m.unplaced)
 	tSubmit := time.Now()
+	cpu0 := cpuOf(etcd, engines)
 	for i := 0; i < len(m.files); i += o.batch {
 		if err := reg.CreateUnits(ctx, m.files[i:min(i+o.batch, len(m.files))], registry.StateLaunched); err != nil {
 			return err
@@ -156,6 +158,7 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) (err e
 		return fmt.Errorf("waiting for %d units active (%d so far): %w", m.placements, obs.counts().launched, err)
 	}
 	active := since(tSubmit)
+	cpu := cpuOf(etcd, engines).since(cpu0, active)
 	if err := obs.wait(ctx, func(o *observer) bool { return len(o.unplaced) >= m.unplaced }); err != nil {
 		return fmt.Errorf("waiting for %d unplaced reasons (%d so far): %w", m.unplaced, obs.counts().unplaced, err)
 	}
@@ -164,6 +167,8 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) (err e
 	t.add("submit → all placed", placed.String(), "%.0f placements/s", float64(m.placements)/placed.Seconds())
 	t.add("submit → all active", active.String(), "%.0f units/s reported active (start delay %v)", float64(m.placements)/active.Seconds(), o.startDelay)
 	t.add("submit → every unplaceable unit has its reason", explained.String(), "")
+	t.add("CPU, submit → all active", fmt.Sprintf("%.0f%% of the box's %d cores", cpu.total, goruntime.NumCPU()),
+		"simulated machines (and the driver) %.0f%% of a core, etcd %.0f%%, engines %.0f%%", cpu.self, cpu.etcd, cpu.engines)
 
 	// A one-unit change once all is settled.
 	probe, err := unit.Parse("probe.service", []byte("[Service]\nExecStart=/bin/probe\n"))
@@ -179,6 +184,19 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) (err e
 		return fmt.Errorf("waiting for probe.service: %w", err)
 	}
 	t.add("one unit: submit → active", since(tProbe).String(), "")
+
+	// Idle: nothing changes; what do the machines, etcd and the engine cost?
+	const idle = 5 * time.Second
+	self, etcdCPU := cpuTime(os.Getpid()), cpuTime(etcd.pid())
+	select {
+	case <-time.After(idle):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	self, etcdCPU = cpuTime(os.Getpid())-self, cpuTime(etcd.pid())-etcdCPU
+	t.add("idle CPU: the simulated machines' process", fmt.Sprintf("%.1f%% of a core", 100*self.Seconds()/idle.Seconds()),
+		"%.4f%% a machine (leases kept alive, watches open; over %v)", 100*self.Seconds()/idle.Seconds()/float64(o.machines), idle)
+	t.add("idle CPU: etcd", fmt.Sprintf("%.1f%% of a core", 100*etcdCPU.Seconds()/idle.Seconds()), "%d leases renewed every %v", o.machines, o.machineTTL/3)
 
 	dbSettled := dbSize(ctx, cli, endpoint)
 	etcdRSS, _ := etcd.rss()
@@ -231,6 +249,7 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) (err e
 	}
 	obs.mu.Unlock()
 	t.add("false machine losses", fmt.Sprint(falseLosses+fleet.Lost()), "records of live machines deleted: %d; registrations of live machines lost: %d", falseLosses, fleet.Lost())
+	t.add("fences raised on live machines", fmt.Sprint(fleet.Fences()), "an agent that heard nothing from etcd for most of its lease stops its units that stop on disconnect")
 	t.add("etcd DB size, settled / at the end", fmt.Sprintf("%.1f / %.1f MiB", dbSettled, dbSize(ctx, cli, endpoint)), "")
 	t.add("etcd RSS, settled", fmt.Sprintf("%.0f MiB", etcdRSS), "")
 	t.add("engine RSS, settled (peak)", fmt.Sprintf("%.0f MiB (%.0f)", engineRSS, enginePeak), "the leader, %s", leader)
@@ -398,6 +417,28 @@ func killedMachine(f *sim.Fleet, id string) bool {
 		}
 	}
 	return false
+}
+
+// cpuSample is the CPU time used so far by this process, etcd and the
+// engines.
+type cpuSample struct{ self, etcd, engines time.Duration }
+
+func cpuOf(etcd *proc, engines map[string]*proc) cpuSample {
+	s := cpuSample{self: cpuTime(os.Getpid()), etcd: cpuTime(etcd.pid())}
+	for _, p := range engines {
+		s.engines += cpuTime(p.pid())
+	}
+	return s
+}
+
+// cpuShare is CPU use over a window, in percent of one core.
+type cpuShare struct{ self, etcd, engines, total float64 }
+
+func (s cpuSample) since(then cpuSample, d time.Duration) cpuShare {
+	pct := func(c time.Duration) float64 { return 100 * c.Seconds() / d.Seconds() }
+	c := cpuShare{self: pct(s.self - then.self), etcd: pct(s.etcd - then.etcd), engines: pct(s.engines - then.engines)}
+	c.total = (c.self + c.etcd + c.engines) / float64(goruntime.NumCPU())
+	return c
 }
 
 // quiet is the simulated machines' log: warnings and errors only, as

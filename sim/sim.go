@@ -57,6 +57,7 @@ type Machine struct {
 	cancel context.CancelFunc // nil until Run, and after Kill
 	done   chan struct{}      // closed when its agent returned
 	killed bool
+	fences int // times its fence rose
 }
 
 // New returns a Fleet of cfg.Machines machines; machine i talks to etcd
@@ -87,7 +88,7 @@ func New(regs []*registry.Registry, cfg Config, log *slog.Logger) (*Fleet, error
 		}
 		m.agent = agent.New(m.store, agent.Config{
 			MachineID: m.ID, PublicIP: ip(i), Metadata: md, TTL: cfg.TTL,
-			Systemd: m.Systemd, Debounce: cfg.Debounce,
+			Systemd: m.Systemd, Debounce: cfg.Debounce, OnFence: m.onFence,
 		}, log.With("machine", m.ID))
 		f.machines = append(f.machines, m)
 	}
@@ -145,6 +146,30 @@ func (f *Fleet) Lost() int {
 		}
 	}
 	return n
+}
+
+// Fences is how many times the fence rose on machines that were not
+// killed: each time, their agent had heard nothing from etcd for most of
+// the lease, and stopped the units that stop on disconnect, though its
+// lease may have lived on. A scale run wants 0.
+func (f *Fleet) Fences() int {
+	n := 0
+	for _, m := range f.machines {
+		m.mu.Lock()
+		if !m.killed {
+			n += m.fences
+		}
+		m.mu.Unlock()
+	}
+	return n
+}
+
+func (m *Machine) onFence(raised bool) {
+	if raised {
+		m.mu.Lock()
+		m.fences++
+		m.mu.Unlock()
+	}
 }
 
 // Kill crashes the machine: its agent stops at once and keeps its lease

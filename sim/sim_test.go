@@ -165,6 +165,9 @@ func TestFleet(t *testing.T) {
 		if n := fleet.Lost(); n != 0 {
 			t.Errorf("%d registrations of live machines were lost", n)
 		}
+		if n := fleet.Fences(); n != 0 {
+			t.Errorf("the fence rose %d times on live machines", n)
+		}
 	})
 }
 
