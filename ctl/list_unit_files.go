@@ -37,6 +37,11 @@ began ("-" for a unit never moved for its soft rules).`)
 		if err != nil {
 			return err
 		}
+		if slices.Contains(cols, "reason") {
+			if err := c.countReasons(ctx, st); err != nil {
+				return err
+			}
+		}
 		v := newView(st)
 		var files map[string]*unit.File
 		if slices.ContainsFunc(cols, needsFile) {

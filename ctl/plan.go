@@ -172,9 +172,9 @@ func writePlan(w io.Writer, cluster *registry.Cluster, pv engine.Preview, names 
 		switch {
 		case len(ms) == 0:
 			unplaceable++
-			why := reasons[n]
+			why := pv.Reasons[n] // counted, where the Plan's and the stored are not
 			if why.IsZero() {
-				why = cluster.Unplaced[n]
+				why = reasons[n]
 			}
 			fmt.Fprintf(tw, "%s\t-\tcannot be placed: %s\n", n, why)
 		default:

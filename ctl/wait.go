@@ -31,6 +31,13 @@ func (c *cli) waitFor(ctx context.Context, items []waitItem, target registry.Sta
 	pending := items
 	said := map[string]string{}
 	check := func(st *registry.Status) bool {
+		if waitsOnUnplaced(st, pending) {
+			if err := c.countReasons(ctx, st); err != nil {
+				// The reasons are said as stored, without counts; the
+				// status read that follows will say if etcd is gone.
+				c.log.Debug("count the reasons", "err", err)
+			}
+		}
 		v := newView(st)
 		left := pending[:0:0]
 		for _, it := range pending {
@@ -137,4 +144,15 @@ func (c *cli) reachedMessage(target registry.State) func(v *view, name, machine 
 		}
 		fmt.Fprintf(c.out, "Unit %s %s on %s\n", name, target, v.legend(machine, false))
 	}
+}
+
+// waitsOnUnplaced says whether a unit still waited for has a stored reason
+// it cannot be placed, which countReasons counts before it is said.
+func waitsOnUnplaced(st *registry.Status, pending []waitItem) bool {
+	for _, it := range pending {
+		if _, ok := st.Unplaced[it.name]; ok {
+			return true
+		}
+	}
+	return false
 }

@@ -28,6 +28,9 @@ type Part struct {
 type Preview struct {
 	Plan
 	Scores map[string][]Score // unit -> machines, best first (rejected last)
+	// Reasons is why each unit the run leaves unplaced is, counted: the
+	// Plan carries a reason only where its meaning changed.
+	Reasons map[string]reason.Unplaced
 }
 
 // SchedulePreview is Schedule, keeping the scores of units: the same
@@ -39,7 +42,16 @@ func SchedulePreview(in Input, units []string) Preview {
 		s.explainFor[u] = true
 	}
 	s.scores = map[string][]Score{}
-	return Preview{Plan: s.run(), Scores: s.scores}
+	plan := s.run()
+	return Preview{Plan: plan, Scores: s.scores, Reasons: s.reasons}
+}
+
+// Reasons is why each unit of the cluster in is not placed, with the
+// machines each rule filtered counted as a run would leave them: the
+// counts a stored record does not keep (reason.Unplaced.Uncounted), for
+// flotactl to show.
+func Reasons(in Input) map[string]reason.Unplaced {
+	return SchedulePreview(in, nil).Reasons
 }
 
 // InputOf builds Schedule's Input from a cluster as the Engine sees it.

@@ -20,7 +20,7 @@ type Unplaced struct {
 type Filter struct {
 	Code     Code     `json:"code"`
 	Args     []string `json:"args,omitempty"`
-	Machines int      `json:"machines"`
+	Machines int      `json:"machines,omitempty"` // 0 when stored (Uncounted)
 }
 
 // Refusal is a rule's refusal of one machine, before counting; the zero
@@ -39,12 +39,43 @@ func Refuse(c Code, args ...string) Refusal { return Refusal{Code: c, Args: args
 // IsZero says there is no reason: the unit is placed.
 func (u Unplaced) IsZero() bool { return u.Code == "" }
 
-// Equal says whether two records mean the same.
+// Equal says whether two records mean the same: the same codes and
+// arguments, the same rules filtering, whatever the machines each filtered.
+// How many a rule filtered follows the cluster's size, and a machine that
+// joins or leaves does not change why a unit cannot be placed: the Engine
+// rewrites a stored record only when Equal says its meaning changed.
 func (u Unplaced) Equal(o Unplaced) bool {
-	return u.Code == o.Code && slices.Equal(u.Args, o.Args) &&
-		slices.EqualFunc(u.Filters, o.Filters, func(a, b Filter) bool {
-			return a.Code == b.Code && a.Machines == b.Machines && slices.Equal(a.Args, b.Args)
+	a, b := u.Uncounted(), o.Uncounted()
+	return a.Code == b.Code && slices.Equal(a.Args, b.Args) &&
+		slices.EqualFunc(a.Filters, b.Filters, func(x, y Filter) bool {
+			return x.Code == y.Code && slices.Equal(x.Args, y.Args)
 		})
+}
+
+// Uncounted is u as it is stored: its filters without their counts, in the
+// order of their codes and arguments. A reader counts them again from the
+// cluster as it stands (engine.Reasons), so a count is never stale.
+func (u Unplaced) Uncounted() Unplaced {
+	if len(u.Filters) == 0 {
+		return u
+	}
+	fs := make([]Filter, len(u.Filters))
+	for i, f := range u.Filters {
+		fs[i] = Filter{Code: f.Code, Args: f.Args}
+	}
+	slices.SortFunc(fs, func(a, b Filter) int {
+		if c := cmp.Compare(a.Code, b.Code); c != 0 {
+			return c
+		}
+		return slices.Compare(a.Args, b.Args)
+	})
+	u.Filters = fs
+	return u
+}
+
+// Counted says whether u's filters carry their counts.
+func (u Unplaced) Counted() bool {
+	return len(u.Filters) == 0 || u.Machines() > 0
 }
 
 // Machines is how many machines the filters counted.
@@ -92,9 +123,9 @@ func Count(refusals []Refusal) []Filter {
 	return out
 }
 
-// Encode is the stored form of u.
+// Encode is the stored form of u: Uncounted.
 func Encode(u Unplaced) []byte {
-	b, err := json.Marshal(u)
+	b, err := json.Marshal(u.Uncounted())
 	if err != nil { // strings and ints only: cannot fail
 		panic(err)
 	}

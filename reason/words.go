@@ -39,11 +39,18 @@ func (u Unplaced) filtered() string {
 	for i, f := range u.Filters {
 		parts[i] = f.String()
 	}
+	if !u.Counted() {
+		return "no eligible machine: " + strings.Join(parts, "; ")
+	}
 	return fmt.Sprintf("no eligible machine among %d: %s", u.Machines(), strings.Join(parts, "; "))
 }
 
-// String words f: the rule, then how many machines it filtered.
+// String words f: the rule, then how many machines it filtered, when
+// counted.
 func (f Filter) String() string {
+	if f.Machines == 0 {
+		return Refusal{Code: f.Code, Args: f.Args}.String()
+	}
 	return Refusal{Code: f.Code, Args: f.Args}.String() + " filtered " + strconv.Itoa(f.Machines) + " " + plural(f.Machines, "machine")
 }
 
