@@ -56,6 +56,9 @@ func (d *driver) apply(ctx context.Context, p Plan) error {
 			fail(name, err)
 		}
 	}
+	// The files are written first and linked in one call: a link costs
+	// systemd a scan of its search path.
+	var batch []UnitFile
 	for _, w := range p.Write {
 		if skip[w.Name] {
 			continue
@@ -71,8 +74,18 @@ func (d *driver) apply(ctx context.Context, p Plan) error {
 			}
 		}
 		d.log.Info("writing unit", "unit", w.Name, "hash", w.Hash.Short(), "bytes", len(data), "container", container)
-		if err := d.sd.WriteUnitFile(ctx, w.Name, data); err != nil {
-			if container {
+		batch = append(batch, UnitFile{Name: w.Name, Data: data})
+	}
+	var werrs map[string]error
+	if len(batch) > 0 {
+		werrs = d.sd.WriteUnitFiles(ctx, batch)
+	}
+	for _, w := range p.Write {
+		if skip[w.Name] {
+			continue
+		}
+		if err, bad := werrs[w.Name]; bad {
+			if _, container := files[w.Name]; container {
 				err = errors.Join(err, d.cleanup(ctx, w.Name, false))
 			}
 			fail(w.Name, err)

@@ -215,7 +215,7 @@ func gone(name string) registry.Placement { return registry.Placement{Unit: name
 // calls snapshots the Fake's call counts of the methods that change things.
 func calls(f *systemdtest.Fake) map[string]int {
 	out := map[string]int{}
-	for _, m := range []string{"WriteUnitFile", "RemoveUnitFile", "Enable", "Reload", "Start", "Stop"} {
+	for _, m := range []string{"WriteUnitFile", "WriteUnitFiles", "Load", "RemoveUnitFile", "Enable", "Reload", "Start", "Stop"} {
 		out[m] = f.Calls(m)
 	}
 	return out

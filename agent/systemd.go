@@ -21,6 +21,11 @@ type Systemd interface {
 	// its old definition until Reload; one it does not hold is read from
 	// the new file when Load (or Start) first names it.
 	WriteUnitFile(ctx context.Context, name string, data []byte) error
+	// WriteUnitFiles is WriteUnitFile for a batch, linked in one call
+	// (systemd's link is an install operation that scans its search path:
+	// milliseconds a call). It returns the error of each file it could not
+	// write or link; the others are written and linked.
+	WriteUnitFiles(ctx context.Context, files []UnitFile) map[string]error
 	// RemoveUnitFile undoes the link and any Enable, clears a failed state
 	// and deletes the file. Removing a file that is not there is no error.
 	RemoveUnitFile(ctx context.Context, name string) error
@@ -52,6 +57,12 @@ type Systemd interface {
 	// been missed. The channel is closed when ctx ends or the bus is lost.
 	// It is called once per Systemd.
 	Watch(ctx context.Context) (<-chan string, error)
+}
+
+// UnitFile is a unit file to write: its unit's name and its content.
+type UnitFile struct {
+	Name string
+	Data []byte
 }
 
 // UnitStatus is systemd's view of a unit, as systemctl list-units shows it.

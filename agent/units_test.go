@@ -35,8 +35,11 @@ func TestUnitsBatchNoReload(t *testing.T) {
 	if got := r.fake.Calls("Load"); got < 1 || got > 3 {
 		t.Errorf("%d Load calls for 50 placements, want a few batches", got)
 	}
-	if got := r.fake.Calls("WriteUnitFile"); got != 50 {
-		t.Errorf("%d writes, want 50", got)
+	if got := len(r.fake.Files()); got != 50 {
+		t.Errorf("%d files written, want 50", got)
+	}
+	if got := r.fake.Calls("WriteUnitFiles"); got < 1 || got > 3 {
+		t.Errorf("%d WriteUnitFiles calls for 50 placements, want a few batches", got)
 	}
 	if r.files.reads != 1 {
 		t.Errorf("%d registry reads of one shared file, want 1", r.files.reads)
@@ -296,7 +299,7 @@ func TestUnitsIdleCostsNothing(t *testing.T) {
 	eventually(t, "the agent is idle", settled)
 	t.Logf("to run 500 units: %d Units calls, %d UnitFiles, %d reloads", r.fake.Calls("Units"), r.fake.Calls("UnitFiles"), r.fake.Calls("Reload"))
 	before := map[string]int{}
-	for _, m := range []string{"UnitFiles", "Units", "Reload", "Start", "Stop", "WriteUnitFile"} {
+	for _, m := range []string{"UnitFiles", "Units", "Reload", "Start", "Stop", "WriteUnitFile", "WriteUnitFiles", "Load"} {
 		before[m] = r.fake.Calls(m)
 	}
 	time.Sleep(time.Second)

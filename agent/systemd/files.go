@@ -56,6 +56,34 @@ func (c *Conn) WriteUnitFile(ctx context.Context, name string, data []byte) erro
 	return nil
 }
 
+// WriteUnitFiles writes each file as WriteUnitFile does, then links them
+// all in one call.
+func (c *Conn) WriteUnitFiles(ctx context.Context, files []agent.UnitFile) map[string]error {
+	errs := map[string]error{}
+	var paths, names []string
+	for _, f := range files {
+		if err := unit.ValidateName(f.Name); err != nil {
+			errs[f.Name] = err
+			continue
+		}
+		c.remember(f.Name)
+		if err := writeAtomic(c.hostDir, f.Name, f.Data); err != nil {
+			errs[f.Name] = fmt.Errorf("write unit %s: %w", f.Name, err)
+			continue
+		}
+		paths, names = append(paths, filepath.Join(c.dir, f.Name)), append(names, f.Name)
+	}
+	if len(paths) == 0 {
+		return errs
+	}
+	if _, err := c.sd.LinkUnitFilesContext(ctx, paths, true, true); err != nil {
+		for _, n := range names {
+			errs[n] = fmt.Errorf("link unit %s: %w", n, err)
+		}
+	}
+	return errs
+}
+
 func writeAtomic(dir, name string, data []byte) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err

@@ -68,6 +68,22 @@ var contract = []struct {
 		must(t, s.Start(ctx, name))
 		wantStatus(t, ctx, s, name, agent.UnitStatus{Load: "loaded", Active: "active", Sub: "running"})
 	}},
+	{"a batch of files is written and linked in one call", func(t *testing.T, ctx context.Context, s agent.Systemd, c *cleanup) {
+		a, b := c.name("batch-a.service"), c.name("batch-b.service")
+		errs := s.WriteUnitFiles(ctx, []agent.UnitFile{{Name: a, Data: sleeper}, {Name: "no-dot", Data: sleeper}, {Name: b, Data: oneshot("/bin/true")}})
+		if len(errs) != 1 || errs["no-dot"] == nil {
+			t.Fatalf("WriteUnitFiles errors = %v, want one, for the bad name", errs)
+		}
+		files := unitFiles(t, ctx, s)
+		if files[a] != sha1.Sum(sleeper) || files[b] != sha1.Sum(oneshot("/bin/true")) {
+			t.Fatalf("UnitFiles = %v, want %s and %s", files, a, b)
+		}
+		st, err := s.Load(ctx, []string{a, b})
+		must(t, err)
+		if st[a].Load != "loaded" || st[b].Load != "loaded" {
+			t.Fatalf("Load = %v, want both loaded", st)
+		}
+	}},
 	{"a unit loaded as not-found loads once its file is linked", func(t *testing.T, ctx context.Context, s agent.Systemd, c *cleanup) {
 		name := c.name("late.service")
 		st, err := s.Load(ctx, []string{name})

@@ -128,6 +128,32 @@ func (f *Fake) WriteUnitFile(ctx context.Context, name string, data []byte) erro
 	return nil
 }
 
+// WriteUnitFiles writes and links each file, as WriteUnitFile does: one
+// call however many files.
+func (f *Fake) WriteUnitFiles(ctx context.Context, files []agent.UnitFile) map[string]error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	errs := map[string]error{}
+	if err := f.call("WriteUnitFiles"); err != nil {
+		for _, uf := range files {
+			errs[uf.Name] = err
+		}
+		return errs
+	}
+	for _, uf := range files {
+		if err := unit.ValidateName(uf.Name); err != nil {
+			errs[uf.Name] = err
+			continue
+		}
+		f.files[uf.Name] = slices.Clone(uf.Data)
+		if !f.links[uf.Name] {
+			f.touch()
+		}
+		f.links[uf.Name] = true
+	}
+	return errs
+}
+
 // RemoveUnitFile unlinks, disables, resets a failed state, deletes.
 func (f *Fake) RemoveUnitFile(ctx context.Context, name string) error {
 	f.mu.Lock()
