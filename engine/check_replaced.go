@@ -12,6 +12,9 @@ func (c replacedChecker) feasible(u *Unit, m *machineState) bool { return c.chec
 // machine's list: that order depends on when each unit was placed, and a
 // reason that changed with it would be rewritten by every pass.
 func (replacedChecker) check(u *Unit, m *machineState) reason.Refusal {
+	if m.replacers == 0 {
+		return reason.Refusal{} // no unit here replaces anything
+	}
 	by := ""
 	for _, v := range m.units {
 		if evicts(v, u) && (by == "" || v.Name < by) {

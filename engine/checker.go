@@ -27,16 +27,33 @@ type machineState struct {
 	// gone: a machine that is not registered, which still holds units
 	// (see absent.go); never a candidate.
 	gone bool
+	// epoch is the run's count of placement changes (classes.go), which
+	// add and remove keep.
+	epoch *uint64
+	// replacers counts the units here with Replaces=: on a machine with
+	// none, the replaced check is done without looking at its units.
+	replacers int
 }
 
 func (m *machineState) load() int { return len(m.units) }
 
 // add places u here in this run.
 func (m *machineState) add(u *Unit) {
+	m.changed()
+	if len(u.Req.Replaces) > 0 {
+		m.replacers++
+	}
 	m.units = append(m.units, u)
 	m.reserved.MemoryBytes += u.Resources.MemoryBytes
 	m.reserved.MilliCPUs += u.Resources.MilliCPUs
 	m.reserved.DiskBytes += u.Resources.DiskBytes
+}
+
+// changed counts a placement change in the run's epoch.
+func (m *machineState) changed() {
+	if m.epoch != nil { // a machine a test makes on its own has no run
+		*m.epoch++
+	}
 }
 
 func (m *machineState) has(name string) bool {
@@ -52,6 +69,10 @@ func (m *machineState) has(name string) bool {
 func (m *machineState) remove(name string) {
 	for i, u := range m.units {
 		if u.Name == name {
+			m.changed()
+			if len(u.Req.Replaces) > 0 {
+				m.replacers--
+			}
 			m.units = append(m.units[:i], m.units[i+1:]...)
 			m.reserved.MemoryBytes -= u.Resources.MemoryBytes
 			m.reserved.MilliCPUs -= u.Resources.MilliCPUs

@@ -84,6 +84,9 @@ type scheduler struct {
 
 	explainFor map[string]bool    // units whose machine scores SchedulePreview keeps
 	scores     map[string][]Score // and the scores
+
+	classes *classes // units the rules cannot tell apart (classes.go)
+	epoch   uint64   // placement changes in this run, kept by machineState
 }
 
 func newScheduler(in Input) *scheduler {
@@ -104,7 +107,7 @@ func newScheduler(in Input) *scheduler {
 		moved:    map[string]registry.Move{},
 	}
 	for _, m := range in.Machines {
-		ms := &machineState{Machine: m}
+		ms := &machineState{Machine: m, epoch: &s.epoch}
 		s.machines[m.ID] = ms
 		s.order = append(s.order, ms)
 	}
@@ -118,6 +121,7 @@ func newScheduler(in Input) *scheduler {
 		s.current[p.Unit] = append(s.current[p.Unit], p)
 	}
 	s.counts = newGroupCounts(s.ordered)
+	s.classes = newClasses(s.ordered)
 	s.skews = newSkews(s.counts, append([]*machineState(nil), s.order...), s.valuesOf)
 	s.stack = newStack(func(name string) (string, bool) {
 		if m, ok := s.at[name]; ok {
@@ -291,7 +295,13 @@ func (s *scheduler) placePending() {
 	for n := 0; len(s.pending) > 0 && n < limit; n++ {
 		u := s.pending[0]
 		s.pending = s.pending[1:]
-		if m := s.choose(u); m != nil {
+		var m *machineState
+		if !s.knownUnplaceable(u) {
+			if m = s.choose(u); m == nil {
+				s.noMachineFor(u)
+			}
+		}
+		if m != nil {
 			s.place(u, m)
 		} else if g := s.stranded[u.Name]; g != nil {
 			s.holdOn(u, g) // nowhere to go: it stays where it was, and says why
@@ -342,7 +352,7 @@ func (s *scheduler) explainUnplaced() {
 		if s.at[u.Name] != nil || len(s.global[u.Name]) > 0 || !s.reasons[u.Name].IsZero() {
 			continue // placed, or explained already
 		}
-		if fs := s.explain(u); len(fs) > 0 {
+		if fs := s.explainClass(u); len(fs) > 0 {
 			s.reasons[u.Name] = reason.Unplaced{Code: reason.NoEligible, Filters: fs}
 		} else {
 			s.reasons[u.Name] = reason.Unplaced{Code: reason.NoMachines}

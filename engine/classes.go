@@ -1,0 +1,139 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/flota-dev/flota/reason"
+)
+
+// Equivalence classes of units (Nomad's computed node class, turned
+// round: a class of units, not of machines). Two units of one class get
+// the same answer from every feasibility rule on every machine, so once
+// one of them found no machine, the others of its class find none either
+// until the run places or removes a unit somewhere, and the filters that
+// explain why are the same: a run with a thousand instances of a template
+// that cannot all be placed searches the machines and explains once, not a
+// thousand times (issue 11 measured 1–1.8 s a pass for that).
+//
+// What makes two units equal to the rules: the same requirements and
+// reservations, the same group (DistinctBy=, MaxSkew= count the unit's
+// own), and the same answer from every glob of the run that names units
+// (Conflicts= and Replaces= of any unit: another unit's Conflicts=web@1
+// tells web@1 from web@2). A unit's own name matters nowhere else, as long
+// as it sits on no machine in the run (a unit never conflicts with
+// itself): only such units use the classes.
+//
+// The epoch counts changes of the run's placements (machineState add and
+// remove); a class's failure or explanation holds at the epoch it was
+// found at only.
+type classes struct {
+	patterns []namePattern
+	key      map[string]string // unit -> its class
+	// failed is the epoch at which a unit of the class found no machine;
+	// lastFailed the latest of them, so that while units are being placed
+	// (every placement is an epoch) no unit's class is worked out.
+	failed     map[string]uint64
+	lastFailed uint64
+	anyFailed  bool
+	// explained is the filters a unit of the class got, at an epoch.
+	explained map[string]explanation
+}
+
+type namePattern struct {
+	glob   string
+	prefix string // the literal part before its first wildcard: a cheap no
+}
+
+type explanation struct {
+	epoch   uint64
+	filters []reason.Filter
+}
+
+func newClasses(units []*Unit) *classes {
+	seen := map[string]bool{}
+	c := &classes{key: map[string]string{}, failed: map[string]uint64{}, explained: map[string]explanation{}}
+	for _, u := range units {
+		for _, globs := range [][]string{u.Req.Conflicts, u.Req.Replaces} {
+			for _, g := range globs {
+				if !seen[g] {
+					seen[g] = true
+					c.patterns = append(c.patterns, namePattern{glob: g, prefix: g[:literalPrefix(g)]})
+				}
+			}
+		}
+	}
+	return c
+}
+
+// literalPrefix is the length of g's part before any wildcard or escape.
+func literalPrefix(g string) int {
+	if i := strings.IndexAny(g, `*?[\`); i >= 0 {
+		return i
+	}
+	return len(g)
+}
+
+// of is u's class.
+func (c *classes) of(u *Unit, group string) string {
+	if k, ok := c.key[u.Name]; ok {
+		return k
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v|%v|%s|", u.Req, u.Resources, group)
+	for i, p := range c.patterns {
+		if strings.HasPrefix(u.Name, p.prefix) && matching([]string{p.glob}, u.Name) != "" {
+			fmt.Fprintf(&b, "%d,", i)
+		}
+	}
+	k := b.String()
+	c.key[u.Name] = k
+	return k
+}
+
+// classOf is u's class, or "" when u may not use one: it sits on a machine
+// in this run (held on an absent machine, say), or plan asks for its
+// scores, which every unit gets its own search for, or the run has no
+// classes (the property test's reference runs).
+func (s *scheduler) classOf(u *Unit) string {
+	if s.classes == nil || s.at[u.Name] != nil || s.explainFor[u.Name] {
+		return ""
+	}
+	return s.classes.of(u, s.counts.groupOf(u))
+}
+
+// knownUnplaceable says whether a unit of u's class found no machine since
+// the run last changed a placement.
+func (s *scheduler) knownUnplaceable(u *Unit) bool {
+	if s.classes == nil || !s.classes.anyFailed || s.classes.lastFailed != s.epoch {
+		return false
+	}
+	k := s.classOf(u)
+	if k == "" {
+		return false
+	}
+	at, ok := s.classes.failed[k]
+	return ok && at == s.epoch
+}
+
+// noMachineFor records that u found no machine at this epoch.
+func (s *scheduler) noMachineFor(u *Unit) {
+	if k := s.classOf(u); k != "" {
+		s.classes.failed[k] = s.epoch
+		s.classes.lastFailed, s.classes.anyFailed = s.epoch, true
+	}
+}
+
+// explainClass is explain, once per class and epoch.
+func (s *scheduler) explainClass(u *Unit) []reason.Filter {
+	k := s.classOf(u)
+	if k == "" {
+		return s.explain(u)
+	}
+	if e, ok := s.classes.explained[k]; ok && e.epoch == s.epoch {
+		return e.filters
+	}
+	fs := s.explain(u)
+	s.classes.explained[k] = explanation{epoch: s.epoch, filters: fs}
+	return fs
+}
