@@ -36,8 +36,10 @@ type Config struct {
 	// Systemd is this machine's systemd. Nil: the Agent registers and
 	// follows its Placements but runs no unit and publishes no state.
 	Systemd Systemd
-	// Debounce is how long the Agent gathers changes before acting on
-	// them, so that N Placements cost one pass, and at most one
+	// Debounce is the least time between two passes of the Agent over
+	// its units: the first change after a quiet spell is acted on at
+	// once, the changes that follow within Debounce are gathered into the
+	// next pass, so that N Placements cost one pass, and at most one
 	// daemon-reload (default 10ms).
 	Debounce time.Duration
 	// Resync, when positive, rereads the unit directory and systemd's view

@@ -103,11 +103,15 @@ func (d *driver) apply(ctx context.Context, p Plan) error {
 	}
 	if load := slices.DeleteFunc(slices.Clone(p.Load), func(n string) bool { return skip[n] }); len(load) > 0 {
 		st, err := d.sd.Load(ctx, load)
+		var need map[string]bool
+		if check := slices.DeleteFunc(slices.Clone(p.Check), func(n string) bool { return skip[n] }); err == nil && len(check) > 0 {
+			need, err = d.sd.NeedReload(ctx, check)
+		}
 		if err != nil {
 			errs = append(errs, err)
 			p.Reload = true // what systemd made of the files is unknown: reread them all
 		} else {
-			for name, why := range p.Reloads(st) {
+			for name, why := range p.Reloads(st, need) {
 				d.log.Info("unit needs a daemon-reload", "unit", name, "why", why)
 				p.Reload = true
 			}

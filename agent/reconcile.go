@@ -21,6 +21,10 @@ type Input struct {
 	// NoContainers: this machine has no ContainerRuntime, so a unit whose
 	// file has an [X-Container] section is not written (see Plan.Unrunnable).
 	NoContainers bool
+	// Stale are units whose file is what was placed but systemd holds an
+	// older definition of (NeedDaemonReload): the Agent stopped between a
+	// write and its reload. Asked once, when the Agent starts.
+	Stale map[string]bool
 	// Fenced are units that must not run now, whatever their Placement
 	// says: they stop on disconnect and this machine may be losing its
 	// lease. They are stopped and forgotten as started, so that they start
@@ -81,9 +85,12 @@ type Plan struct {
 	ReloadFor map[string]ReloadWhy
 	// Load, when there is no Reload, is the units to have systemd load
 	// after the writes and removals: the written units it did not hold and
-	// the removed ones it did. Reloads says, from what it answers, whether
-	// a reload is needed after all.
+	// the removed ones it did. Check is the rewritten ones among them
+	// (systemd did not hold the old version, but may have loaded it since
+	// the plan was made), whose NeedDaemonReload is asked. Reloads says,
+	// from what systemd answers, whether a reload is needed after all.
 	Load  []string
+	Check []string
 	Start []string
 	// Fetch lists files needed to write units; their units are left alone
 	// in this plan: fetch them and reconcile again.
@@ -116,6 +123,9 @@ const (
 	// ReloadHeld: its file was removed, and systemd still holds the unit
 	// (something refers to it), with the definition of a file that is gone.
 	ReloadHeld ReloadWhy = "held"
+	// ReloadStale: systemd holds a definition older than the unit's file
+	// (its NeedDaemonReload is yes).
+	ReloadStale ReloadWhy = "stale"
 )
 
 // Empty reports whether the plan changes nothing on the machine.
@@ -137,9 +147,10 @@ func (p *Plan) reloadFor(name string, why ReloadWhy) {
 func held(st UnitStatus) bool { return st.Load != "not-found" }
 
 // Reloads says which units of a plan without a Reload need one after all,
-// from what systemd answered to Load (st): a written unit it still did not
-// find, a removed unit it still holds. Pure, as Reconcile.
-func (p Plan) Reloads(st map[string]UnitStatus) map[string]ReloadWhy {
+// from what systemd answered to Load (st) and to NeedReload of Check
+// (need): a written unit it still did not find, a rewritten one whose old
+// definition it holds, a removed unit it still holds. Pure, as Reconcile.
+func (p Plan) Reloads(st map[string]UnitStatus, need map[string]bool) map[string]ReloadWhy {
 	written := make(map[string]bool, len(p.Write))
 	for _, w := range p.Write {
 		written[w.Name] = true
@@ -153,6 +164,8 @@ func (p Plan) Reloads(st map[string]UnitStatus) map[string]ReloadWhy {
 		switch {
 		case written[name] && !held(s):
 			out[name] = ReloadNotFound
+		case written[name] && need[name]:
+			out[name] = ReloadChanged
 		case !written[name] && held(s):
 			out[name] = ReloadHeld
 		}
@@ -164,6 +177,7 @@ func (p Plan) Reloads(st map[string]UnitStatus) map[string]ReloadWhy {
 // loading the units one by one.
 func (p *Plan) settle(removedHeld []string) {
 	if p.Reload {
+		p.Check = nil
 		return // the reload rereads everything systemd holds
 	}
 	for _, w := range p.Write {
@@ -221,6 +235,8 @@ func Reconcile(in Input) Plan {
 				p.Remove = append(p.Remove, name) // drops the old [Install] links too
 				if held(st) {
 					p.reloadFor(name, ReloadChanged)
+				} else {
+					p.Check = append(p.Check, name)
 				}
 			} else if onDisk {
 				p.Memory.Relinked[name] = pl.Hash
@@ -230,6 +246,8 @@ func Reconcile(in Input) Plan {
 				p.Enable = append(p.Enable, name)
 				p.reloadFor(name, ReloadInstall)
 			}
+		} else if in.Stale[name] && held(st) {
+			p.reloadFor(name, ReloadStale)
 		}
 		if pl.Desired == registry.StateLaunched && !in.Fenced[name] {
 			p.launch(name, pl.Hash, st, changed, lost)

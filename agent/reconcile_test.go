@@ -44,15 +44,15 @@ func placed(ps ...registry.Placement) map[string]registry.Placement {
 
 // summary is a Plan with writes by name, to compare in tables.
 type summary struct {
-	Stop, Remove, Write, Enable, Load, Start, Templates []string
-	Reload                                              bool
-	ReloadFor                                           map[string]ReloadWhy
-	Fetch                                               []unit.Hash
-	Started, Relinked                                   map[string]unit.Hash
+	Stop, Remove, Write, Enable, Load, Check, Start, Templates []string
+	Reload                                                     bool
+	ReloadFor                                                  map[string]ReloadWhy
+	Fetch                                                      []unit.Hash
+	Started, Relinked                                          map[string]unit.Hash
 }
 
 func summarize(p Plan) summary {
-	s := summary{Stop: p.Stop, Remove: p.Remove, Enable: p.Enable, Load: p.Load, Start: p.Start, Templates: p.Templates,
+	s := summary{Stop: p.Stop, Remove: p.Remove, Enable: p.Enable, Load: p.Load, Check: p.Check, Start: p.Start, Templates: p.Templates,
 		Reload: p.Reload, ReloadFor: p.ReloadFor, Fetch: p.Fetch, Started: p.Memory.Started, Relinked: p.Memory.Relinked}
 	for _, w := range p.Write {
 		s.Write = append(s.Write, w.Name)
@@ -173,7 +173,10 @@ func TestReconcile(t *testing.T) {
 			want: summary{Stop: []string{"web.service"}, Remove: []string{"web.service"}, Write: []string{"web.service"}, Reload: true, ReloadFor: map[string]ReloadWhy{"web.service": ReloadChanged}}},
 		{name: "replaced while systemd holds no old version: rewritten and loaded, no reload",
 			in:   Input{Desired: placed(launched("web.service", hB)), OnDisk: map[string]unit.Hash{"web.service": hA}, Units: map[string]UnitStatus{}, Memory: Memory{Started: map[string]unit.Hash{"web.service": hA}}},
-			want: summary{Remove: []string{"web.service"}, Write: []string{"web.service"}, Load: []string{"web.service"}, Start: []string{"web.service"}, Started: map[string]unit.Hash{"web.service": hB}}},
+			want: summary{Remove: []string{"web.service"}, Write: []string{"web.service"}, Load: []string{"web.service"}, Check: []string{"web.service"}, Start: []string{"web.service"}, Started: map[string]unit.Hash{"web.service": hB}}},
+		{name: "agent restart: systemd holds an older definition than the file placed: reloaded, then started",
+			in:   Input{Desired: placed(launched("web.service", hA)), OnDisk: map[string]unit.Hash{"web.service": hA}, Units: map[string]UnitStatus{"web.service": dead}, Stale: map[string]bool{"web.service": true}},
+			want: summary{Reload: true, ReloadFor: map[string]ReloadWhy{"web.service": ReloadStale}, Start: []string{"web.service"}, Started: map[string]unit.Hash{"web.service": hA}}},
 		{name: "one reload serves the whole batch: a new unit beside a replaced one is not loaded apart",
 			in: Input{Desired: placed(launched("web.service", hB), launched("new.service", hA)), OnDisk: map[string]unit.Hash{"web.service": hA},
 				Units: map[string]UnitStatus{"web.service": running_}, Memory: Memory{Started: map[string]unit.Hash{"web.service": hA}}},
@@ -214,7 +217,7 @@ func TestReconcile(t *testing.T) {
 
 // norm makes empty and nil the same, for DeepEqual.
 func norm(s *summary) {
-	for _, l := range []*[]string{&s.Stop, &s.Remove, &s.Write, &s.Enable, &s.Load, &s.Start, &s.Templates} {
+	for _, l := range []*[]string{&s.Stop, &s.Remove, &s.Write, &s.Enable, &s.Load, &s.Check, &s.Start, &s.Templates} {
 		if len(*l) == 0 {
 			*l = nil
 		}
@@ -236,17 +239,20 @@ func norm(s *summary) {
 // TestPlanReloads: what systemd answers to Load decides whether a plan
 // without a reload needs one after all.
 func TestPlanReloads(t *testing.T) {
-	p := Plan{Write: []Write{{Name: "new.service"}, {Name: "bad.service"}, {Name: "missed.service"}, {Name: "unanswered.service"}},
-		Remove: []string{"gone.service", "kept.service"},
-		Load:   []string{"new.service", "bad.service", "missed.service", "unanswered.service", "gone.service", "kept.service"}}
+	p := Plan{Write: []Write{{Name: "new.service"}, {Name: "bad.service"}, {Name: "missed.service"}, {Name: "unanswered.service"}, {Name: "fresh.service"}, {Name: "old.service"}},
+		Remove: []string{"gone.service", "kept.service", "fresh.service", "old.service"},
+		Load:   []string{"new.service", "bad.service", "missed.service", "unanswered.service", "gone.service", "kept.service", "fresh.service", "old.service"},
+		Check:  []string{"fresh.service", "old.service"}}
 	got := p.Reloads(map[string]UnitStatus{
 		"new.service":    dead,
 		"bad.service":    {Load: "bad-setting", Active: "inactive", Sub: "dead"}, // read, and wrong: the unit's business
 		"missed.service": notFound,
 		"gone.service":   notFound,
 		"kept.service":   dead, // something still refers to it
-	})
-	want := map[string]ReloadWhy{"missed.service": ReloadNotFound, "unanswered.service": ReloadNotFound, "kept.service": ReloadHeld}
+		"fresh.service":  dead, // read from the new file
+		"old.service":    dead, // loaded from the old file after the plan was made
+	}, map[string]bool{"fresh.service": false, "old.service": true})
+	want := map[string]ReloadWhy{"missed.service": ReloadNotFound, "unanswered.service": ReloadNotFound, "kept.service": ReloadHeld, "old.service": ReloadChanged}
 	if !maps.Equal(got, want) {
 		t.Errorf("Reloads = %v, want %v", got, want)
 	}

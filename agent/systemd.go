@@ -42,6 +42,11 @@ type Systemd interface {
 	// later). A unit that is still not-found after its file was linked
 	// needs a Reload. Never pass a template.
 	Load(ctx context.Context, names []string) (map[string]UnitStatus, error)
+	// NeedReload reports systemd's NeedDaemonReload of each name: the unit
+	// it holds was loaded from a file that changed or went since. (From
+	// systemd v255 on it is also yes for every unit after any link or
+	// enable until the next reload: a reload too many, never one too few.)
+	NeedReload(ctx context.Context, names []string) (map[string]bool, error)
 	// Start starts name and waits for its job: a job that ends other than
 	// done is an error wrapping ErrJobFailed that names the unit and result.
 	Start(ctx context.Context, name string) error

@@ -117,6 +117,7 @@ func (d *driver) run(ctx context.Context) error {
 	}
 	full, dirty := true, map[string]bool{}
 	var due, retry, sweep <-chan time.Time // armed only while there is work
+	var last time.Time                     // when the last pass ended
 	backoff := time.Second
 	// seen belongs to the snapshot acted on (or looked at) last: any later
 	// change closes it. Taking a fresh channel each turn instead would lose
@@ -143,7 +144,10 @@ func (d *driver) run(ctx context.Context) error {
 				dirty[name], pending = true, true
 			}
 		case <-d.kick:
-			pending = true
+			// A new registration, or the fence, which stops units from
+			// outside this loop: systemd's view is read afresh, as the
+			// signals of those stops may not have come yet.
+			full, pending = true, true
 		case <-retry:
 			retry, full, pending = nil, true, true
 		case <-resync:
@@ -166,13 +170,17 @@ func (d *driver) run(ctx context.Context) error {
 			} else {
 				backoff = time.Second
 			}
-			full, dirty = false, map[string]bool{}
+			full, dirty, last = false, map[string]bool{}, time.Now()
 			if sweep = nil; !d.sweepAt.IsZero() {
 				sweep = time.After(time.Until(d.sweepAt))
 			}
 		}
 		if pending && due == nil {
-			due = time.After(d.debounce) // gather a batch: N changes, one reload
+			// The first change after a quiet spell is acted on at once (a
+			// start waits for no timer); what comes during a pass or within
+			// debounce of its end waits for the next one, so that a burst
+			// costs one pass per debounce, however many changes it brings.
+			due = time.After(d.debounce - time.Since(last))
 		}
 	}
 }
@@ -194,7 +202,8 @@ func (d *driver) pass(ctx context.Context, desired map[string]registry.Placement
 		}
 		d.reloadDue, full = false, true
 	}
-	if full || d.onDisk == nil {
+	first := d.onDisk == nil
+	if full || first {
 		onDisk, err := d.sd.UnitFiles(ctx)
 		if err != nil {
 			return err
@@ -218,7 +227,15 @@ func (d *driver) pass(ctx context.Context, desired map[string]registry.Placement
 	}
 	maps.DeleteFunc(d.status, func(n string, _ UnitStatus) bool { return !ours[n] })
 
-	plan, fetchErr := d.plan(ctx, desired)
+	var stale map[string]bool
+	if first {
+		var err error
+		if stale, err = d.stale(ctx, desired); err != nil {
+			d.onDisk = nil // the retry asks again
+			return err
+		}
+	}
+	plan, fetchErr := d.plan(ctx, desired, stale)
 	d.noteTemplates(plan.Templates)
 	for _, n := range plan.Unrunnable {
 		if _, ok := d.override[n]; !ok {
@@ -269,8 +286,24 @@ func (d *driver) refresh(ctx context.Context, names []string) error {
 	return nil
 }
 
+// stale asks systemd, when the Agent starts, which of the units it holds
+// whose file is the one placed were loaded from an older file: the Agent
+// may have stopped between a write and its reload.
+func (d *driver) stale(ctx context.Context, desired map[string]registry.Placement) (map[string]bool, error) {
+	var ask []string
+	for name, h := range d.onDisk {
+		if p, ok := desired[name]; ok && p.Hash == h && !unit.IsTemplate(name) && held(d.status[name]) {
+			ask = append(ask, name)
+		}
+	}
+	if len(ask) == 0 {
+		return nil, nil
+	}
+	return d.sd.NeedReload(ctx, ask)
+}
+
 // plan reconciles, fetching the unit files the plan needs first.
-func (d *driver) plan(ctx context.Context, desired map[string]registry.Placement) (Plan, error) {
+func (d *driver) plan(ctx context.Context, desired map[string]registry.Placement, stale map[string]bool) (Plan, error) {
 	// The fence must know every placed unit's policy, also of a unit that
 	// runs already and needs no writing (after a restart of the agent):
 	// its file is fetched as soon as it is placed, while etcd answers.
@@ -282,7 +315,7 @@ func (d *driver) plan(ctx context.Context, desired map[string]registry.Placement
 	}
 	d.forgetFenceStopped(&d.mem)
 	in := Input{Desired: desired, Files: d.cache, OnDisk: d.onDisk, Units: d.status, Memory: d.mem, NoContainers: d.rt == nil,
-		Fenced: d.fencedUnits(desired)}
+		Stale: stale, Fenced: d.fencedUnits(desired)}
 	plan := Reconcile(in)
 	if len(plan.Fetch) > 0 {
 		for _, h := range plan.Fetch {

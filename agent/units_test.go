@@ -97,7 +97,7 @@ func TestUnitsDesiredStateChanges(t *testing.T) {
 		if data, _ := r.fake.File("web.service"); string(data) != string(r.files.byH[h2]) {
 			t.Errorf("file %q, want the new version", data)
 		}
-		if r.fake.NeedsReload("web.service") {
+		if need, _ := r.fake.NeedReload(context.Background(), []string{"web.service"}); need["web.service"] {
 			t.Error("systemd runs the old definition of web.service: no reload after its file changed")
 		}
 	})

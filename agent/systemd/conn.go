@@ -202,6 +202,23 @@ func (c *Conn) Load(ctx context.Context, names []string) (map[string]agent.UnitS
 	return st, nil
 }
 
+// NeedReload reads each unit's NeedDaemonReload, one call a unit.
+func (c *Conn) NeedReload(ctx context.Context, names []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(names))
+	for _, n := range names {
+		p, err := c.sd.GetUnitPropertyContext(ctx, n, "NeedDaemonReload")
+		if err != nil {
+			return nil, fmt.Errorf("NeedDaemonReload of %s: %w", n, err)
+		}
+		need, ok := p.Value.Value().(bool)
+		if !ok {
+			return nil, fmt.Errorf("NeedDaemonReload of %s: %s is not a boolean", n, p.Value)
+		}
+		out[n] = need
+	}
+	return out, nil
+}
+
 // isNoSuchUnit reports systemd's answer about a unit it has not loaded.
 func isNoSuchUnit(err error) bool {
 	var e godbus.Error

@@ -178,6 +178,24 @@ var contract = []struct {
 			t.Fatalf("Start after rewrite and reload = %v, want the new definition's ErrJobFailed", err)
 		}
 	}},
+	{"a rewritten file of a held unit needs a reload, and takes effect at it", func(t *testing.T, ctx context.Context, s agent.Systemd, c *cleanup) {
+		name := c.name("stale.service")
+		write(t, ctx, s, name, sleeper)
+		must(t, s.Start(ctx, name)) // running: systemd holds it
+		write(t, ctx, s, name, oneshot("/bin/true"))
+		need, err := s.NeedReload(ctx, []string{name})
+		must(t, err)
+		if !need[name] {
+			t.Fatalf("NeedReload = %v after the file of a running unit changed, want yes", need)
+		}
+		must(t, s.Reload(ctx))
+		if need, err = s.NeedReload(ctx, []string{name}); err != nil || need[name] {
+			t.Fatalf("NeedReload = %v, %v after the reload, want no", need, err)
+		}
+		must(t, s.Stop(ctx, name))
+		must(t, s.Start(ctx, name)) // the new definition: a oneshot that exits
+		wantStatus(t, ctx, s, name, agent.UnitStatus{Load: "loaded", Active: "inactive", Sub: "dead"})
+	}},
 	{"enable hooks [Install] into its target", func(t *testing.T, ctx context.Context, s agent.Systemd, c *cleanup) {
 		target, svc := c.name("hook.target"), c.name("hooked.service")
 		write(t, ctx, s, target, []byte("[Unit]\nDescription=flota contract target\n"))

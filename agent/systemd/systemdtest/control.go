@@ -1,7 +1,6 @@
 package systemdtest
 
 import (
-	"bytes"
 	"context"
 	"maps"
 	"slices"
@@ -112,18 +111,4 @@ func (f *Fake) HoldMtime(on bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.holdMtime = on
-}
-
-// NeedsReload is systemd's NeedDaemonReload of name: a unit it holds as
-// loaded whose file changed or went since it was loaded (systemd compares
-// the file's mtime; the Fake, its content).
-func (f *Fake) NeedsReload(name string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	u := f.units[name]
-	if u == nil || u.status.Load == "not-found" {
-		return false
-	}
-	data, ok := f.files[name]
-	return !ok || !f.links[name] || !bytes.Equal(data, u.def)
 }

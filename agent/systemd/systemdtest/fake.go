@@ -1,6 +1,7 @@
 package systemdtest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -287,6 +288,28 @@ func (f *Fake) load(name string) {
 		u.triedAt = f.mapAt
 	}
 	f.set(name, u, st)
+}
+
+// NeedReload is systemd's NeedDaemonReload: a unit it holds as loaded
+// whose file changed or went since it was loaded (systemd compares the
+// file's mtime; the Fake, its content).
+func (f *Fake) NeedReload(ctx context.Context, names []string) (map[string]bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("NeedReload"); err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(names))
+	for _, name := range names {
+		u := f.units[name]
+		if u == nil || u.status.Load == "not-found" {
+			out[name] = false
+			continue
+		}
+		data, ok := f.files[name]
+		out[name] = !ok || !f.links[name] || !bytes.Equal(data, u.def)
+	}
+	return out, nil
 }
 
 // Units reports the units' states; it refuses templates, as systemd does.
