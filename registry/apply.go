@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -59,9 +60,10 @@ func (ch Change) ops() int {
 // fails no more are sent; those in flight may still land, as the earlier
 // ones of a failed run always could, and the Engine's next pass, from a
 // cache that has caught up, decides again from what did. It returns the
-// highest revision written; ErrNotLeader or ErrStale say why a transaction
-// did not apply, and the Engine then waits for its watch to catch up.
-func (r *Registry) Apply(ctx context.Context, l *Leadership, c *Cluster, changes []Change) (int64, error) {
+// revisions it wrote, some of them even with an error; ErrNotLeader or
+// ErrStale say why a transaction did not apply, and the Engine then waits
+// for its watch to catch up.
+func (r *Registry) Apply(ctx context.Context, l *Leadership, c *Cluster, changes []Change) (Applied, error) {
 	var batches []*batch
 	b := r.newBatch(l)
 	for _, ch := range changes {
@@ -80,7 +82,7 @@ func (r *Registry) Apply(ctx context.Context, l *Leadership, c *Cluster, changes
 	}
 	var (
 		mu      sync.Mutex
-		rev     int64
+		written Applied
 		first   error
 		wg      sync.WaitGroup
 		flights = make(chan struct{}, applyInFlight)
@@ -99,14 +101,38 @@ func (r *Registry) Apply(ctx context.Context, l *Leadership, c *Cluster, changes
 			got, err := b.commit(ctx, r)
 			mu.Lock()
 			defer mu.Unlock()
-			rev = max(rev, got)
+			if got > 0 {
+				written.Revisions = append(written.Revisions, got)
+			}
 			if err != nil && first == nil {
 				first = err
 			}
 		}()
 	}
 	wg.Wait()
-	return rev, first
+	slices.Sort(written.Revisions)
+	return written, first
+}
+
+// Applied is what an Apply wrote: the revision of each transaction that
+// committed, in order. The Engine tells its own writes, coming back on
+// its watch, from everyone else's by them.
+type Applied struct {
+	Revisions []int64
+}
+
+// Revision is the highest revision written, 0 when nothing was.
+func (a Applied) Revision() int64 {
+	if len(a.Revisions) == 0 {
+		return 0
+	}
+	return a.Revisions[len(a.Revisions)-1]
+}
+
+// Wrote says whether rev is one of the revisions written.
+func (a Applied) Wrote(rev int64) bool {
+	_, ok := slices.BinarySearch(a.Revisions, rev)
+	return ok
 }
 
 // applyInFlight is how many of Apply's transactions may wait on etcd at
