@@ -22,7 +22,9 @@ func TestGather(t *testing.T) {
 		c := &registry.Cluster{}
 		armed := clk.Armed()
 		done := make(chan error, 1)
-		go func() { done <- e.gather(ctx, updates, c, registry.ClusterUpdate{Revision: 1}, func(registry.ClusterUpdate) {}) }()
+		go func() {
+			done <- e.gather(ctx, updates, c, registry.ClusterUpdate{Revision: 1}, func(registry.ClusterUpdate) {})
+		}()
 		<-armed // the window is open
 		updates <- registry.ClusterUpdate{Revision: 2}
 		updates <- registry.ClusterUpdate{Revision: 3}
