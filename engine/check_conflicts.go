@@ -12,7 +12,14 @@ import (
 // evicts does not count (see evicts): placing u moves it away.
 type conflictsChecker struct{}
 
-func (c conflictsChecker) feasible(u *Unit, m *machineState) bool { return c.check(u, m).Accepted() }
+// feasible asks m's counts first: where no unit can conflict with u, the
+// units need not be scanned.
+func (c conflictsChecker) feasible(u *Unit, m *machineState) bool {
+	if m.conflicts != nil && !m.conflicts.mayConflict(u, m) {
+		return true
+	}
+	return c.check(u, m).Accepted()
+}
 
 func (conflictsChecker) check(u *Unit, m *machineState) reason.Refusal {
 	for _, v := range m.units {

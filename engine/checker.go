@@ -33,6 +33,11 @@ type machineState struct {
 	// replacers counts the units here with Replaces=: on a machine with
 	// none, the replaced check is done without looking at its units.
 	replacers int
+	// conflicts, when set, is the run's index of Conflicts= globs, and
+	// matches and held count per glob the units here it matches and the
+	// units here whose Conflicts= has it (conflict_index.go).
+	conflicts     *conflictIndex
+	matches, held map[int]int
 }
 
 func (m *machineState) load() int { return len(m.units) }
@@ -42,6 +47,9 @@ func (m *machineState) add(u *Unit) {
 	m.changed()
 	if len(u.Req.Replaces) > 0 {
 		m.replacers++
+	}
+	if m.conflicts != nil {
+		m.conflicts.counted(m, u, +1)
 	}
 	m.units = append(m.units, u)
 	m.reserved.MemoryBytes += u.Resources.MemoryBytes
@@ -72,6 +80,9 @@ func (m *machineState) remove(name string) {
 			m.changed()
 			if len(u.Req.Replaces) > 0 {
 				m.replacers--
+			}
+			if m.conflicts != nil {
+				m.conflicts.counted(m, u, -1)
 			}
 			m.units = append(m.units[:i], m.units[i+1:]...)
 			m.reserved.MemoryBytes -= u.Resources.MemoryBytes

@@ -85,7 +85,8 @@ type scheduler struct {
 	explainFor map[string]bool    // units whose machine scores SchedulePreview keeps
 	scores     map[string][]Score // and the scores
 
-	classes *classes // units the rules cannot tell apart (classes.go)
+	classes   *classes       // units the rules cannot tell apart (classes.go)
+	conflicts *conflictIndex // Conflicts= globs, which machines count (conflict_index.go)
 	epoch   uint64   // placement changes in this run, kept by machineState
 }
 
@@ -106,8 +107,9 @@ func newScheduler(in Input) *scheduler {
 		stuck:    map[string]reason.Note{},
 		moved:    map[string]registry.Move{},
 	}
+	s.conflicts = newConflictIndex(in.Units)
 	for _, m := range in.Machines {
-		ms := &machineState{Machine: m, epoch: &s.epoch}
+		ms := &machineState{Machine: m, epoch: &s.epoch, conflicts: s.conflicts}
 		s.machines[m.ID] = ms
 		s.order = append(s.order, ms)
 	}
