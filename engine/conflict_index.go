@@ -15,10 +15,10 @@ import (
 // where nothing can conflict is a few lookups, not a scan of its units
 // with path.Match (issue 11's profile, at 150,000 units).
 type conflictIndex struct {
-	id       map[string]int   // glob -> its number
-	globs    []string         // number -> glob
-	byPrefix map[string][]int // literal prefix -> globs with it
-	lengths  []int            // the literal prefixes' lengths, ascending
+	id       map[string]int         // glob -> its number
+	globs    []string               // number -> glob
+	byPrefix map[string][]int       // literal prefix -> globs with it
+	lengths  []int                  // the literal prefixes' lengths, ascending
 	units    map[*Unit]*conflictIDs // per unit, worked out on first use
 }
 

@@ -87,7 +87,7 @@ type scheduler struct {
 
 	classes   *classes       // units the rules cannot tell apart (classes.go)
 	conflicts *conflictIndex // Conflicts= globs, which machines count (conflict_index.go)
-	epoch   uint64   // placement changes in this run, kept by machineState
+	epoch     uint64         // placement changes in this run, kept by machineState
 }
 
 func newScheduler(in Input) *scheduler {
