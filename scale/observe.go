@@ -106,8 +106,10 @@ func (o *observer) apply(ev *clientv3.Event) {
 }
 
 // wait returns once cond holds (called with the observer locked), or an
-// error when ctx ends first.
-func (o *observer) wait(ctx context.Context, cond func(o *observer) bool) error {
+// error when ctx ends or limit passes first.
+func (o *observer) wait(ctx context.Context, limit time.Duration, cond func(o *observer) bool) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
 	for {
 		o.mu.Lock()
 		ok, ch := cond(o), o.changed

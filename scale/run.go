@@ -128,6 +128,14 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) (err e
 			err = ferr
 		}
 	}()
+	// A run that stops half way still says what it saw of the machines.
+	defer func() {
+		if err != nil {
+			t.add("run stopped", "", "%v", err)
+			health(t, fleet, obs)
+			t.print(out, o)
+		}
+	}()
 	t0 := time.Now()
 	select {
 	case <-fleet.Ready():
@@ -150,16 +158,16 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) (err e
 		}
 	}
 	submitted := since(tSubmit)
-	if err := obs.wait(ctx, func(o *observer) bool { return o.placed >= m.placements }); err != nil {
+	if err := obs.wait(ctx, o.phase, func(o *observer) bool { return o.placed >= m.placements }); err != nil {
 		return fmt.Errorf("waiting for %d placements (%d so far): %w", m.placements, obs.counts().placed, err)
 	}
 	placed := since(tSubmit)
-	if err := obs.wait(ctx, func(o *observer) bool { return o.nLaunch >= m.placements }); err != nil {
+	if err := obs.wait(ctx, o.phase, func(o *observer) bool { return o.nLaunch >= m.placements }); err != nil {
 		return fmt.Errorf("waiting for %d units active (%d so far): %w", m.placements, obs.counts().launched, err)
 	}
 	active := since(tSubmit)
 	cpu := cpuOf(etcd, engines).since(cpu0, active)
-	if err := obs.wait(ctx, func(o *observer) bool { return len(o.unplaced) >= m.unplaced }); err != nil {
+	if err := obs.wait(ctx, o.phase, func(o *observer) bool { return len(o.unplaced) >= m.unplaced }); err != nil {
 		return fmt.Errorf("waiting for %d unplaced reasons (%d so far): %w", m.unplaced, obs.counts().unplaced, err)
 	}
 	explained := since(tSubmit)
@@ -180,7 +188,7 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) (err e
 	if err := reg.CreateUnits(ctx, []*unit.File{probe}, registry.StateLaunched); err != nil {
 		return err
 	}
-	if err := obs.wait(ctx, func(o *observer) bool { return o.nLaunch > before.launched }); err != nil {
+	if err := obs.wait(ctx, o.phase, func(o *observer) bool { return o.nLaunch > before.launched }); err != nil {
 		return fmt.Errorf("waiting for probe.service: %w", err)
 	}
 	t.add("one unit: submit → active", since(tProbe).String(), "")
@@ -240,16 +248,7 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) (err e
 	}
 
 	// What the machines lost while alive, and the engine's passes.
-	obs.mu.Lock()
-	falseLosses := 0
-	for id := range obs.gone {
-		if !killedMachine(fleet, id) {
-			falseLosses++
-		}
-	}
-	obs.mu.Unlock()
-	t.add("false machine losses", fmt.Sprint(falseLosses+fleet.Lost()), "records of live machines deleted: %d; registrations of live machines lost: %d", falseLosses, fleet.Lost())
-	t.add("fences raised on live machines", fmt.Sprint(fleet.Fences()), "an agent that heard nothing from etcd for most of its lease stops its units that stop on disconnect")
+	health(t, fleet, obs)
 	t.add("etcd DB size, settled / at the end", fmt.Sprintf("%.1f / %.1f MiB", dbSettled, dbSize(ctx, cli, endpoint)), "")
 	t.add("etcd RSS, settled", fmt.Sprintf("%.0f MiB", etcdRSS), "")
 	t.add("engine RSS, settled (peak)", fmt.Sprintf("%.0f MiB (%.0f)", engineRSS, enginePeak), "the leader, %s", leader)
@@ -312,7 +311,7 @@ func killMachines(ctx context.Context, o options, fleet *sim.Fleet, obs *observe
 			mm.Kill()
 		}
 	}
-	if err = obs.wait(ctx, func(o *observer) bool {
+	if err = obs.wait(ctx, o.phase, func(o *observer) bool {
 		for id := range dead {
 			if !o.gone[id] {
 				return false
@@ -335,7 +334,7 @@ func killMachines(ctx context.Context, o options, fleet *sim.Fleet, obs *observe
 		}
 		return true
 	}
-	if err = obs.wait(ctx, settled); err != nil {
+	if err = obs.wait(ctx, o.phase, settled); err != nil {
 		return tKill, tGone, tMoved, 0, nil, fmt.Errorf("waiting for the dead machines' units to move: %w", err)
 	}
 	tMoved = time.Now()
@@ -398,7 +397,7 @@ func failover(ctx context.Context, o options, reg *registry.Registry, engines ma
 		})
 		led <- time.Now()
 	}()
-	if err := obs.wait(ctx, func(o *observer) bool { return o.placed >= before.placed+len(files) }); err != nil {
+	if err := obs.wait(ctx, o.phase, func(ob *observer) bool { return ob.placed >= before.placed+len(files) }); err != nil {
 		return tKill, tLed, tPlaced, fmt.Errorf("waiting for the new leader to place: %w", err)
 	}
 	tPlaced = time.Now()
@@ -408,6 +407,21 @@ func failover(ctx context.Context, o options, reg *registry.Registry, engines ma
 		return tKill, tLed, tPlaced, errors.New("no new leader")
 	}
 	return tKill, tLed, tPlaced, nil
+}
+
+// health adds what the live machines lost: leases, registrations,
+// fences.
+func health(t *table, fleet *sim.Fleet, obs *observer) {
+	obs.mu.Lock()
+	falseLosses := 0
+	for id := range obs.gone {
+		if !killedMachine(fleet, id) {
+			falseLosses++
+		}
+	}
+	obs.mu.Unlock()
+	t.add("false machine losses", fmt.Sprint(falseLosses+fleet.Lost()), "records of live machines deleted: %d; registrations of live machines lost: %d", falseLosses, fleet.Lost())
+	t.add("fences raised on live machines", fmt.Sprint(fleet.Fences()), "an agent that heard nothing from etcd for most of its lease stops its units that stop on disconnect")
 }
 
 func killedMachine(f *sim.Fleet, id string) bool {
