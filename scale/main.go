@@ -26,6 +26,7 @@ type options struct {
 	kill        float64
 	failover    int
 	batch       int
+	submitters  int
 	timeout     time.Duration
 	phase       time.Duration
 	keep        bool
@@ -49,6 +50,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&o.kill, "kill", 10, "percent of the machines killed for the machine-loss figures")
 	fs.IntVar(&o.failover, "failover-units", 100, "units submitted right after the leading engine is killed")
 	fs.IntVar(&o.batch, "submit-batch", 500, "units per submit call (the registry splits it into transactions)")
+	fs.IntVar(&o.submitters, "submitters", 1, "submit calls in flight at once (each as one flotactl submit would)")
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "give up after this long")
 	fs.DurationVar(&o.phase, "phase-timeout", 3*time.Minute, "give up on a phase (all placed, all active, units moved, ...) after this long, and print what was reached")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (etcd data, engine logs) and say where it is")

@@ -152,10 +152,8 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) (err e
 	log.Info("submitting", "units", len(m.files), "placements", m.placements, "unplaceable", m.unplaced)
 	tSubmit := time.Now()
 	cpu0 := cpuOf(etcd, engines)
-	for i := 0; i < len(m.files); i += o.batch {
-		if err := reg.CreateUnits(ctx, m.files[i:min(i+o.batch, len(m.files))], registry.StateLaunched); err != nil {
-			return err
-		}
+	if err := submit(ctx, reg, m.files, o.batch, o.submitters); err != nil {
+		return err
 	}
 	submitted := since(tSubmit)
 	if err := obs.wait(ctx, o.phase, func(o *observer) bool { return o.placed >= m.placements }); err != nil {
@@ -171,7 +169,7 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) (err e
 		return fmt.Errorf("waiting for %d unplaced reasons (%d so far): %w", m.unplaced, obs.counts().unplaced, err)
 	}
 	explained := since(tSubmit)
-	t.add("units submitted", fmt.Sprintf("%d in %v", len(m.files), submitted), "%d placements to make, %d units unplaceable; %d per submit call", m.placements, m.unplaced, o.batch)
+	t.add("units submitted", fmt.Sprintf("%d in %v", len(m.files), submitted), "%d placements to make, %d units unplaceable; %d per submit call, %d submitters at once", m.placements, m.unplaced, o.batch, o.submitters)
 	t.add("submit → all placed", placed.String(), "%.0f placements/s", float64(m.placements)/placed.Seconds())
 	t.add("submit → all active", active.String(), "%.0f units/s reported active (start delay %v)", float64(m.placements)/active.Seconds(), o.startDelay)
 	t.add("submit → every unplaceable unit has its reason", explained.String(), "")
@@ -407,6 +405,34 @@ func failover(ctx context.Context, o options, reg *registry.Registry, engines ma
 		return tKill, tLed, tPlaced, errors.New("no new leader")
 	}
 	return tKill, tLed, tPlaced, nil
+}
+
+// submit creates the units, batch per call, from submitters at once (as
+// many flotactl submits would): one submitter's calls, each waiting for
+// its transactions, would measure the submitter more than the engine.
+func submit(ctx context.Context, reg *registry.Registry, files []*unit.File, batch, submitters int) error {
+	next := make(chan []*unit.File)
+	errs := make(chan error, max(submitters, 1))
+	for range max(submitters, 1) {
+		go func() {
+			var err error
+			for b := range next {
+				if err == nil {
+					err = reg.CreateUnits(ctx, b, registry.StateLaunched)
+				}
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < len(files); i += batch {
+		next <- files[i:min(i+batch, len(files))]
+	}
+	close(next)
+	var all []error
+	for range max(submitters, 1) {
+		all = append(all, <-errs)
+	}
+	return errors.Join(all...)
 }
 
 // health adds what the live machines lost: leases, registrations,

@@ -110,10 +110,19 @@ func (f *Fleet) Run(ctx context.Context) error {
 		if m.killed {
 			m.mu.Unlock()
 			cancel()
+			close(m.done)
 			continue
 		}
 		m.cancel = cancel
 		m.mu.Unlock()
+		// A machine starts only once it may register: its agent's fuse
+		// counts from its start, so one left queueing behind thousands
+		// of registrations would raise its fence before it ever asked.
+		select {
+		case f.slots <- struct{}{}:
+			m.store.hold()
+		case <-ctx.Done():
+		}
 		wg.Go(func() {
 			defer close(m.done)
 			defer cancel()

@@ -16,17 +16,31 @@ type store struct {
 	agent.Store
 	fleet *Fleet
 
-	mu sync.Mutex
-	n  int // successful registrations
+	mu   sync.Mutex
+	n    int  // successful registrations
+	held bool // Fleet.Run took a registration slot for the first one
+}
+
+// hold records that the next registration's slot is taken already.
+func (s *store) hold() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.held = true
 }
 
 var _ agent.Store = (*store)(nil)
 
 func (s *store) Register(ctx context.Context, m registry.Machine, ttl time.Duration) (*registry.Presence, error) {
-	select {
-	case s.fleet.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	s.mu.Lock()
+	held := s.held
+	s.held = false
+	s.mu.Unlock()
+	if !held {
+		select {
+		case s.fleet.slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	p, err := s.Store.Register(ctx, m, ttl)
 	<-s.fleet.slots
