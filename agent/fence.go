@@ -58,14 +58,33 @@ func (d *driver) setFenced(ctx context.Context, on bool) {
 }
 
 // forgetFenceStopped drops from m what it remembers as started of the
-// units the fence stopped since the last call.
-func (d *driver) forgetFenceStopped(m *Memory) {
+// units the fence stopped, once the fence is down, and returns them: a
+// pass that read systemd's view before the fence stopped them (it may have
+// waited on etcd since) must read it again, or it would take them for
+// running and remember them as started, never to start them again. While
+// the fence is up they stay marked: Reconcile forgets them as started
+// anyway (Input.Fenced), and the fence's stops may still be under way.
+func (d *driver) forgetFenceStopped(m *Memory) []string {
 	d.fenceMu.Lock()
 	defer d.fenceMu.Unlock()
-	for n := range d.fenceStopped {
+	if d.fenced {
+		return nil
+	}
+	names := slices.Sorted(maps.Keys(d.fenceStopped))
+	for _, n := range names {
 		delete(m.Started, n)
 	}
 	clear(d.fenceStopped)
+	return names
+}
+
+// markFenceStopped marks names again, for a later pass to forget.
+func (d *driver) markFenceStopped(names []string) {
+	d.fenceMu.Lock()
+	defer d.fenceMu.Unlock()
+	for _, n := range names {
+		d.fenceStopped[n] = true
+	}
 }
 
 // isFenced says whether name must not be started now.

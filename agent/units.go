@@ -313,7 +313,15 @@ func (d *driver) plan(ctx context.Context, desired map[string]registry.Placement
 			errs = append(errs, err)
 		}
 	}
-	d.forgetFenceStopped(&d.mem)
+	if stopped := slices.DeleteFunc(d.forgetFenceStopped(&d.mem), func(n string) bool {
+		_, placed := desired[n]
+		return !placed || unit.IsTemplate(n)
+	}); len(stopped) > 0 {
+		if err := d.refresh(ctx, stopped); err != nil {
+			d.markFenceStopped(stopped) // the next pass reads them again
+			errs = append(errs, err)
+		}
+	}
 	in := Input{Desired: desired, Files: d.cache, OnDisk: d.onDisk, Units: d.status, Memory: d.mem, NoContainers: d.rt == nil,
 		Stale: stale, Fenced: d.fencedUnits(desired)}
 	plan := Reconcile(in)
