@@ -79,12 +79,12 @@ func run(ctx context.Context, endpoints []string, prefix string, clients int, le
 	go func() {
 		select {
 		case <-f.Ready():
-			log.Warn("simulated machines registered", "machines", cfg.Machines, "took", time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(stderr, "flota-sim: %d machines registered in %v\n", cfg.Machines, time.Since(start).Round(time.Millisecond))
 		case <-ctx.Done():
 		}
 	}()
 	err = f.Run(ctx)
-	log.Warn("simulated machines stopped", "lost_registrations", f.Lost())
+	fmt.Fprintf(stderr, "flota-sim: stopped; registrations of live machines lost: %d, fences raised on them: %d\n", f.Lost(), f.Fences())
 	return err
 }
 
