@@ -105,7 +105,15 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) (err e
 		}
 	}
 
-	// The simulated machines, in this process.
+	// The simulated machines, in this process. Their warnings go to a
+	// file of the work directory: in a run that goes wrong, thousands of
+	// agents say so each.
+	simFile, err := os.Create(filepath.Join(work, "sim.log"))
+	if err != nil {
+		return err
+	}
+	defer simFile.Close()
+	simLog := slog.New(slog.NewTextHandler(simFile, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	metadata := sim.Metadata(o.zones, o.racks, nil)
 	regs := make([]*registry.Registry, o.clients)
 	for i := range regs {
@@ -115,7 +123,7 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) (err e
 		defer regs[i].Close()
 	}
 	fleet, err := sim.New(regs, sim.Config{Machines: o.machines, TTL: o.machineTTL, Metadata: metadata,
-		Systemd: systemdtest.Options{StartDelay: o.startDelay}}, quiet(log))
+		Systemd: systemdtest.Options{StartDelay: o.startDelay}}, simLog)
 	if err != nil {
 		return err
 	}
@@ -480,21 +488,6 @@ func (s cpuSample) since(then cpuSample, d time.Duration) cpuShare {
 	c.total = (c.self + c.etcd + c.engines) / float64(goruntime.NumCPU())
 	return c
 }
-
-// quiet is the simulated machines' log: warnings and errors only, as
-// thousands of agents each say every unit placed on them.
-func quiet(log *slog.Logger) *slog.Logger {
-	return slog.New(warnOnly{log.Handler()}).With("part", "sim")
-}
-
-type warnOnly struct{ slog.Handler }
-
-func (w warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= slog.LevelWarn && w.Handler.Enabled(ctx, l)
-}
-
-func (w warnOnly) WithAttrs(as []slog.Attr) slog.Handler { return warnOnly{w.Handler.WithAttrs(as)} }
-func (w warnOnly) WithGroup(g string) slog.Handler       { return warnOnly{w.Handler.WithGroup(g)} }
 
 // dbSize is etcd's database size in MiB (0 if etcd does not say).
 func dbSize(ctx context.Context, cli *clientv3.Client, endpoint string) float64 {
