@@ -173,7 +173,11 @@ func (s *scheduler) moveOff(u *Unit, m *machineState, late bool) bool {
 		s.leaving[u.Name] = m
 		return true
 	case (to != nil || late) && s.running(u, m.ID):
+		// Waits for its copy on m to stop, as waitsForStop says in the
+		// runs after this one: in flight, so this run asks for the poll
+		// too (the Engine runs no pass for its own write coming back).
 		s.reasons[u.Name] = reason.Unplaced{Code: reason.StoppingElsewhere, Args: []string{m.ID}}
+		s.inflight[m.ID]++
 		return true
 	case to != nil:
 		s.place(u, to) // nothing runs on m: nothing to wait for

@@ -115,8 +115,7 @@ func (r *Registry) Apply(ctx context.Context, l *Leadership, c *Cluster, changes
 }
 
 // Applied is what an Apply wrote: the revision of each transaction that
-// committed, in order. The Engine tells its own writes, coming back on
-// its watch, from everyone else's by them.
+// committed, in order.
 type Applied struct {
 	Revisions []int64
 }
@@ -127,12 +126,6 @@ func (a Applied) Revision() int64 {
 		return 0
 	}
 	return a.Revisions[len(a.Revisions)-1]
-}
-
-// Wrote says whether rev is one of the revisions written.
-func (a Applied) Wrote(rev int64) bool {
-	_, ok := slices.BinarySearch(a.Revisions, rev)
-	return ok
 }
 
 // applyInFlight is how many of Apply's transactions may wait on etcd at
