@@ -21,19 +21,24 @@ func (c conflictsChecker) feasible(u *Unit, m *machineState) bool {
 	return c.check(u, m).Accepted()
 }
 
+// check names the conflict with the unit first by name, not by where it
+// sits in the machine's list: that order depends on when each unit was
+// placed, and a reason that changed with it would be rewritten by the
+// next pass (as the replaced check does).
 func (conflictsChecker) check(u *Unit, m *machineState) reason.Refusal {
+	var by *Unit
+	var why reason.Refusal
 	for _, v := range m.units {
-		if v.Name == u.Name || evicts(u, v) {
+		if v.Name == u.Name || evicts(u, v) || (by != nil && v.Name > by.Name) {
 			continue
 		}
 		if p := matching(u.Req.Conflicts, v.Name); p != "" {
-			return reason.Refuse(reason.Conflicts, p)
-		}
-		if p := matching(v.Req.Conflicts, u.Name); p != "" {
-			return reason.Refuse(reason.ConflictsOf, p, v.Name)
+			by, why = v, reason.Refuse(reason.Conflicts, p)
+		} else if p := matching(v.Req.Conflicts, u.Name); p != "" {
+			by, why = v, reason.Refuse(reason.ConflictsOf, p, v.Name)
 		}
 	}
-	return reason.Refusal{}
+	return why
 }
 
 // matching returns the first glob of patterns that matches name, or "".

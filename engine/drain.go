@@ -153,7 +153,8 @@ func (s *scheduler) drainMoves() {
 		slices.SortFunc(on, func(a, b *Unit) int { return strings.Compare(a.Name, b.Name) })
 		for _, u := range on {
 			if !late && room <= 0 {
-				break
+				s.stillStuck(u, m) // not looked at this run: as the last run found it
+				continue
 			}
 			if s.moveOff(u, m, late) {
 				room--
@@ -167,20 +168,24 @@ func (s *scheduler) drainMoves() {
 func (s *scheduler) moveOff(u *Unit, m *machineState, late bool) bool {
 	s.unplace(u, m)
 	to := s.choose(u)
+	stops := u.Req.StopsOnDisconnect(s.in.Disconnect)
 	switch {
-	case to != nil && !late && !u.Req.StopsOnDisconnect(s.in.Disconnect):
+	case to != nil && !late && !stops:
 		s.place(u, to)
 		s.leaving[u.Name] = m
 		return true
-	case (to != nil || late) && s.running(u, m.ID):
+	case to != nil && stops && s.running(u, m.ID):
 		// Waits for its copy on m to stop, as waitsForStop says in the
 		// runs after this one: in flight, so this run asks for the poll
-		// too (the Engine runs no pass for its own write coming back).
+		// too.
 		s.reasons[u.Name] = reason.Unplaced{Code: reason.StoppingElsewhere, Args: []string{m.ID}}
 		s.inflight[m.ID]++
 		return true
 	case to != nil:
-		s.place(u, to) // nothing runs on m: nothing to wait for
+		// Nothing runs on m, or past the deadline a unit that may run
+		// twice: placed at once, its copy on m stops as its placement
+		// goes (what the runs after this one decide too).
+		s.place(u, to)
 		return true
 	case late:
 		s.passed = append(s.passed, u) // stopped into nowhere: the deadline says so
@@ -189,6 +194,17 @@ func (s *scheduler) moveOff(u *Unit, m *machineState, late bool) bool {
 	s.stuck[u.Name] = reason.Note{Code: reason.DrainStuck, Args: []string{m.ID}, Filters: s.explain(u)}
 	s.place(u, m)
 	return false
+}
+
+// stillStuck carries over the note that u cannot leave the draining m, for
+// a unit this run has no room to try: trying it is what found the note,
+// and dropping it untried would rewrite it at every run.
+func (s *scheduler) stillStuck(u *Unit, m *machineState) {
+	for _, n := range s.in.Notes[u.Name] {
+		if n.Code == reason.DrainStuck && len(n.Args) > 0 && n.Args[0] == m.ID {
+			s.stuck[u.Name] = n
+		}
+	}
 }
 
 // unplace takes u off m in this run.

@@ -102,6 +102,28 @@ func (s *scheduler) rebalance() {
 			followed[p] = true
 		}
 	}
+	// Sweeps until one moves nothing: a move can make another unit's worth
+	// making, which the next pass would otherwise begin (one-pass
+	// convergence).
+	// A load move can make a soft one worth making, too.
+	for {
+		for progress := true; progress && quota > 0; {
+			quota, oldest, progress = s.rebalanceSweep(quota, oldest, followed)
+		}
+		if quota <= 0 {
+			s.rebalanceSweep(quota, oldest, followed) // only the wake, for the moves it cannot begin
+		}
+		var loaded bool
+		if quota, oldest, loaded = s.rebalanceLoad(quota, oldest, followed); !loaded || quota <= 0 {
+			return
+		}
+	}
+}
+
+// rebalanceSweep looks at every unit once, in s.ordered's order, and
+// begins the moves quota allows; it says whether it began any.
+func (s *scheduler) rebalanceSweep(quota int, oldest time.Time, followed map[string]bool) (int, time.Time, bool) {
+	began := false
 	for _, u := range s.ordered {
 		if !s.rebalanceable(u, followed) {
 			continue
@@ -125,9 +147,13 @@ func (s *scheduler) rebalance() {
 		}
 		if _, ok := s.rebalanceMove(u, true); ok {
 			quota--
+			began = true
+			if oldest.IsZero() {
+				oldest = s.in.Now // the minute's first move is this run's
+			}
 		}
 	}
-	s.rebalanceLoad(quota, oldest, followed)
+	return quota, oldest, began
 }
 
 // recentMoves counts the moves begun in the minute before Now (or after
@@ -156,12 +182,12 @@ func (s *scheduler) mayMove(u *Unit, followed map[string]bool) bool {
 	if !s.unpinned(u, followed) {
 		return false
 	}
-	m := s.at[u.Name]
-	ps := s.current[u.Name]
-	if len(ps) != 1 || ps[0].Machine != m.ID {
-		return false // placed by this run, or moving
-	}
-	return true
+	// Not placed by this run (improve.go had its look), and not moving:
+	// unpinned says it leaves no copy behind. A move this run completes
+	// (its old copy stopped) leaves it free, and the next check, "moved
+	// less than a minute ago", asks for the run that may move it again,
+	// as the next pass would.
+	return containsMachine(s.current[u.Name], s.at[u.Name].ID)
 }
 
 // unpinned says whether u, placed in this run or before, is free to go

@@ -98,12 +98,14 @@ const settleRounds = 6
 
 // rebalanceLoad begins the load moves quota allows, busiest machines
 // first, for units placed before this run; oldest is the oldest move of
-// the minute, for the wake when the quota is spent.
-func (s *scheduler) rebalanceLoad(quota int, oldest time.Time, followed map[string]bool) {
+// the minute, for the wake when the quota is spent. It returns what is
+// left of both and whether it began a move.
+func (s *scheduler) rebalanceLoad(quota int, oldest time.Time, followed map[string]bool) (int, time.Time, bool) {
 	gap := s.in.Rebalance.LoadGap
 	if gap < 2 {
-		return
+		return quota, oldest, false
 	}
+	began := false
 	s.evenOut(gap, func(u *Unit, src *machineState) (bool, bool) {
 		if !s.mayMove(u, followed) {
 			return false, false
@@ -117,9 +119,6 @@ func (s *scheduler) rebalanceLoad(quota int, oldest time.Time, followed map[stri
 			return false, false
 		}
 		if quota <= 0 {
-			if oldest.IsZero() {
-				oldest = s.in.Now // the quota went on this run's moves
-			}
 			s.wakeAt(oldest.Add(rebalanceWindow))
 			return false, true
 		}
@@ -128,8 +127,13 @@ func (s *scheduler) rebalanceLoad(quota int, oldest time.Time, followed map[stri
 		s.lift(u)
 		s.beginMove(u, src, to, why)
 		quota--
+		began = true
+		if oldest.IsZero() {
+			oldest = s.in.Now // the minute's first move is this run's
+		}
 		return true, false
 	})
+	return quota, oldest, began
 }
 
 // evenOut offers try the units of the busiest machines, one at a time,

@@ -43,9 +43,15 @@ func (s *scheduler) run() Plan {
 	s.placeGlobals()
 	s.placePending()
 	s.settleNew() // greedy placement misses what a later unit needed: a second look at this run's units, for soft rules (and load, when on)
+	settled := s.epoch
 	s.drainMoves()
-	s.rebalance()    // placed units to where their soft rules are served clearly better, within the rate
-	s.placePending() // what the moves evicted with Replaces=
+	s.rebalance() // placed units to where their soft rules are served clearly better, within the rate
+	if s.epoch != settled {
+		s.refollow()    // units whose MachineOf= leader the moves took away
+		s.retryPassed() // what the moves evicted with Replaces=, and what they made room for
+	} else {
+		s.placePending()
+	}
 	s.pollMoves()
 	s.explainUnplaced()
 	s.noteSoftRules()

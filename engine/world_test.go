@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -134,7 +135,46 @@ func (w *world) input() Input {
 }
 
 // step schedules once and applies the plan.
+//
+// Every step also checks one-pass convergence: the run after it, nothing
+// else changed (the agents published nothing, the clock stood still),
+// plans nothing and asks to run no sooner than the step did. The Engine
+// runs no pass for its own writes coming back, which is sound only while
+// this holds.
 func (w *world) step() Plan {
+	w.t.Helper()
+	plan := w.stepOnce()
+	again := Schedule(w.input())
+	if !again.Empty() {
+		w.t.Fatalf("the run after a run, nothing else changed, planned\n%safter\n%s", renderFull(again), renderFull(plan))
+	}
+	if !again.Wake.IsZero() && (plan.Wake.IsZero() || again.Wake.Before(plan.Wake)) {
+		w.t.Fatalf("the run after a run, nothing else changed, asks to run at %v; the run itself at %v", again.Wake, plan.Wake)
+	}
+	return plan
+}
+
+// renderFull is render with the notes and moves.
+func renderFull(p Plan) string {
+	var b strings.Builder
+	for _, ch := range p.Changes {
+		fmt.Fprintf(&b, "%s put=%v del=%v", ch.Unit, ch.Put, ch.Delete)
+		if ch.Unplaced != nil {
+			fmt.Fprintf(&b, " why=%s", codes(*ch.Unplaced))
+		}
+		if ch.Notes != nil {
+			fmt.Fprintf(&b, " notes=%v", *ch.Notes)
+		}
+		if ch.Move != nil {
+			fmt.Fprintf(&b, " move=%v", *ch.Move)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// stepOnce runs Schedule once and applies its plan.
+func (w *world) stepOnce() Plan {
 	plan := Schedule(w.input())
 	for _, ch := range plan.Changes {
 		for _, p := range ch.Delete {
