@@ -84,6 +84,9 @@ type Engine struct {
 	in    *inputs
 	// passes counts scheduling passes, for tests and benchmarks.
 	passes atomic.Int64
+	// decided is the revision of the cache the Engine last decided on
+	// (passed, or found nothing to pass for), for tests.
+	decided atomic.Int64
 }
 
 // New returns an Engine over store.
@@ -114,6 +117,10 @@ func New(store Store, cfg Config, log *slog.Logger) *Engine {
 
 // Passes is how many scheduling passes the Engine ran.
 func (e *Engine) Passes() int64 { return e.passes.Load() }
+
+// Decided is the revision of the cluster the Engine last decided on: it
+// ran the pass that revision called for, or found none was.
+func (e *Engine) Decided() int64 { return e.decided.Load() }
 
 // Run campaigns, leads until leadership is lost, and campaigns again, until
 // ctx ends. Losing etcd is not fatal: the Engine waits and tries again, and
@@ -168,14 +175,23 @@ func (e *Engine) lead(ctx context.Context, l *registry.Leadership) error {
 	absent := newAbsences(e.cfg.MachineTTL)
 	var waitFor int64         // revision of our last write: schedule again once the cache has it
 	var wake <-chan time.Time // armed while a hold on an absent machine will end
-	// Every update, the Engine's own writes coming back included, is
-	// followed by a pass. A pass of the cluster the last plan left should
-	// plan nothing (one-pass convergence), but the scheduler does not yet
-	// hold to it everywhere (drains, rebalancing, some reasons and notes
-	// change on the second look), so that pass is not skipped.
+	// dirty says something changed that the last pass did not decide on:
+	// a change of anyone else's, a wake, a reload. The Engine's own writes
+	// coming back are not one: a pass of the cluster its last plan left
+	// plans nothing and asks to run no sooner (one-pass convergence, which
+	// every step of the scheduler's property tests checks), so that pass,
+	// a whole one for each that wrote, is skipped.
+	dirty := true
+	var ours registry.Applied // what the last pass wrote
+	mark := func(u registry.ClusterUpdate) {
+		if !u.Only(ours.Wrote) {
+			dirty = true
+		}
+	}
 	for {
-		if c.Revision >= waitFor {
+		if c.Revision >= waitFor && dirty {
 			written, at, err := e.pass(ctx, l, c, absent)
+			dirty, ours = false, written
 			wake = nil
 			if !at.IsZero() {
 				wake = e.cfg.Clock.After(at.Sub(e.cfg.Clock.Now()))
@@ -185,10 +201,12 @@ func (e *Engine) lead(ctx context.Context, l *registry.Leadership) error {
 				waitFor = written.Revision()
 			case errors.Is(err, registry.ErrStale):
 				waitFor = c.Revision + 1 // something changed under us: wait for it
+				dirty = true
 			default:
 				return err
 			}
 		}
+		e.decided.Store(c.Revision)
 		select {
 		case u, ok := <-updates:
 			if !ok {
@@ -198,11 +216,13 @@ func (e *Engine) lead(ctx context.Context, l *registry.Leadership) error {
 				return u.Err // the caller campaigns again and reloads
 			}
 			c.Apply(u)
-			if err := e.gather(ctx, updates, c, u); err != nil {
+			mark(u)
+			if err := e.gather(ctx, updates, c, u, mark); err != nil {
 				return err
 			}
 		case <-wake:
 			wake = nil // a hold ended: the pass at the top decides again
+			dirty = true
 		case <-resync.C:
 			fresh, err := e.store.LoadCluster(ctx, e.log)
 			if err != nil {
@@ -210,6 +230,7 @@ func (e *Engine) lead(ctx context.Context, l *registry.Leadership) error {
 			}
 			c = fresh
 			waitFor = 0
+			dirty = true
 			e.collect(ctx, l, c)
 		case <-ctx.Done():
 			return ctx.Err()
@@ -217,12 +238,12 @@ func (e *Engine) lead(ctx context.Context, l *registry.Leadership) error {
 	}
 }
 
-// gather applies to c the updates that follow the first (already
-// applied) for the batch window (Config.Batch) or until MaxBatch key
-// changes, and then those already waiting, so one pass covers a burst. A
-// broken watch's error is returned; a closed channel is left for the
-// caller to see.
-func (e *Engine) gather(ctx context.Context, updates <-chan registry.ClusterUpdate, c *registry.Cluster, first registry.ClusterUpdate) error {
+// gather applies to c, and hands to mark, the updates that follow the
+// first (already applied) for the batch window (Config.Batch) or until
+// MaxBatch key changes, and then those already waiting, so one pass covers
+// a burst. A broken watch's error is returned; a closed channel is left
+// for the caller to see.
+func (e *Engine) gather(ctx context.Context, updates <-chan registry.ClusterUpdate, c *registry.Cluster, first registry.ClusterUpdate, mark func(registry.ClusterUpdate)) error {
 	n := max(first.Events(), 1)
 	var window <-chan time.Time
 	if e.cfg.Batch > 0 {
@@ -254,6 +275,7 @@ func (e *Engine) gather(ctx context.Context, updates <-chan registry.ClusterUpda
 			return u.Err
 		}
 		c.Apply(u)
+		mark(u)
 		n += max(u.Events(), 1)
 	}
 	return nil

@@ -341,3 +341,45 @@ func TestNewLeaderHoldsAbsentMachines(t *testing.T) {
 	clock.Advance(time.Second)
 	c.eventually("a on m2 once the hold ended", func(st *registry.Status) bool { return slices.Equal(where(st, "a.service"), []string{"m2"}) })
 }
+
+// TestEngineSkipsItsOwnEcho: the Engine's writes come back on its watch;
+// a pass of the cluster its last plan left plans nothing, so none is run
+// for them. Each unit started is then one pass, not two.
+func TestEngineSkipsItsOwnEcho(t *testing.T) {
+	c := newCluster(t)
+	c.machine("m1", nil)
+	ctx, cancel := context.WithCancel(c.ctx)
+	e := engine.New(registrytest.Registry(t, c.eps), engine.Config{ID: "e1", LeaderTTL: time.Second}, quiet())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = e.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	// placed waits until name is placed and the Engine decided on the
+	// cluster as that write left it: its echo came back, and a pass for it
+	// would have run.
+	placed := func(name string) {
+		st := c.eventually(name+" placed", func(st *registry.Status) bool { return len(where(st, name)) == 1 })
+		deadline := time.Now().Add(10 * time.Second)
+		for e.Decided() < st.Revision {
+			if time.Now().After(deadline) {
+				t.Fatalf("the Engine never decided on revision %d (at %d)", st.Revision, e.Decided())
+			}
+			time.Sleep(time.Millisecond) // Decided is a counter, not an event
+		}
+	}
+	c.start("a.service", "[Service]\nExecStart=/bin/true\n")
+	placed("a.service")
+	before := e.Passes()
+	for _, name := range []string{"b.service", "c.service"} {
+		c.start(name, "[Service]\nExecStart=/bin/true\n")
+		placed(name)
+	}
+	if n := e.Passes() - before; n != 2 {
+		t.Fatalf("%d passes for two units started one after the other, want 2 (one each; none for the Engine's own writes)", n)
+	}
+	// A change of anyone else's to what the Engine wrote is not its echo.
+	if err := c.reg.DestroyUnits(c.ctx, []string{"a.service"}); err != nil {
+		t.Fatal(err)
+	}
+	c.eventually("a's placement removed", func(st *registry.Status) bool { return len(where(st, "a.service")) == 0 })
+}

@@ -23,7 +23,7 @@ func TestGather(t *testing.T) {
 		armed := clk.Armed()
 		done := make(chan error, 1)
 		go func() {
-			done <- e.gather(ctx, updates, c, registry.ClusterUpdate{Revision: 1})
+			done <- e.gather(ctx, updates, c, registry.ClusterUpdate{Revision: 1}, func(registry.ClusterUpdate) {})
 		}()
 		<-armed // the window is open
 		updates <- registry.ClusterUpdate{Revision: 2}
@@ -46,7 +46,7 @@ func TestGather(t *testing.T) {
 		updates := make(chan registry.ClusterUpdate, 10)
 		updates <- registry.ClusterUpdate{Revision: 2}
 		c := &registry.Cluster{}
-		if err := e.gather(ctx, updates, c, registry.ClusterUpdate{Revision: 1}); err != nil || c.Revision != 2 {
+		if err := e.gather(ctx, updates, c, registry.ClusterUpdate{Revision: 1}, func(registry.ClusterUpdate) {}); err != nil || c.Revision != 2 {
 			t.Fatalf("err %v, revision %d; want nil and 2", err, c.Revision)
 		}
 	})
@@ -57,7 +57,7 @@ func TestGather(t *testing.T) {
 			updates <- registry.ClusterUpdate{Revision: r}
 		}
 		c := &registry.Cluster{}
-		if err := e.gather(ctx, updates, c, registry.ClusterUpdate{Revision: 1}); err != nil || c.Revision != 3 {
+		if err := e.gather(ctx, updates, c, registry.ClusterUpdate{Revision: 1}, func(registry.ClusterUpdate) {}); err != nil || c.Revision != 3 {
 			t.Fatalf("err %v, revision %d; want nil and 3 (three updates of one event at most)", err, c.Revision)
 		}
 		if len(updates) != 3 {
@@ -68,16 +68,16 @@ func TestGather(t *testing.T) {
 		e := New(nil, Config{Clock: clocktest.New(start), Batch: time.Hour}, nil)
 		updates := make(chan registry.ClusterUpdate, 2)
 		updates <- registry.ClusterUpdate{Err: registry.ErrCompacted}
-		if err := e.gather(ctx, updates, &registry.Cluster{}, registry.ClusterUpdate{}); err != registry.ErrCompacted {
+		if err := e.gather(ctx, updates, &registry.Cluster{}, registry.ClusterUpdate{}, func(registry.ClusterUpdate) {}); err != registry.ErrCompacted {
 			t.Fatalf("err %v, want ErrCompacted", err)
 		}
 		close(updates)
-		if err := e.gather(ctx, updates, &registry.Cluster{}, registry.ClusterUpdate{}); err != nil {
+		if err := e.gather(ctx, updates, &registry.Cluster{}, registry.ClusterUpdate{}, func(registry.ClusterUpdate) {}); err != nil {
 			t.Fatalf("err %v on a closed watch, want nil", err)
 		}
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
-		if err := e.gather(cctx, make(chan registry.ClusterUpdate), &registry.Cluster{}, registry.ClusterUpdate{}); err != context.Canceled {
+		if err := e.gather(cctx, make(chan registry.ClusterUpdate), &registry.Cluster{}, registry.ClusterUpdate{}, func(registry.ClusterUpdate) {}); err != context.Canceled {
 			t.Fatalf("err %v, want context.Canceled", err)
 		}
 	})

@@ -120,6 +120,12 @@ type Applied struct {
 	Revisions []int64
 }
 
+// Wrote says whether rev is one of the revisions written.
+func (a Applied) Wrote(rev int64) bool {
+	_, ok := slices.BinarySearch(a.Revisions, rev)
+	return ok
+}
+
 // Revision is the highest revision written, 0 when nothing was.
 func (a Applied) Revision() int64 {
 	if len(a.Revisions) == 0 {

@@ -45,6 +45,17 @@ type ClusterUpdate struct {
 // Events is how many key changes u carries.
 func (u ClusterUpdate) Events() int { return len(u.events) }
 
+// Only says whether every change u carries was made at a revision wrote
+// says is its own: the Engine's writes coming back.
+func (u ClusterUpdate) Only(wrote func(rev int64) bool) bool {
+	for _, ev := range u.events {
+		if !wrote(ev.Kv.ModRevision) {
+			return false
+		}
+	}
+	return true
+}
+
 // LoadCluster reads all of <p>cluster/ at one revision.
 func (r *Registry) LoadCluster(ctx context.Context, log *slog.Logger) (*Cluster, error) {
 	resp, err := r.cli.Get(ctx, r.k.cluster(), clientv3.WithPrefix())
