@@ -2,21 +2,17 @@ package scale
 
 import (
 	"context"
-	"encoding/json"
-	"strings"
 	"sync"
 	"time"
 
-	"go.etcd.io/etcd/api/v3/mvccpb"
-	clientv3 "go.etcd.io/etcd/client/v3"
+	"github.com/flota-dev/flota/registry"
 )
 
-// observer follows every key under the prefix through one watch, as an
-// operator's tool would: what is placed, what is reported launched, which
-// machine records went, and how many keys of each kind were written.
+// observer follows every key of the registry through one watch
+// (registry.WatchKeys), as an operator's tool would: what is placed, what
+// is reported launched, which machine records went, and how many keys of
+// each kind were written.
 type observer struct {
-	prefix string
-
 	mu       sync.Mutex
 	byUnit   map[string]map[string]bool // unit -> machines it is placed on
 	placed   int                        // placement keys
@@ -29,20 +25,20 @@ type observer struct {
 	err      error
 }
 
-func newObserver(prefix string) *observer {
-	return &observer{prefix: prefix, byUnit: map[string]map[string]bool{}, launched: map[string]bool{},
+func newObserver() *observer {
+	return &observer{byUnit: map[string]map[string]bool{}, launched: map[string]bool{},
 		unplaced: map[string]bool{}, gone: map[string]bool{}, writes: map[string]int{}, changed: make(chan struct{})}
 }
 
 // run follows the watch until ctx ends.
-func (o *observer) run(ctx context.Context, cli *clientv3.Client) {
-	for resp := range cli.Watch(ctx, o.prefix, clientv3.WithPrefix()) {
+func (o *observer) run(ctx context.Context, reg *registry.Registry) {
+	for batch := range reg.WatchKeys(ctx) {
 		o.mu.Lock()
-		if err := resp.Err(); err != nil {
-			o.err = err
+		if batch.Err != nil {
+			o.err = batch.Err
 		}
-		for _, ev := range resp.Events {
-			o.apply(ev)
+		for _, c := range batch.Changes {
+			o.apply(c)
 		}
 		close(o.changed)
 		o.changed = make(chan struct{})
@@ -50,35 +46,26 @@ func (o *observer) run(ctx context.Context, cli *clientv3.Client) {
 	}
 }
 
-func (o *observer) apply(ev *clientv3.Event) {
-	key := strings.TrimPrefix(string(ev.Kv.Key), o.prefix)
-	del := ev.Type == mvccpb.DELETE
-	kind, rest, _ := strings.Cut(key, "/")
-	if kind == "cluster" {
-		kind, rest, _ = strings.Cut(rest, "/")
-	}
-	o.writes[kind]++
-	switch kind {
+func (o *observer) apply(c registry.KeyChange) {
+	o.writes[c.Kind]++
+	switch c.Kind {
 	case "placements":
-		m, u, _ := strings.Cut(rest, "/")
-		ms := o.byUnit[u]
+		ms := o.byUnit[c.Unit]
 		if ms == nil {
 			ms = map[string]bool{}
-			o.byUnit[u] = ms
+			o.byUnit[c.Unit] = ms
 		}
-		if del && ms[m] {
-			delete(ms, m)
+		if c.Deleted && ms[c.Machine] {
+			delete(ms, c.Machine)
 			o.placed--
-		} else if !del && !ms[m] {
-			ms[m] = true
+		} else if !c.Deleted && !ms[c.Machine] {
+			ms[c.Machine] = true
 			o.placed++
 		}
 	case "states":
-		var v struct {
-			State string `json:"state"`
-		}
-		now := !del && json.Unmarshal(ev.Kv.Value, &v) == nil && v.State == "launched"
-		if was := o.launched[rest]; was != now {
+		key := c.Machine + "/" + c.Unit
+		now := !c.Deleted && c.State == registry.StateLaunched
+		if was := o.launched[key]; was != now {
 			if now {
 				o.nLaunch++
 			} else {
@@ -86,21 +73,21 @@ func (o *observer) apply(ev *clientv3.Event) {
 			}
 		}
 		if now {
-			o.launched[rest] = true
+			o.launched[key] = true
 		} else {
-			delete(o.launched, rest)
+			delete(o.launched, key)
 		}
 	case "unplaced":
-		if del {
-			delete(o.unplaced, rest)
+		if c.Deleted {
+			delete(o.unplaced, c.Unit)
 		} else {
-			o.unplaced[rest] = true
+			o.unplaced[c.Unit] = true
 		}
 	case "machines":
-		if del {
-			o.gone[rest] = true
+		if c.Deleted {
+			o.gone[c.Machine] = true
 		} else {
-			delete(o.gone, rest)
+			delete(o.gone, c.Machine)
 		}
 	}
 }

@@ -13,9 +13,6 @@ import (
 	"strings"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
-
 	"github.com/flota-dev/flota/agent/systemd/systemdtest"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/sim"
@@ -61,28 +58,23 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) (err e
 		return err
 	}
 	defer etcd.stop()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{endpoint}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
-	if err != nil {
-		return err
-	}
-	defer cli.Close()
-	if err := waitFor(ctx, "etcd", func() bool {
-		sctx, cancel := context.WithTimeout(ctx, time.Second)
-		defer cancel()
-		_, err := cli.Status(sctx, endpoint)
-		return err == nil
-	}); err != nil {
-		return err
-	}
-	obs := newObserver(registry.DefaultPrefix)
-	octx, stopObserving := context.WithCancel(ctx)
-	defer stopObserving()
-	go obs.run(octx, cli)
 	reg, err := registry.Connect(registry.Config{Endpoints: []string{endpoint}})
 	if err != nil {
 		return err
 	}
 	defer reg.Close()
+	if err := waitFor(ctx, "etcd", func() bool {
+		sctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		_, err := reg.DBSize(sctx, endpoint)
+		return err == nil
+	}); err != nil {
+		return err
+	}
+	obs := newObserver()
+	octx, stopObserving := context.WithCancel(ctx)
+	defer stopObserving()
+	go obs.run(octx, reg)
 
 	// The engines, apart, each with its own debug log of passes.
 	engines := map[string]*proc{}
@@ -212,7 +204,7 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) (err e
 		"%.4f%% a machine (leases kept alive, watches open; over %v)", 100*self.Seconds()/idle.Seconds()/float64(o.machines), idle)
 	t.add("idle CPU: etcd", fmt.Sprintf("%.1f%% of a core", 100*etcdCPU.Seconds()/idle.Seconds()), "%d leases renewed every %v", o.machines, o.machineTTL/3)
 
-	dbSettled := dbSize(ctx, cli, endpoint)
+	dbSettled := dbSize(ctx, reg, endpoint)
 	etcdRSS, _ := etcd.rss()
 	leader, _ := reg.Leader(ctx)
 	engineRSS, enginePeak := 0.0, 0.0
@@ -255,7 +247,7 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) (err e
 
 	// What the machines lost while alive, and the engine's passes.
 	health(t, fleet, obs)
-	t.add("etcd DB size, settled / at the end", fmt.Sprintf("%.1f / %.1f MiB", dbSettled, dbSize(ctx, cli, endpoint)), "")
+	t.add("etcd DB size, settled / at the end", fmt.Sprintf("%.1f / %.1f MiB", dbSettled, dbSize(ctx, reg, endpoint)), "")
 	t.add("etcd RSS, settled", fmt.Sprintf("%.0f MiB", etcdRSS), "")
 	t.add("engine RSS, settled (peak)", fmt.Sprintf("%.0f MiB (%.0f)", engineRSS, enginePeak), "the leader, %s", leader)
 	if !tFailed.IsZero() {
@@ -490,12 +482,12 @@ func (s cpuSample) since(then cpuSample, d time.Duration) cpuShare {
 }
 
 // dbSize is etcd's database size in MiB (0 if etcd does not say).
-func dbSize(ctx context.Context, cli *clientv3.Client, endpoint string) float64 {
+func dbSize(ctx context.Context, reg *registry.Registry, endpoint string) float64 {
 	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	st, err := cli.Status(sctx, endpoint)
+	n, err := reg.DBSize(sctx, endpoint)
 	if err != nil {
 		return 0
 	}
-	return float64(st.DbSize) / (1 << 20)
+	return float64(n) / (1 << 20)
 }

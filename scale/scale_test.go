@@ -7,9 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/etcd/api/v3/mvccpb"
-	clientv3 "go.etcd.io/etcd/client/v3"
-
+	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/sim"
 )
 
@@ -72,18 +70,20 @@ time=2026-12-02T00:18:25Z level=INFO msg="engine leads" id=e1
 // TestObserver follows placements, states and machine records as the
 // watch delivers them.
 func TestObserver(t *testing.T) {
-	o := newObserver("/flota/")
-	ev := func(typ mvccpb.Event_EventType, key, val string) {
-		o.apply(&clientv3.Event{Type: typ, Kv: &mvccpb.KeyValue{Key: []byte("/flota/" + key), Value: []byte(val)}})
+	o := newObserver()
+	ev := func(c registry.KeyChange) { o.apply(c) }
+	put := func(kind, m, u string) registry.KeyChange { return registry.KeyChange{Kind: kind, Machine: m, Unit: u} }
+	del := func(kind, m, u string) registry.KeyChange {
+		return registry.KeyChange{Kind: kind, Machine: m, Unit: u, Deleted: true}
 	}
-	ev(mvccpb.PUT, "cluster/placements/m1/a.service", `{}`)
-	ev(mvccpb.PUT, "cluster/placements/m1/a.service", `{}`) // rewritten: still one
-	ev(mvccpb.PUT, "cluster/placements/m2/g.service", `{}`)
-	ev(mvccpb.PUT, "states/m1/a.service", `{"active":"activating","state":"loaded"}`)
-	ev(mvccpb.PUT, "states/m1/a.service", `{"active":"active","state":"launched"}`)
-	ev(mvccpb.PUT, "cluster/unplaced/b.service", `{}`)
-	ev(mvccpb.DELETE, "cluster/machines/m2", "")
-	ev(mvccpb.DELETE, "cluster/placements/m2/g.service", "")
+	ev(put("placements", "m1", "a.service"))
+	ev(put("placements", "m1", "a.service")) // rewritten: still one
+	ev(put("placements", "m2", "g.service"))
+	ev(registry.KeyChange{Kind: "states", Machine: "m1", Unit: "a.service", State: registry.StateLoaded})
+	ev(registry.KeyChange{Kind: "states", Machine: "m1", Unit: "a.service", State: registry.StateLaunched})
+	ev(put("unplaced", "", "b.service"))
+	ev(del("machines", "m2", ""))
+	ev(del("placements", "m2", "g.service"))
 	c := o.counts()
 	if c.placed != 1 || c.launched != 1 || c.unplaced != 1 || !o.gone["m2"] {
 		t.Errorf("counts = %+v, gone %v", c, o.gone)
@@ -91,7 +91,7 @@ func TestObserver(t *testing.T) {
 	if c.writes["placements"] != 4 || c.writes["states"] != 2 || c.writes["machines"] != 1 {
 		t.Errorf("writes = %v", c.writes)
 	}
-	ev(mvccpb.DELETE, "states/m1/a.service", "")
+	ev(del("states", "m1", "a.service"))
 	if o.counts().launched != 0 {
 		t.Error("a deleted state still counts as launched")
 	}
