@@ -58,8 +58,8 @@ func submitBurstOnce(b *testing.B, batch time.Duration) {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = e.Run(ectx) }()
 	defer func() { stopEngine(); <-done }()
-	for e.Passes() == 0 { // leading: its first pass, of an empty cluster, is not the burst's
-		time.Sleep(time.Millisecond)
+	if err := e.WaitDecided(ctx, 1); err != nil { // leading: its first pass, of an empty cluster, is not the burst's
+		b.Fatal(err)
 	}
 	before := e.Passes()
 	b.StartTimer()

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -85,8 +86,11 @@ type Engine struct {
 	// passes counts scheduling passes, for tests and benchmarks.
 	passes atomic.Int64
 	// decided is the revision of the cache the Engine last decided on
-	// (passed, or found nothing to pass for), for tests.
-	decided atomic.Int64
+	// (passed, or found nothing to pass for), for tests; decidedMu guards
+	// onDecide, closed and replaced each time it is stored.
+	decided   atomic.Int64
+	decidedMu sync.Mutex
+	onDecide  chan struct{}
 }
 
 // New returns an Engine over store.
@@ -112,7 +116,7 @@ func New(store Store, cfg Config, log *slog.Logger) *Engine {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = DefaultMaxBatch
 	}
-	return &Engine{store: store, cfg: cfg, log: log, in: newInputs()}
+	return &Engine{store: store, cfg: cfg, log: log, in: newInputs(), onDecide: make(chan struct{})}
 }
 
 // Passes is how many scheduling passes the Engine ran.
@@ -121,6 +125,33 @@ func (e *Engine) Passes() int64 { return e.passes.Load() }
 // Decided is the revision of the cluster the Engine last decided on: it
 // ran the pass that revision called for, or found none was.
 func (e *Engine) Decided() int64 { return e.decided.Load() }
+
+// WaitDecided waits until the Engine decided on revision rev or a later
+// one, or ctx ends.
+func (e *Engine) WaitDecided(ctx context.Context, rev int64) error {
+	for {
+		e.decidedMu.Lock()
+		ch := e.onDecide
+		e.decidedMu.Unlock()
+		if e.decided.Load() >= rev {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// decide records that the Engine decided on revision rev.
+func (e *Engine) decide(rev int64) {
+	e.decided.Store(rev)
+	e.decidedMu.Lock()
+	close(e.onDecide)
+	e.onDecide = make(chan struct{})
+	e.decidedMu.Unlock()
+}
 
 // Run campaigns, leads until leadership is lost, and campaigns again, until
 // ctx ends. Losing etcd is not fatal: the Engine waits and tries again, and
@@ -206,7 +237,7 @@ func (e *Engine) lead(ctx context.Context, l *registry.Leadership) error {
 				return err
 			}
 		}
-		e.decided.Store(c.Revision)
+		e.decide(c.Revision)
 		select {
 		case u, ok := <-updates:
 			if !ok {

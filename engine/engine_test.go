@@ -359,12 +359,10 @@ func TestEngineSkipsItsOwnEcho(t *testing.T) {
 	// would have run.
 	placed := func(name string) {
 		st := c.eventually(name+" placed", func(st *registry.Status) bool { return len(where(st, name)) == 1 })
-		deadline := time.Now().Add(10 * time.Second)
-		for e.Decided() < st.Revision {
-			if time.Now().After(deadline) {
-				t.Fatalf("the Engine never decided on revision %d (at %d)", st.Revision, e.Decided())
-			}
-			time.Sleep(time.Millisecond) // Decided is a counter, not an event
+		wctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+		defer cancel()
+		if err := e.WaitDecided(wctx, st.Revision); err != nil {
+			t.Fatalf("the Engine never decided on revision %d (at %d): %v", st.Revision, e.Decided(), err)
 		}
 	}
 	c.start("a.service", "[Service]\nExecStart=/bin/true\n")
