@@ -100,30 +100,7 @@ func BenchmarkScheduleReserving(b *testing.B) {
 	})
 }
 
-func benchInput(b *testing.B) Input {
-	var in Input
-	for i := range 1000 {
-		in.Machines = append(in.Machines, Machine{ID: fmt.Sprintf("machine-%04d", i),
-			Metadata: map[string]string{"zone": fmt.Sprintf("z%d", i%4), "rack": fmt.Sprintf("r%02d", i%50)}})
-	}
-	add := adder(b, &in)
-	for g := range 4 {
-		add(fmt.Sprintf("global%d.service", g), fmt.Sprintf("Global=true\nMachineMetadata=zone=z%d\n", g))
-	}
-	templates := 0
-	for i := 4; i < 10000; i++ {
-		switch i % 10 {
-		case 0, 1, 2:
-			add(fmt.Sprintf("web%03d@%d.service", templates/30, templates%30), fmt.Sprintf("Conflicts=web%03d@*\n", templates/30))
-			templates++
-		case 3, 4:
-			add(fmt.Sprintf("zoned%05d.service", i), fmt.Sprintf("MachineMetadata=zone=z%d\nMachineMetadata=\"rack=r%02d\" \"rack=r%02d\"\n", i%4, i%50, (i+1)%50))
-		default:
-			add(fmt.Sprintf("plain%05d.service", i), "")
-		}
-	}
-	return in
-}
+func benchInput(b *testing.B) Input { return mixInput(b, 1000, 10000, 0) }
 
 // BenchmarkScheduleRules is BenchmarkSchedule on a cluster with the group
 // rules of issue 9: 1,000 machines in 10 racks × 3 zones, 10,000 units, a

@@ -49,6 +49,16 @@ func BenchmarkScheduleScale(b *testing.B) {
 // scaleInput is BenchmarkSchedule's mix on machines machines and units
 // units, 5% of them instances that cannot be placed.
 func scaleInput(b *testing.B, machines, units int) Input {
+	return mixInput(b, machines, units, units/20)
+}
+
+// mixInput is the placement benchmarks' mix: machines in 4 zones and 50
+// racks; 4 Global units, one per zone; machines+unplaceable instances of
+// full@ with Conflicts= on themselves (so unplaceable of them find no
+// machine); then, up to units in all, template instances with Conflicts=
+// on their template (30 a template), units bound to a zone and two racks,
+// and plain units, 3:2:5.
+func mixInput(b *testing.B, machines, units, unplaceable int) Input {
 	var in Input
 	for i := range machines {
 		in.Machines = append(in.Machines, Machine{ID: fmt.Sprintf("machine-%05d", i),
@@ -58,12 +68,15 @@ func scaleInput(b *testing.B, machines, units int) Input {
 	for g := range 4 {
 		add(fmt.Sprintf("global%d.service", g), fmt.Sprintf("Global=true\nMachineMetadata=zone=z%d\n", g))
 	}
-	unplaceable := units / 20
-	for i := range machines + unplaceable {
-		add(fmt.Sprintf("full@%d.service", i), "Conflicts=full@*\n")
+	first := 4
+	if unplaceable > 0 {
+		for i := range machines + unplaceable {
+			add(fmt.Sprintf("full@%d.service", i), "Conflicts=full@*\n")
+		}
+		first += machines + unplaceable
 	}
 	templates := 0
-	for i := machines + unplaceable + 4; i < units; i++ {
+	for i := first; i < units; i++ {
 		switch i % 10 {
 		case 0, 1, 2:
 			add(fmt.Sprintf("web%04d@%d.service", templates/30, templates%30), fmt.Sprintf("Conflicts=web%04d@*\n", templates/30))
