@@ -33,7 +33,7 @@ type machineState struct {
 	// replacers counts the units here with Replaces=: on a machine with
 	// none, the replaced check is done without looking at its units.
 	replacers int
-	// conflicts, when set, is the run's index of Conflicts= globs, and
+	// conflicts, when set, is the run's index of name globs, and
 	// matches and held count per glob the units here it matches and the
 	// units here whose Conflicts= has it (conflict_index.go).
 	conflicts     *conflictIndex

@@ -28,8 +28,8 @@ import (
 // remove); a class's failure or explanation holds at the epoch it was
 // found at only.
 type classes struct {
-	patterns []namePattern
-	key      map[string]string // unit -> its class
+	globs *conflictIndex    // every name glob of the run, numbered
+	key   map[string]string // unit -> its class
 	// failed is the epoch at which a unit of the class found no machine;
 	// lastFailed the latest of them, so that while units are being placed
 	// (every placement is an epoch) no unit's class is worked out.
@@ -40,30 +40,13 @@ type classes struct {
 	explained map[string]explanation
 }
 
-type namePattern struct {
-	glob   string
-	prefix string // the literal part before its first wildcard: a cheap no
-}
-
 type explanation struct {
 	epoch   uint64
 	filters []reason.Filter
 }
 
-func newClasses(units []*Unit) *classes {
-	seen := map[string]bool{}
-	c := &classes{key: map[string]string{}, failed: map[string]uint64{}, explained: map[string]explanation{}}
-	for _, u := range units {
-		for _, globs := range [][]string{u.Req.Conflicts, u.Req.Replaces} {
-			for _, g := range globs {
-				if !seen[g] {
-					seen[g] = true
-					c.patterns = append(c.patterns, namePattern{glob: g, prefix: g[:literalPrefix(g)]})
-				}
-			}
-		}
-	}
-	return c
+func newClasses(globs *conflictIndex) *classes {
+	return &classes{globs: globs, key: map[string]string{}, failed: map[string]uint64{}, explained: map[string]explanation{}}
 }
 
 // literalPrefix is the length of g's part before any wildcard or escape.
@@ -81,10 +64,8 @@ func (c *classes) of(u *Unit, group string) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%v|%v|%s|", u.Req, u.Resources, group)
-	for i, p := range c.patterns {
-		if strings.HasPrefix(u.Name, p.prefix) && matching([]string{p.glob}, u.Name) != "" {
-			fmt.Fprintf(&b, "%d,", i)
-		}
+	for _, n := range c.globs.of(u).matching {
+		fmt.Fprintf(&b, "%d,", n)
 	}
 	k := b.String()
 	c.key[u.Name] = k

@@ -5,7 +5,9 @@ import (
 	"slices"
 )
 
-// conflictIndex numbers every Conflicts= glob of a run's units, and finds
+// conflictIndex numbers every Conflicts= and Replaces= glob of a run's
+// units (the globs that name units: classes.go tells units apart by
+// them), and finds
 // the globs a unit name matches without trying them all: globs are kept
 // by their literal prefix (the part before the first wildcard), and a
 // name is looked up under each prefix length the run's globs have, a few
@@ -30,7 +32,7 @@ func newConflictIndex(units []Unit) *conflictIndex {
 	x := &conflictIndex{id: map[string]int{}, byPrefix: map[string][]int{}, units: map[*Unit]*conflictIDs{}}
 	for i := range units {
 		u := &units[i]
-		for _, g := range u.Req.Conflicts {
+		for _, g := range slices.Concat(u.Req.Conflicts, u.Req.Replaces) {
 			if _, ok := x.id[g]; ok {
 				continue
 			}

@@ -92,7 +92,7 @@ type scheduler struct {
 	scores     map[string][]Score // and the scores
 
 	classes   *classes       // units the rules cannot tell apart (classes.go)
-	conflicts *conflictIndex // Conflicts= globs, which machines count (conflict_index.go)
+	conflicts *conflictIndex // Conflicts= and Replaces= globs, which machines count (conflict_index.go)
 	epoch     uint64         // placement changes in this run, kept by machineState
 }
 
@@ -129,7 +129,7 @@ func newScheduler(in Input) *scheduler {
 		s.current[p.Unit] = append(s.current[p.Unit], p)
 	}
 	s.counts = newGroupCounts(s.ordered)
-	s.classes = newClasses(s.ordered)
+	s.classes = newClasses(s.conflicts)
 	s.skews = newSkews(s.counts, append([]*machineState(nil), s.order...), s.valuesOf)
 	s.stack = newStack(func(name string) (string, bool) {
 		if m, ok := s.at[name]; ok {
