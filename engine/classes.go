@@ -49,14 +49,6 @@ func newClasses(globs *conflictIndex) *classes {
 	return &classes{globs: globs, key: map[string]string{}, failed: map[string]uint64{}, explained: map[string]explanation{}}
 }
 
-// literalPrefix is the length of g's part before any wildcard or escape.
-func literalPrefix(g string) int {
-	if i := strings.IndexAny(g, `*?[\`); i >= 0 {
-		return i
-	}
-	return len(g)
-}
-
 // of is u's class.
 func (c *classes) of(u *Unit, group string) string {
 	if k, ok := c.key[u.Name]; ok {

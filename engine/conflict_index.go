@@ -3,6 +3,7 @@ package engine
 import (
 	"path"
 	"slices"
+	"strings"
 )
 
 // conflictIndex numbers every Conflicts= and Replaces= glob of a run's
@@ -114,4 +115,12 @@ func (x *conflictIndex) mayConflict(u *Unit, m *machineState) bool {
 		}
 	}
 	return false
+}
+
+// literalPrefix is the length of g's part before any wildcard or escape.
+func literalPrefix(g string) int {
+	if i := strings.IndexAny(g, `*?[\`); i >= 0 {
+		return i
+	}
+	return len(g)
 }
