@@ -7,7 +7,6 @@ import (
 	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/registry/registrytest"
-	"github.com/flota-dev/flota/unit"
 )
 
 // TestMoveRecord writes a move with the placement it moves to, in one
@@ -16,18 +15,7 @@ import (
 func TestMoveRecord(t *testing.T) {
 	ctx := ctxT(t)
 	r := registrytest.Registry(t, registrytest.Etcd(t))
-	a := parse(t, "a.service", "[Service]\nExecStart=/bin/true\n")
-	if err := r.CreateUnits(ctx, []*unit.File{a}, registry.StateLaunched); err != nil {
-		t.Fatal(err)
-	}
-	l, err := r.Campaign(ctx, "e1", 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := r.LoadCluster(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, l, c := leading(ctx, t, r)
 	updates := r.WatchCluster(ctx, c.Revision+1)
 	since := time.Unix(1700000000, 0).UTC()
 	mv := registry.Move{Unit: "a.service", From: "m1", To: "m2", Since: since,

@@ -7,7 +7,6 @@ import (
 
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/registry/registrytest"
-	"github.com/flota-dev/flota/unit"
 )
 
 // TestWatchKeys: a tool that follows the whole store is told each key's
@@ -22,18 +21,7 @@ func TestWatchKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := parse(t, "a.service", "[Service]\nExecStart=/bin/true\n")
-	if err := r.CreateUnits(ctx, []*unit.File{a}, registry.StateLaunched); err != nil {
-		t.Fatal(err)
-	}
-	l, err := r.Campaign(ctx, "e1", 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := r.LoadCluster(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, l, c := leading(ctx, t, r)
 	pl := registry.Placement{Unit: "a.service", Machine: "m1", Hash: a.Hash, Desired: registry.StateLaunched}
 	if _, err := r.Apply(ctx, l, c, []registry.Change{{Unit: "a.service", Put: []registry.Placement{pl}}}); err != nil {
 		t.Fatal(err)

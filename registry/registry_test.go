@@ -26,6 +26,25 @@ func ctxT(t *testing.T) context.Context {
 	return ctx
 }
 
+// leading creates a.service launched, campaigns as engine e1 and loads the
+// cluster: what a test of the Engine's writes starts from.
+func leading(ctx context.Context, t *testing.T, r *registry.Registry) (*unit.File, *registry.Leadership, *registry.Cluster) {
+	t.Helper()
+	a := parse(t, "a.service", "[Service]\nExecStart=/bin/true\n")
+	if err := r.CreateUnits(ctx, []*unit.File{a}, registry.StateLaunched); err != nil {
+		t.Fatal(err)
+	}
+	l, err := r.Campaign(ctx, "e1", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.LoadCluster(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, l, c
+}
+
 func TestUnitsLifecycle(t *testing.T) {
 	ctx := ctxT(t)
 	r := registrytest.Registry(t, registrytest.Etcd(t))
@@ -168,18 +187,7 @@ func TestWatchPlacementsResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := parse(t, "a.service", "[Service]\nExecStart=/bin/true\n")
-	if err := r.CreateUnits(ctx, []*unit.File{a}, registry.StateLaunched); err != nil {
-		t.Fatal(err)
-	}
-	l, err := r.Campaign(ctx, "e1", 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := r.LoadCluster(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, l, c := leading(ctx, t, r)
 	p := registry.Placement{Unit: "a.service", Machine: "m1", Hash: a.Hash, Desired: registry.StateLaunched}
 	if _, err := r.Apply(ctx, l, c, []registry.Change{{Unit: "a.service", Put: []registry.Placement{p}}}); err != nil {
 		t.Fatal(err)
