@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/registry"
 )
 
@@ -30,12 +31,18 @@ func (c *cli) waitFor(ctx context.Context, items []waitItem, target registry.Sta
 	}
 	pending := items
 	said := map[string]string{}
+	counted := map[string]reason.Unplaced{} // the reasons counted so far, by unit
 	check := func(st *registry.Status) bool {
-		if waitsOnUnplaced(st, pending) {
+		if recount(st, pending, counted) {
 			if err := c.countReasons(ctx, st); err != nil {
 				// The reasons are said as stored, without counts; the
 				// status read that follows will say if etcd is gone.
 				c.log.Debug("count the reasons", "err", err)
+			}
+			for _, it := range pending {
+				if r, ok := st.Unplaced[it.name]; ok && r.Counted() {
+					counted[it.name] = r
+				}
 			}
 		}
 		v := newView(st)
@@ -146,13 +153,23 @@ func (c *cli) reachedMessage(target registry.State) func(v *view, name, machine 
 	}
 }
 
-// waitsOnUnplaced says whether a unit still waited for has a stored reason
-// it cannot be placed, which countReasons counts before it is said.
-func waitsOnUnplaced(st *registry.Status, pending []waitItem) bool {
+// recount says whether a unit still waited for has a stored reason it
+// cannot be placed that was not counted yet: countReasons reads the whole
+// cluster, so the reasons counted are kept and put back into st for as
+// long as the stored ones mean the same (a reason is said again only when
+// its meaning changes, not for a machine that joined).
+func recount(st *registry.Status, pending []waitItem, counted map[string]reason.Unplaced) bool {
+	need := false
 	for _, it := range pending {
-		if _, ok := st.Unplaced[it.name]; ok {
-			return true
+		stored, ok := st.Unplaced[it.name]
+		if !ok {
+			continue
 		}
+		if r, done := counted[it.name]; done && r.Equal(stored) {
+			st.Unplaced[it.name] = r
+			continue
+		}
+		need = true
 	}
-	return false
+	return need
 }
