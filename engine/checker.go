@@ -38,6 +38,15 @@ type machineState struct {
 	// units here whose Conflicts= has it (conflict_index.go).
 	conflicts     *conflictIndex
 	matches, held map[int]int
+	// touched, when set, logs the machines a narrowed run changes
+	// (incremental.go).
+	touched *touchLog
+}
+
+// touchLog lists the machines whose units changed while it is on.
+type touchLog struct {
+	on bool
+	ms []*machineState
 }
 
 func (m *machineState) load() int { return len(m.units) }
@@ -61,6 +70,9 @@ func (m *machineState) add(u *Unit) {
 func (m *machineState) changed() {
 	if m.epoch != nil { // a machine a test makes on its own has no run
 		*m.epoch++
+	}
+	if m.touched != nil && m.touched.on {
+		m.touched.ms = append(m.touched.ms, m)
 	}
 }
 

@@ -39,14 +39,46 @@ func (in *inputs) build(c *registry.Cluster) Input {
 		out.Machines = append(out.Machines, Machine{ID: m.ID, Metadata: m.Metadata, Capacity: m.Capacity})
 	}
 	for _, u := range c.Units {
-		su := Unit{Name: u.Name, Hash: u.Hash, Desired: u.Desired, Resources: u.Resources}
-		if r := in.requirements(u); r.err != nil {
-			su.Invalid = r.err.Error()
-		} else {
-			su.Req = r.req
-		}
-		out.Units = append(out.Units, su)
+		out.Units = append(out.Units, in.unit(u))
 	}
+	in.drainsAndMoves(c, &out)
+	for _, byMachine := range c.Placements {
+		for _, p := range byMachine {
+			out.Placements = append(out.Placements, p)
+		}
+	}
+	in.forget(c)
+	return out
+}
+
+// delta builds the Input of an incremental pass (Delta): whole but for
+// Units and Placements, which hold only the named units', and Machines,
+// left nil for the State's own.
+func (in *inputs) delta(c *registry.Cluster, names map[string]bool) Input {
+	out := Input{Unplaced: c.Unplaced, Notes: c.Notes}
+	for name := range names {
+		if u, ok := c.Units[name]; ok {
+			out.Units = append(out.Units, in.unit(u))
+		}
+		for _, p := range c.Placements[name] {
+			out.Placements = append(out.Placements, p)
+		}
+	}
+	in.drainsAndMoves(c, &out)
+	return out
+}
+
+func (in *inputs) unit(u registry.Unit) Unit {
+	su := Unit{Name: u.Name, Hash: u.Hash, Desired: u.Desired, Resources: u.Resources}
+	if r := in.requirements(u); r.err != nil {
+		su.Invalid = r.err.Error()
+	} else {
+		su.Req = r.req
+	}
+	return su
+}
+
+func (in *inputs) drainsAndMoves(c *registry.Cluster, out *Input) {
 	for id, d := range c.Drains {
 		if out.Drains == nil {
 			out.Drains = map[string]Drain{}
@@ -56,13 +88,6 @@ func (in *inputs) build(c *registry.Cluster) Input {
 	if len(c.Moves) > 0 {
 		out.Moves = c.Moves
 	}
-	for _, byMachine := range c.Placements {
-		for _, p := range byMachine {
-			out.Placements = append(out.Placements, p)
-		}
-	}
-	in.forget(c)
-	return out
 }
 
 func (in *inputs) requirements(u registry.Unit) reqResult {

@@ -9,8 +9,23 @@ import (
 
 // diff turns the run's outcome into Changes against what is stored now.
 func (s *scheduler) diff() Plan {
-	// Every unit in s.ordered's order, then what is gone from the units but
-	// still has placements or a stored reason (destroyed units), by name.
+	var plan Plan
+	for _, name := range s.diffed() {
+		if ch, ok := s.change(name); ok {
+			plan.Changes = append(plan.Changes, ch)
+		}
+	}
+	return plan
+}
+
+// diffed names the units diff compares: every unit in s.ordered's order,
+// then what is gone from the units but still has placements or a stored
+// reason (destroyed units), by name. A narrowed run compares those it
+// affected, then the changed units that are gone (incremental.go).
+func (s *scheduler) diffed() []string {
+	if s.narrow() {
+		return s.affectedNames()
+	}
 	sorted := make([]string, 0, len(s.ordered))
 	for _, u := range s.ordered {
 		sorted = append(sorted, u.Name)
@@ -41,44 +56,41 @@ func (s *scheduler) diff() Plan {
 		extra = append(extra, n)
 	}
 	sort.Strings(extra)
-	sorted = append(sorted, extra...)
+	return append(sorted, extra...)
+}
 
-	var plan Plan
-	for _, name := range sorted {
-		want := s.wanted(name)
-		have := s.current[name]
-		ch := registry.Change{Unit: name}
-		for _, p := range have {
-			if !containsMachine(want, p.Machine) {
-				ch.Delete = append(ch.Delete, p)
-			}
-		}
-		for _, p := range want {
-			if old, ok := findMachine(have, p.Machine); !ok || old != p {
-				ch.Put = append(ch.Put, p)
-			}
-		}
-		sort.Slice(ch.Delete, func(i, j int) bool { return ch.Delete[i].Machine < ch.Delete[j].Machine })
-		why := s.reasons[name]
-		if _, exists := s.units[name]; !exists {
-			why = reason.Unplaced{}
-		}
-		if !why.Equal(s.in.Unplaced[name]) {
-			ch.Unplaced = &why
-		}
-		if notes := s.notes[name]; !reason.NotesEqual(notes, s.in.Notes[name]) {
-			ch.Notes = &notes
-		}
-		if mv, ok := s.moved[name]; ok {
-			ch.Move = &mv // with the placement it moves to: one transaction
-		} else if _, had := s.in.Moves[name]; had && s.units[name] == nil {
-			ch.Move = &registry.Move{}
-		}
-		if len(ch.Put)+len(ch.Delete) > 0 || ch.Unplaced != nil || ch.Notes != nil || ch.Move != nil {
-			plan.Changes = append(plan.Changes, ch)
+// change is what must be written for name, if anything.
+func (s *scheduler) change(name string) (registry.Change, bool) {
+	want := s.wanted(name)
+	have := s.current[name]
+	ch := registry.Change{Unit: name}
+	for _, p := range have {
+		if !containsMachine(want, p.Machine) {
+			ch.Delete = append(ch.Delete, p)
 		}
 	}
-	return plan
+	for _, p := range want {
+		if old, ok := findMachine(have, p.Machine); !ok || old != p {
+			ch.Put = append(ch.Put, p)
+		}
+	}
+	sort.Slice(ch.Delete, func(i, j int) bool { return ch.Delete[i].Machine < ch.Delete[j].Machine })
+	why := s.reasons[name]
+	if _, exists := s.units[name]; !exists {
+		why = reason.Unplaced{}
+	}
+	if !why.Equal(s.in.Unplaced[name]) {
+		ch.Unplaced = &why
+	}
+	if notes := s.notes[name]; !reason.NotesEqual(notes, s.in.Notes[name]) {
+		ch.Notes = &notes
+	}
+	if mv, ok := s.moved[name]; ok {
+		ch.Move = &mv // with the placement it moves to: one transaction
+	} else if _, had := s.in.Moves[name]; had && s.units[name] == nil {
+		ch.Move = &registry.Move{}
+	}
+	return ch, len(ch.Put)+len(ch.Delete) > 0 || ch.Unplaced != nil || ch.Notes != nil || ch.Move != nil
 }
 
 func containsMachine(ps []registry.Placement, machine string) bool {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -83,8 +84,10 @@ type Engine struct {
 	cfg   Config
 	log   *slog.Logger
 	in    *inputs
-	// passes counts scheduling passes, for tests and benchmarks.
-	passes atomic.Int64
+	// passes counts scheduling passes, for tests and benchmarks; narrowed
+	// those that were incremental ones (State.Next) and decided only what
+	// changed.
+	passes, narrowed atomic.Int64
 	// decided is the revision of the cache the Engine last decided on
 	// (passed, or found nothing to pass for), for tests; decidedMu guards
 	// onDecide, closed and replaced each time it is stored.
@@ -121,6 +124,10 @@ func New(store Store, cfg Config, log *slog.Logger) *Engine {
 
 // Passes is how many scheduling passes the Engine ran.
 func (e *Engine) Passes() int64 { return e.passes.Load() }
+
+// Narrowed is how many of its passes decided only what changed since the
+// pass before (State.Next).
+func (e *Engine) Narrowed() int64 { return e.narrowed.Load() }
 
 // Decided is the revision of the cluster the Engine last decided on: it
 // ran the pass that revision called for, or found none was.
@@ -214,14 +221,16 @@ func (e *Engine) lead(ctx context.Context, l *registry.Leadership) error {
 	// a whole one for each that wrote, is skipped.
 	dirty := true
 	var ours registry.Applied // what the last pass wrote
+	since := &sinceLast{}     // what changed since the last pass, for an incremental one
 	mark := func(u registry.ClusterUpdate) {
 		if !u.Only(ours.Wrote) {
 			dirty = true
+			since.note(c, u)
 		}
 	}
 	for {
 		if c.Revision >= waitFor && dirty {
-			written, at, err := e.pass(ctx, l, c, absent)
+			written, at, err := e.pass(ctx, l, c, absent, since)
 			dirty, ours = false, written
 			wake = nil
 			if !at.IsZero() {
@@ -262,6 +271,7 @@ func (e *Engine) lead(ctx context.Context, l *registry.Leadership) error {
 			c = fresh
 			waitFor = 0
 			dirty = true
+			since.state = nil // the next pass is a whole one, of what etcd holds
 			e.collect(ctx, l, c)
 		case <-ctx.Done():
 			return ctx.Err()
@@ -314,12 +324,28 @@ func (e *Engine) gather(ctx context.Context, updates <-chan registry.ClusterUpda
 
 // pass schedules once and applies the plan; it returns what it wrote and
 // when to decide again if nothing changes.
-func (e *Engine) pass(ctx context.Context, l *registry.Leadership, c *registry.Cluster, absent *absences) (registry.Applied, time.Time, error) {
+//
+// A pass is incremental (State.Next) when since holds the State of the
+// last one and only units changed since: the Input is built for the
+// changed units only, and the absences are not worked out again, as no
+// machine came or went. Otherwise it is whole. A pass whose plan fails to
+// apply leaves no State: etcd may hold part of it.
+func (e *Engine) pass(ctx context.Context, l *registry.Leadership, c *registry.Cluster, absent *absences, since *sinceLast) (registry.Applied, time.Time, error) {
 	e.passes.Add(1)
 	t0 := time.Now()
-	in := e.in.build(c)
+	st := since.state
+	since.state = nil
+	incremental := st != nil && !since.others && !since.absent
+	var in Input
+	if incremental {
+		in = e.in.delta(c, since.units)
+	} else {
+		in = e.in.build(c)
+	}
 	in.Now = e.cfg.Clock.Now()
-	in.Absent = absent.update(in.Now, presentMachines(c), placedMachines(c))
+	if !incremental {
+		in.Absent = absent.update(in.Now, presentMachines(c), placedMachines(c))
+	}
 	in.Disconnect, in.StopMargin = e.cfg.Disconnect, e.cfg.StopMargin
 	in.Rebalance = e.cfg.Rebalance
 	if len(in.Drains) > 0 || len(c.Moves) > 0 {
@@ -335,19 +361,56 @@ func (e *Engine) pass(ctx context.Context, l *registry.Leadership, c *registry.C
 		}
 	}
 	t1 := time.Now()
-	plan := Schedule(in)
+	var plan Plan
+	var next *State
+	if incremental {
+		plan, next = st.Next(Delta{Input: in, Changed: slices.Sorted(maps.Keys(since.units)), SameMachines: true})
+	} else {
+		plan, next = ScheduleState(in)
+	}
 	t2 := time.Now()
+	since.reset()
+	if next.Whole == "" {
+		e.narrowed.Add(1)
+	}
+	units := len(c.Units)
 	if plan.Empty() {
+		since.state, since.absent = next, len(in.Absent) > 0
+		e.log.Debug("engine pass", "revision", c.Revision, "units", units, "machines", len(c.Machines), "changes", 0,
+			"whole", next.Whole, "build", t1.Sub(t0), "schedule", t2.Sub(t1))
 		return registry.Applied{}, plan.Wake, nil
 	}
 	written, err := e.store.Apply(ctx, l, c, plan.Changes)
 	if err == nil {
 		e.logMoves(plan.Changes)
+		since.state, since.absent = next, len(in.Absent) > 0
 	}
-	e.log.Debug("engine pass", "revision", c.Revision, "units", len(in.Units), "machines", len(in.Machines),
-		"changes", len(plan.Changes), "absent", len(in.Absent), "build", t1.Sub(t0), "schedule", t2.Sub(t1), "apply", time.Since(t2), "err", err)
+	e.log.Debug("engine pass", "revision", c.Revision, "units", units, "machines", len(c.Machines),
+		"changes", len(plan.Changes), "absent", len(in.Absent), "whole", next.Whole, "build", t1.Sub(t0), "schedule", t2.Sub(t1), "apply", time.Since(t2), "err", err)
 	return written, plan.Wake, err
 }
+
+// sinceLast is what changed since the Engine's last pass, other than by
+// its own writes, and the State that pass left.
+type sinceLast struct {
+	state  *State
+	units  map[string]bool // units whose record, placements, reason or notes changed
+	others bool            // machines, labels, drains or moves changed
+	absent bool            // the last pass had absent machines: the next works them out again
+}
+
+func (s *sinceLast) note(c *registry.Cluster, u registry.ClusterUpdate) {
+	names, others := c.Touched(u)
+	if s.units == nil {
+		s.units = map[string]bool{}
+	}
+	for _, n := range names {
+		s.units[n] = true
+	}
+	s.others = s.others || others
+}
+
+func (s *sinceLast) reset() { s.units, s.others = nil, false }
 
 func presentMachines(c *registry.Cluster) map[string]bool {
 	out := make(map[string]bool, len(c.Machines))
@@ -424,6 +487,9 @@ func drainReads(c *registry.Cluster) ([]string, []registry.StateKey) {
 	slices.Sort(machines)
 	var keys []registry.StateKey
 	for name, byMachine := range c.Placements { // unit -> machine
+		if len(c.Drains) == 0 {
+			break // no unit moves off a draining machine: a pass need not look at every placement
+		}
 		if len(byMachine) < 2 {
 			continue
 		}

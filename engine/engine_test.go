@@ -381,3 +381,52 @@ func TestEngineSkipsItsOwnEcho(t *testing.T) {
 	}
 	c.eventually("a's placement removed", func(st *registry.Status) bool { return len(where(st, "a.service")) == 0 })
 }
+
+// TestEngineIncrementalPasses: once a pass left its State, a pass for units
+// started or destroyed decides only those (State.Next), and places them
+// as a whole pass would; a machine joining makes the next pass a whole one.
+func TestEngineIncrementalPasses(t *testing.T) {
+	c := newCluster(t)
+	c.machine("m1", nil)
+	ctx, cancel := context.WithCancel(c.ctx)
+	e := engine.New(registrytest.Registry(t, c.eps), engine.Config{ID: "e1", LeaderTTL: time.Second}, quiet())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = e.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	decided := func(st *registry.Status) {
+		t.Helper()
+		wctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+		defer cancel()
+		if err := e.WaitDecided(wctx, st.Revision); err != nil {
+			t.Fatalf("the Engine never decided on revision %d: %v", st.Revision, err)
+		}
+	}
+	const web = "[Service]\nExecStart=/bin/true\n[X-Fleet]\nConflicts=web@*\n"
+	c.start("web@1.service", web)
+	decided(c.eventually("web@1 on m1", func(st *registry.Status) bool { return slices.Equal(where(st, "web@1.service"), []string{"m1"}) }))
+	narrowed := e.Narrowed()
+	c.start("web@2.service", web) // Conflicts=: nowhere to go
+	decided(c.eventually("web@2 unplaced, with its reason", func(st *registry.Status) bool {
+		return st.Unplaced["web@2.service"].Code == reason.NoEligible
+	}))
+	c.start("plain.service", "[Service]\nExecStart=/bin/true\n")
+	decided(c.eventually("plain on m1", func(st *registry.Status) bool { return slices.Equal(where(st, "plain.service"), []string{"m1"}) }))
+	if n := e.Narrowed() - narrowed; n != 2 {
+		t.Fatalf("%d narrowed passes for two units started, want 2", n)
+	}
+	// A machine joins: a whole pass, which places web@2 there.
+	c.machine("m2", nil)
+	decided(c.eventually("web@2 on m2", func(st *registry.Status) bool { return slices.Equal(where(st, "web@2.service"), []string{"m2"}) }))
+	narrowed = e.Narrowed()
+	// web@1 destroyed: a narrowed pass removes its placement.
+	if err := c.reg.DestroyUnits(c.ctx, []string{"web@1.service"}); err != nil {
+		t.Fatal(err)
+	}
+	st := c.eventually("web@1's placement removed", func(st *registry.Status) bool { return len(where(st, "web@1.service")) == 0 })
+	decided(st)
+	c.start("web@3.service", web) // takes m1, which web@1 left
+	decided(c.eventually("web@3 on m1", func(st *registry.Status) bool { return slices.Equal(where(st, "web@3.service"), []string{"m1"}) }))
+	if n := e.Narrowed() - narrowed; n < 1 {
+		t.Fatalf("%d narrowed passes after the machine joined, want at least 1", n)
+	}
+}

@@ -45,7 +45,7 @@ import "slices"
 // so one run would not settle the cluster.
 func (s *scheduler) improve() bool {
 	var soft []*Unit
-	for _, u := range s.ordered {
+	for _, u := range s.decided() {
 		if u.Req.HasSoftRules() && s.placedNow(u) {
 			soft = append(soft, u)
 		}
@@ -105,15 +105,9 @@ func (s *scheduler) placedNow(u *Unit) bool {
 // movable lists the units improve may move: placed by this run, neither
 // following nor followed by MachineOf=, and without Replaces=.
 func (s *scheduler) movable() map[string]bool {
-	followed := map[string]bool{}
-	for _, u := range s.ordered {
-		for _, p := range u.Req.MachineOf {
-			followed[p] = true
-		}
-	}
 	out := map[string]bool{}
-	for _, u := range s.ordered {
-		if s.placedNow(u) && len(u.Req.MachineOf) == 0 && !followed[u.Name] && len(u.Req.Replaces) == 0 {
+	for _, u := range s.decided() {
+		if s.placedNow(u) && len(u.Req.MachineOf) == 0 && !s.followed[u.Name] && len(u.Req.Replaces) == 0 {
 			out[u.Name] = true
 		}
 	}
@@ -229,6 +223,7 @@ func (s *scheduler) makeWay(u *Unit, movable map[string]bool, tries *int) bool {
 // accepted (globals aside: moves only touch machines a global was already
 // decided on), and those held on a gone machine for want of another.
 func (s *scheduler) retryPassed() {
+	s.rejoin()
 	passed := s.passed
 	s.passed = nil
 	for _, u := range passed {

@@ -13,26 +13,41 @@ import (
 // it. A note holds the rule and what stands in its way, never counts that
 // move with each placement of the group, so a group's notes are rewritten
 // only when a unit starts or stops honouring a rule.
+//
+// A narrowed run (incremental.go) notes again only the units it affected;
+// the others keep the notes the runs before it left.
 func (s *scheduler) noteSoftRules() {
+	if s.narrow() {
+		for _, u := range s.affected() {
+			delete(s.notes, u.Name)
+			s.noteUnit(u)
+		}
+		return
+	}
 	s.notes = map[string][]reason.Note{}
 	for _, u := range s.ordered {
-		if n, ok := s.stuck[u.Name]; ok {
-			s.notes[u.Name] = append(s.notes[u.Name], n)
+		s.noteUnit(u)
+	}
+}
+
+// noteUnit notes u's soft rules its machine does not honour.
+func (s *scheduler) noteUnit(u *Unit) {
+	if n, ok := s.stuck[u.Name]; ok {
+		s.notes[u.Name] = append(s.notes[u.Name], n)
+	}
+	if u.Req.Global || !(u.Req.HasSoftRules() || len(u.Req.MaxSkew) > 0) {
+		return
+	}
+	m := s.at[u.Name]
+	switch {
+	case m == nil:
+	case m.gone:
+		if ns := s.in.Notes[u.Name]; len(ns) > 0 {
+			s.notes[u.Name] = ns
 		}
-		if u.Req.Global || !(u.Req.HasSoftRules() || len(u.Req.MaxSkew) > 0) {
-			continue
-		}
-		m := s.at[u.Name]
-		switch {
-		case m == nil:
-		case m.gone:
-			if ns := s.in.Notes[u.Name]; len(ns) > 0 {
-				s.notes[u.Name] = ns
-			}
-		default:
-			if ns := s.notesOn(u, m); len(ns) > 0 {
-				s.notes[u.Name] = append(ns, s.notes[u.Name]...)
-			}
+	default:
+		if ns := s.notesOn(u, m); len(ns) > 0 {
+			s.notes[u.Name] = append(ns, s.notes[u.Name]...)
 		}
 	}
 }

@@ -96,12 +96,7 @@ func (s *scheduler) rebalance() {
 	}
 	recent, oldest := s.recentMoves()
 	quota := s.in.Rebalance.PerMinute - recent
-	followed := map[string]bool{}
-	for _, u := range s.ordered {
-		for _, p := range u.Req.MachineOf {
-			followed[p] = true
-		}
-	}
+	followed := s.followed
 	// Sweeps until one moves nothing: a move can make another unit's worth
 	// making, which the next pass would otherwise begin (one-pass
 	// convergence).
@@ -120,11 +115,11 @@ func (s *scheduler) rebalance() {
 	}
 }
 
-// rebalanceSweep looks at every unit once, in s.ordered's order, and
-// begins the moves quota allows; it says whether it began any.
+// rebalanceSweep looks at every unit with soft rules once, in s.ordered's
+// order, and begins the moves quota allows; it says whether it began any.
 func (s *scheduler) rebalanceSweep(quota int, oldest time.Time, followed map[string]bool) (int, time.Time, bool) {
 	began := false
-	for _, u := range s.ordered {
+	for _, u := range s.soft {
 		if !s.rebalanceable(u, followed) {
 			continue
 		}

@@ -47,6 +47,7 @@ func (s *scheduler) run() Plan {
 	s.drainMoves()
 	s.rebalance() // placed units to where their soft rules are served clearly better, within the rate
 	if s.epoch != settled {
+		s.broad = true  // placed units moved: a narrowed run looks at every unit from here on
 		s.refollow()    // units whose MachineOf= leader the moves took away
 		s.retryPassed() // what the moves evicted with Replaces=, and what they made room for
 	} else {
@@ -94,6 +95,20 @@ type scheduler struct {
 	classes   *classes       // units the rules cannot tell apart (classes.go)
 	conflicts *conflictIndex // Conflicts= and Replaces= globs, which machines count (conflict_index.go)
 	epoch     uint64         // placement changes in this run, kept by machineState
+
+	// What a run that follows another keeps or narrows (incremental.go).
+	soft     []*Unit         // units with soft rules, in s.ordered's order: those rebalancing looks at
+	followed map[string]bool // units others follow with MachineOf=
+	globals  []*Unit         // global units, in s.ordered's order
+	scope    []*Unit         // the units such a run decides afresh, in s.ordered's order; nil: every unit
+	narrowed bool            // this run decides only scope (incremental.go)
+	touched  *touchLog       // the machines whose units such a run changed
+	broad    bool            // such a run moved placed units: it notes and diffs every unit
+	gone     []string        // the changed units such a run finds gone, by name
+	left     []*Unit         // the old versions of the units it changed
+	waiting  []*Unit         // units it passes over untried, as nothing it changed reaches them
+
+	affectedMemo []*Unit
 }
 
 func newScheduler(in Input) *scheduler {
@@ -112,10 +127,11 @@ func newScheduler(in Input) *scheduler {
 		inflight: map[string]int{},
 		stuck:    map[string]reason.Note{},
 		moved:    map[string]registry.Move{},
+		touched:  &touchLog{},
 	}
 	s.conflicts = newConflictIndex(in.Units)
 	for _, m := range in.Machines {
-		ms := &machineState{Machine: m, epoch: &s.epoch, conflicts: s.conflicts}
+		ms := &machineState{Machine: m, epoch: &s.epoch, conflicts: s.conflicts, touched: s.touched}
 		s.machines[m.ID] = ms
 		s.order = append(s.order, ms)
 	}
@@ -140,6 +156,18 @@ func newScheduler(in Input) *scheduler {
 	s.ranking = newRanking(s.counts, s.valuesOf, s.skews)
 	s.markUnschedulable()
 	s.byDepthThenName(s.ordered)
+	s.followed = map[string]bool{}
+	for _, u := range s.ordered {
+		for _, p := range u.Req.MachineOf {
+			s.followed[p] = true
+		}
+		if u.Req.HasSoftRules() {
+			s.soft = append(s.soft, u)
+		}
+		if u.Req.Global {
+			s.globals = append(s.globals, u)
+		}
+	}
 	return s
 }
 
@@ -152,18 +180,23 @@ func (s *scheduler) active(u *Unit) bool {
 // Replaces= cycle cannot be placed.
 func (s *scheduler) markUnschedulable() {
 	for _, u := range s.units {
-		if u.Desired == registry.StateInactive {
-			continue
-		}
-		switch {
-		case unit.IsTemplate(u.Name):
-			s.reasons[u.Name] = reason.Unplaced{Code: reason.Template, Args: []string{instanceExample(u.Name)}}
-		case u.Invalid != "":
-			s.reasons[u.Name] = reason.Unplaced{Code: reason.Invalid, Args: []string{u.Invalid}}
-		}
+		s.unschedulable(u)
 	}
 	for name, cycle := range replaceCycles(s.units) {
 		s.reasons[name] = reason.Unplaced{Code: reason.ReplacesCycle, Args: cycle}
+	}
+}
+
+// unschedulable records why u, a template or invalid, cannot be placed.
+func (s *scheduler) unschedulable(u *Unit) {
+	if u.Desired == registry.StateInactive {
+		return
+	}
+	switch {
+	case unit.IsTemplate(u.Name):
+		s.reasons[u.Name] = reason.Unplaced{Code: reason.Template, Args: []string{instanceExample(u.Name)}}
+	case u.Invalid != "":
+		s.reasons[u.Name] = reason.Unplaced{Code: reason.Invalid, Args: []string{u.Invalid}}
 	}
 }
 
@@ -175,10 +208,11 @@ func instanceExample(template string) string {
 	return template[:at] + "@1" + template[at+1:]
 }
 
-// sorted returns the active units selected by keepIf, in s.ordered's order.
+// sorted returns the active units selected by keepIf, in s.ordered's order,
+// among those the run decides afresh.
 func (s *scheduler) sorted(keepIf func(*Unit) bool) []*Unit {
 	var out []*Unit
-	for _, u := range s.ordered {
+	for _, u := range s.decided() {
 		if s.active(u) && keepIf(u) {
 			out = append(out, u)
 		}

@@ -176,6 +176,12 @@ func renderFull(p Plan) string {
 // stepOnce runs Schedule once and applies its plan.
 func (w *world) stepOnce() Plan {
 	plan := Schedule(w.input())
+	w.apply(plan)
+	return plan
+}
+
+// apply writes plan to the world, as the Engine's Apply writes it to etcd.
+func (w *world) apply(plan Plan) {
 	for _, ch := range plan.Changes {
 		for _, p := range ch.Delete {
 			delete(w.placements[p.Unit], p.Machine)
@@ -214,7 +220,6 @@ func (w *world) stepOnce() Plan {
 			}
 		}
 	}
-	return plan
 }
 
 // settle steps until the plan is empty; the scheduler must converge at

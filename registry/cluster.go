@@ -108,6 +108,24 @@ func (r *Registry) WatchCluster(ctx context.Context, from int64) <-chan ClusterU
 	return out
 }
 
+// Touched names the units whose record, placements, reason or notes u
+// changes, and says whether it changes anything else (machines, labels,
+// drains, moves): what an incremental pass of the Engine decides afresh,
+// and whether it may be one.
+func (c *Cluster) Touched(u ClusterUpdate) (units []string, others bool) {
+	for _, ev := range u.events {
+		switch kind, a, b := c.k.parse(string(ev.Kv.Key)); kind {
+		case kindUnit, kindUnplaced, kindNotes:
+			units = append(units, a)
+		case kindPlacement:
+			units = append(units, b)
+		default:
+			others = true
+		}
+	}
+	return units, others
+}
+
 // Apply folds an update into the cache.
 func (c *Cluster) Apply(u ClusterUpdate) {
 	for _, ev := range u.events {

@@ -1,0 +1,567 @@
+package engine
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/flota-dev/flota/registry"
+	"github.com/flota-dev/flota/unit"
+)
+
+// Incremental runs: a pass costs what changed, not what exists (issue 11).
+//
+// A run that follows another starts from the state the one before it left
+// (State): the machines with their units, counts and indexes, where every
+// unit is, the reasons and notes, the equivalence classes. It takes the
+// units that changed since (Delta.Changed) off the machines, puts their new
+// versions in, and decides afresh only those and the units no machine
+// accepted last time; everything else stays where the state has it, with
+// the reasons and notes it has.
+//
+// Why that is the run from scratch, when it is allowed. The state a run
+// leaves is settled: a run of the cluster it leaves plans nothing
+// (one-pass convergence, which world.step checks at every step of the
+// property tests). So a run from scratch of the changed cluster keeps every
+// unchanged placed unit (a machine's feasibility for a unit only grows when
+// other units leave it: fewer conflicts, more room), places the globals as
+// they are, and then tries, in s.ordered's order, exactly what the
+// narrowed run tries: the changed units and the units it had to pass over.
+// The changes for which that argument does not hold make the run a whole
+// one (narrowable says which): machines that joined, left or changed,
+// drains, absent machines, moves and holds in flight, load rebalancing, and
+// changed units that are globals, have Replaces= or MachineOf=, belong to a
+// group a rule counts, name a Conflicts= glob the cluster did not have, or
+// conflict with a global; a placed unit whose file changed; a placement
+// another writer made. Rebalancing looks at every unit with soft rules, as
+// in a whole run, and when it moves one, the rest of the run (its notes,
+// its diff) looks at every unit too. TestIncrementalAgreesWithScratch holds
+// narrowed runs to runs from scratch on random worlds and changes.
+//
+// Schedule stays a pure function of its Input; a State is the memo of one
+// run, consumed by the next: Next may not be called twice on one State.
+type State struct {
+	s *scheduler
+	// Whole says why the run that left this State looked at every unit;
+	// empty for a narrowed run.
+	Whole string
+}
+
+// Delta is the Input of a run that follows another, given by what changed:
+// every field as in Input, but Units and Placements hold only those of the
+// units named in Changed (a changed unit missing from Units is gone).
+type Delta struct {
+	Input
+	// Changed names the units whose record, placements, stored reason or
+	// notes changed since the State's run, other than by applying its
+	// plan.
+	Changed []string
+	// SameMachines says no machine joined, left or changed since the
+	// State's run, so Machines need not be compared, and may be nil for
+	// the State's own.
+	SameMachines bool
+}
+
+// narrowMax bounds the changes a narrowed run takes: past it, a whole run
+// costs little more.
+const narrowMax = 4096
+
+// ScheduleState is Schedule, keeping the run's state for the next.
+func ScheduleState(in Input) (Plan, *State) {
+	s := newScheduler(in)
+	plan := s.run()
+	s.commit(plan)
+	return plan, &State{s: s, Whole: "no earlier run"}
+}
+
+// Next is the plan for the cluster st's run left, as d changes it: the
+// plan Schedule would make of the whole Input, and the State for the run
+// after it. It assumes st's plan was applied.
+func (st *State) Next(d Delta) (Plan, *State) {
+	s := st.s
+	st.s = nil // consumed: its maps are the next run's
+	why := s.narrowable(d)
+	gone := s.update(d)
+	if why == "" {
+		why = s.freesGlobal(gone)
+	}
+	if why != "" {
+		plan, next := ScheduleState(s.whole(d))
+		next.Whole = why
+		return plan, next
+	}
+	s.narrowTo(d, gone)
+	plan := s.run()
+	s.commit(plan)
+	return plan, &State{s: s}
+}
+
+// narrowable says why the run of d cannot be a narrowed one, or "".
+func (s *scheduler) narrowable(d Delta) string {
+	switch {
+	case len(s.ghosts) > 0 || len(s.stranded) > 0 || len(d.Absent) > 0:
+		return "absent machines"
+	case len(s.leaving) > 0 || len(s.moved) > 0 || len(s.stuck) > 0 || inflight(s.inflight):
+		return "moves in flight"
+	case len(d.Drains) > 0 || len(s.in.Drains) > 0:
+		return "drains"
+	case !s.wake.IsZero():
+		return "a wake was due"
+	case d.Rebalance != s.in.Rebalance || d.Disconnect != s.in.Disconnect || d.StopMargin != s.in.StopMargin:
+		return "configuration"
+	case s.loadRebalancing():
+		return "load rebalancing"
+	case len(d.Changed) > narrowMax:
+		return "many changes"
+	case !d.SameMachines && !s.sameMachines(d.Machines):
+		return "machines"
+	}
+	units := make(map[string]*Unit, len(d.Units))
+	for i := range d.Units {
+		units[d.Units[i].Name] = &d.Units[i]
+	}
+	placed := placementsByUnit(d.Placements)
+	for _, name := range d.Changed {
+		old, nu := s.units[name], units[name]
+		for _, u := range []*Unit{old, nu} {
+			if u == nil {
+				continue
+			}
+			if why := s.entangled(u); why != "" {
+				return why
+			}
+		}
+		if _, ok := d.Moves[name]; ok {
+			return "a unit that moved"
+		}
+		if old != nil && nu != nil && s.at[name] != nil && (old.Hash != nu.Hash || old.Resources != nu.Resources || old.Invalid != nu.Invalid) {
+			return "a placed unit's file"
+		}
+		for _, p := range placed[name] {
+			if have, ok := findMachine(s.current[name], p.Machine); !ok || have != p {
+				return "a placement made by another"
+			}
+		}
+	}
+	return ""
+}
+
+func inflight(n map[string]int) bool {
+	for _, k := range n {
+		if k > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// entangled says why a change of u reaches beyond the units a narrowed run
+// decides, or "".
+func (s *scheduler) entangled(u *Unit) string {
+	r := u.Req
+	switch {
+	case r.Global:
+		return "a global"
+	case len(r.Replaces) > 0:
+		return "Replaces="
+	case len(r.MachineOf) > 0 || s.followed[u.Name]:
+		return "MachineOf="
+	case r.Group != "" || len(r.DistinctBy)+len(r.SpreadBy)+len(r.MaxSkew) > 0 || len(s.counts.memberOf(u).tracked) > 0:
+		return "group rules"
+	}
+	for _, g := range r.Conflicts {
+		if _, ok := s.conflicts.id[g]; !ok {
+			return "a new Conflicts= glob"
+		}
+	}
+	for _, g := range s.globals {
+		if matching(g.Req.Conflicts, u.Name) != "" || matching(r.Conflicts, g.Name) != "" {
+			return "conflicts with a global"
+		}
+	}
+	return ""
+}
+
+// sameMachines says whether ms are the registered machines of the state.
+func (s *scheduler) sameMachines(ms []Machine) bool {
+	live := 0
+	for _, m := range s.machines {
+		if !m.gone {
+			live++
+		}
+	}
+	if live != len(ms) {
+		return false
+	}
+	for _, m := range ms {
+		have := s.machines[m.ID]
+		if have == nil || have.gone || have.Capacity != m.Capacity || !maps.Equal(have.Metadata, m.Metadata) {
+			return false
+		}
+	}
+	return true
+}
+
+func placementsByUnit(ps []registry.Placement) map[string][]registry.Placement {
+	out := map[string][]registry.Placement{}
+	for _, p := range ps {
+		out[p.Unit] = append(out[p.Unit], p)
+	}
+	return out
+}
+
+// update makes the state's units and placements those of d: each changed
+// unit's old version off its machine and out of the order, its new one in.
+// It returns the machines units left.
+func (s *scheduler) update(d Delta) []*machineState {
+	placed := placementsByUnit(d.Placements)
+	units := make(map[string]*Unit, len(d.Units))
+	for i := range d.Units {
+		u := d.Units[i]
+		units[u.Name] = &u
+	}
+	var left []*machineState
+	s.left = s.left[:0]
+	for _, name := range d.Changed {
+		if old := s.units[name]; old != nil {
+			if m := s.at[name]; m != nil {
+				s.unplace(old, m)
+				left = append(left, m)
+			}
+			s.forget(old)
+			s.left = append(s.left, old)
+		}
+		if ps := placed[name]; len(ps) > 0 {
+			s.current[name] = ps
+		} else {
+			delete(s.current, name)
+		}
+		if nu := units[name]; nu != nil {
+			s.adopt(nu)
+		}
+	}
+	return left
+}
+
+// forget takes u out of the state's units and memos.
+func (s *scheduler) forget(u *Unit) {
+	delete(s.units, u.Name)
+	s.ordered = removeOrdered(s, s.ordered, u)
+	if u.Req.HasSoftRules() {
+		s.soft = removeOrdered(s, s.soft, u)
+	}
+	delete(s.reasons, u.Name)
+	delete(s.notes, u.Name)
+	delete(s.classes.key, u.Name)
+	delete(s.counts.members, u.Name)
+	delete(s.counts.groups, u.Name)
+	delete(s.conflicts.units, u)
+}
+
+// adopt puts u in the state's units, in order.
+func (s *scheduler) adopt(u *Unit) {
+	s.units[u.Name] = u
+	s.ordered = insertOrdered(s, s.ordered, u)
+	if u.Req.HasSoftRules() {
+		s.soft = insertOrdered(s, s.soft, u)
+	}
+	s.unschedulable(u)
+}
+
+// orderOf compares units as s.ordered is sorted: MachineOf= depth, then
+// name.
+func (s *scheduler) orderOf(a, b *Unit) int {
+	da, db := 0, 0 // depthOf looks up what follows nothing too: most units
+	if len(a.Req.MachineOf) > 0 {
+		da = s.depthOf(a.Name, 0)
+	}
+	if len(b.Req.MachineOf) > 0 {
+		db = s.depthOf(b.Name, 0)
+	}
+	if da != db {
+		return da - db
+	}
+	return strings.Compare(a.Name, b.Name)
+}
+
+func insertOrdered(s *scheduler, us []*Unit, u *Unit) []*Unit {
+	i, _ := slices.BinarySearchFunc(us, u, s.orderOf)
+	return slices.Insert(us, i, u)
+}
+
+func removeOrdered(s *scheduler, us []*Unit, u *Unit) []*Unit {
+	if i, ok := slices.BinarySearchFunc(us, u, s.orderOf); ok && us[i] == u {
+		return slices.Delete(us, i, i+1)
+	}
+	if i := slices.Index(us, u); i >= 0 {
+		return slices.Delete(us, i, i+1)
+	}
+	return us
+}
+
+// freesGlobal says whether a unit leaving a machine let a global that is
+// not there onto it: a whole run would place it.
+func (s *scheduler) freesGlobal(left []*machineState) string {
+	for _, m := range left {
+		for _, g := range s.globals {
+			if s.active(g) && !slices.Contains(s.global[g.Name], m) && s.stack.feasible(g, m) {
+				return "a global fits where a unit left"
+			}
+		}
+	}
+	return ""
+}
+
+// whole is the Input d changes the state into, every unit and placement.
+func (s *scheduler) whole(d Delta) Input {
+	in := d.Input
+	if d.SameMachines && in.Machines == nil {
+		in.Machines = s.in.Machines
+	}
+	in.Units = make([]Unit, 0, len(s.ordered))
+	for _, u := range s.ordered {
+		in.Units = append(in.Units, *u)
+	}
+	in.Placements = make([]registry.Placement, 0, len(s.current))
+	for _, ps := range s.current {
+		in.Placements = append(in.Placements, ps...)
+	}
+	return in
+}
+
+// narrowTo readies the state for a narrowed run of d: the run decides the
+// changed units and those the last run passed over.
+func (s *scheduler) narrowTo(d Delta, left []*machineState) {
+	machines := s.in.Machines
+	s.in = d.Input
+	s.in.Units, s.in.Placements = nil, nil // read only by newScheduler
+	if d.SameMachines && s.in.Machines == nil {
+		s.in.Machines = machines
+	}
+	s.wake = time.Time{}
+	var scope []*Unit
+	for _, name := range d.Changed {
+		if u := s.units[name]; u != nil {
+			scope = append(scope, u)
+		} else {
+			s.gone = append(s.gone, name)
+		}
+	}
+	scope = append(scope, s.retried(d)...)
+	s.passed = nil
+	slices.SortFunc(scope, s.orderOf)
+	s.scope = slices.Compact(scope)
+	slices.Sort(s.gone)
+	s.gone = slices.Compact(s.gone)
+	s.narrowed = true
+	s.touched.on = true
+	s.touched.ms = append(s.touched.ms[:0], left...)
+}
+
+// retried sorts the units the last run passed over, still unplaced, into
+// those the run tries again and those it leaves waiting (s.waiting).
+// Only those related (related) to a changed unit's old or new version, or
+// to one of them that may now be placed, and so on, can have become
+// placeable or have another reason: the others' feasibility, machine by
+// machine, is what it was, and a run from scratch would find them
+// unplaceable again, with the same reason. A class (classes.go) is
+// related as one, and relates as one: its units have the same rules, and
+// every glob of the cluster answers them alike.
+func (s *scheduler) retried(d Delta) []*Unit {
+	var relatives []*Unit // what may be placed anew: grows as the rounds find more
+	for _, name := range d.Changed {
+		if u := s.units[name]; u != nil {
+			relatives = append(relatives, u)
+		}
+	}
+	relatives = append(relatives, s.left...)
+	var all []*Unit
+	seen := map[*Unit]bool{}
+	byClass := map[string][]*Unit{}
+	var classes []string // in the order first met, for a deterministic run
+	for _, u := range s.passed {
+		if s.units[u.Name] != u || s.at[u.Name] != nil || len(s.global[u.Name]) > 0 || seen[u] {
+			continue // changed, placed after it was passed over, or passed over twice
+		}
+		seen[u] = true
+		all = append(all, u)
+		k := s.classOf(u)
+		if k == "" || len(u.Req.MachineOf) > 0 {
+			k = "\x00" + u.Name // a class of its own
+		}
+		if byClass[k] == nil {
+			classes = append(classes, k)
+		}
+		byClass[k] = append(byClass[k], u)
+	}
+	retry := map[*Unit]bool{}
+	for len(relatives) > 0 && len(classes) > 0 {
+		var found []*Unit
+		still := classes[:0]
+		for _, k := range classes {
+			us := byClass[k]
+			u := us[0]
+			if len(u.Req.MachineOf) == 0 && !slices.ContainsFunc(relatives, func(b *Unit) bool { return s.related(u, b) }) {
+				still = append(still, k)
+				continue
+			}
+			for _, v := range us {
+				if len(v.Req.Replaces) > 0 {
+					s.waiting = nil
+					return s.retryAll(all) // what it evicts leaves room the rules above do not follow
+				}
+				retry[v] = true
+			}
+			found = append(found, u)
+		}
+		classes, relatives = still, found
+	}
+	var out []*Unit
+	s.waiting = s.waiting[:0]
+	for _, u := range all {
+		if retry[u] {
+			delete(s.reasons, u.Name)
+			out = append(out, u)
+		} else {
+			s.waiting = append(s.waiting, u)
+		}
+	}
+	if !slices.IsSortedFunc(s.waiting, s.passedOrder) {
+		slices.SortFunc(s.waiting, s.passedOrder)
+	}
+	return out
+}
+
+func (s *scheduler) retryAll(us []*Unit) []*Unit {
+	for _, u := range us {
+		delete(s.reasons, u.Name)
+	}
+	return us
+}
+
+// passedOrder is the order a run from scratch passes units over in, when
+// nothing is evicted: the globals, in s.ordered's order, then the others.
+func (s *scheduler) passedOrder(a, b *Unit) int {
+	if a.Req.Global != b.Req.Global {
+		if a.Req.Global {
+			return -1
+		}
+		return 1
+	}
+	return s.orderOf(a, b)
+}
+
+// rejoin puts the units a narrowed run left waiting back among those it
+// passed over, where a run from scratch would have passed them over: what
+// is tried again after moves (retryPassed), and what the next run starts
+// from, is the whole list.
+func (s *scheduler) rejoin() {
+	if len(s.waiting) == 0 {
+		return
+	}
+	merged := make([]*Unit, 0, len(s.passed)+len(s.waiting))
+	i, j := 0, 0
+	for i < len(s.passed) && j < len(s.waiting) {
+		if s.passedOrder(s.waiting[j], s.passed[i]) < 0 {
+			merged = append(merged, s.waiting[j])
+			j++
+		} else {
+			merged = append(merged, s.passed[i])
+			i++
+		}
+	}
+	merged = append(merged, s.passed[i:]...)
+	s.passed = append(merged, s.waiting[j:]...)
+	s.waiting = s.waiting[:0]
+}
+
+// related says whether a placement of b, or its removal, can change what
+// a machine answers u: Conflicts= either way, reservations (both reserve
+// something), a group rule (both are counted by one), MachineOf= (u
+// follows b).
+func (s *scheduler) related(u, b *Unit) bool {
+	if matching(u.Req.Conflicts, b.Name) != "" || matching(b.Req.Conflicts, u.Name) != "" || slices.Contains(u.Req.MachineOf, b.Name) {
+		return true
+	}
+	if u.Resources != (unit.Resources{}) && b.Resources != (unit.Resources{}) {
+		return true
+	}
+	return len(s.counts.memberOf(u).tracked) > 0 && len(s.counts.memberOf(b).tracked) > 0
+}
+
+// commit makes the state the cluster as the plan leaves it, for the next
+// run: what each changed unit is placed on is what the plan wanted.
+func (s *scheduler) commit(plan Plan) {
+	s.rejoin()
+	for _, ch := range plan.Changes {
+		if want := s.wanted(ch.Unit); len(want) > 0 {
+			s.current[ch.Unit] = want
+		} else {
+			delete(s.current, ch.Unit)
+		}
+	}
+	s.pending = nil
+	s.scope, s.gone, s.narrowed, s.broad = nil, nil, false, false
+	s.touched.on, s.touched.ms = false, s.touched.ms[:0]
+	s.affectedMemo = nil
+}
+
+// decided is the units the run decides afresh: all, or a narrowed run's.
+func (s *scheduler) decided() []*Unit {
+	if s.narrowed {
+		return s.scope
+	}
+	return s.ordered
+}
+
+// narrow says whether the run notes and diffs only the units it affected.
+// A unit it placed that a group rule counts changes its group's counts,
+// which every member's notes read: the run looks at all then.
+func (s *scheduler) narrow() bool {
+	if !s.narrowed || s.broad {
+		return false
+	}
+	for _, u := range s.scope {
+		if s.at[u.Name] != nil && len(s.counts.memberOf(u).tracked) > 0 {
+			s.broad = true
+			return false
+		}
+	}
+	return true
+}
+
+// affected is what a narrowed run may have changed the notes of: the units
+// it decided, and those with soft rules on the machines whose units
+// changed, in s.ordered's order.
+func (s *scheduler) affected() []*Unit {
+	if s.affectedMemo != nil {
+		return s.affectedMemo
+	}
+	out := slices.Clone(s.scope)
+	seen := map[*machineState]bool{}
+	for _, m := range s.touched.ms {
+		if seen[m] {
+			continue
+		}
+		seen[m] = true
+		for _, u := range m.units {
+			if !u.Req.Global && (u.Req.HasSoftRules() || len(u.Req.MaxSkew) > 0) {
+				out = append(out, u)
+			}
+		}
+	}
+	slices.SortFunc(out, s.orderOf)
+	s.affectedMemo = slices.Compact(out)
+	return s.affectedMemo
+}
+
+// affectedNames is affected's names, then the changed units that are gone.
+func (s *scheduler) affectedNames() []string {
+	us := s.affected()
+	out := make([]string, 0, len(us)+len(s.gone))
+	for _, u := range us {
+		out = append(out, u.Name)
+	}
+	return append(out, s.gone...)
+}
