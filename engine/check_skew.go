@@ -106,3 +106,57 @@ func (k *skews) domain(u *Unit, key string) []string {
 	k.domains[sig] = vs
 	return vs
 }
+
+// retrySkewed tries again the units that wait on a MaxSkew= rule and found
+// no machine while their group was still being placed: unlike every other
+// rule, a placement can make a machine feasible for them (a unit on the
+// emptiest value lifts it, and so allows one more everywhere else), so
+// the next run, with the whole group kept, would place them. It tries
+// until a round places nothing; those still unplaced keep their place
+// among the units passed over.
+func (s *scheduler) retrySkewed() {
+	for {
+		var again []*Unit
+		for _, u := range s.passed {
+			if waitsOnSkew(u) && s.at[u.Name] == nil {
+				again = append(again, u)
+			}
+		}
+		if len(again) == 0 {
+			return
+		}
+		before, saved := s.epoch, s.passed
+		s.passed, s.pending = nil, again
+		s.placePending()
+		retried := map[*Unit]bool{}
+		for _, u := range again {
+			retried[u] = true
+		}
+		var kept []*Unit
+		for _, u := range saved {
+			if !retried[u] || s.at[u.Name] == nil {
+				kept = append(kept, u)
+			}
+		}
+		for _, u := range s.passed { // what a placement evicted and nothing took
+			if !retried[u] {
+				kept = append(kept, u)
+			}
+		}
+		s.passed = kept
+		if s.epoch == before {
+			return
+		}
+	}
+}
+
+// waitsOnSkew says whether u has a MaxSkew= rule that waits, the kind a
+// placement of its group can lift.
+func waitsOnSkew(u *Unit) bool {
+	for _, sk := range u.Req.MaxSkew {
+		if !sk.Anyway {
+			return true
+		}
+	}
+	return false
+}

@@ -22,7 +22,8 @@ import (
 //  3. Global Units go to every feasible machine.
 //  4. Unplaced Units, and those evicted by Replaces=, go to the least-loaded
 //     feasible machine, ties to the lower ID; a Unit no machine accepts stays
-//     unplaced.
+//     unplaced. One that a MaxSkew= rule refused is tried again once later
+//     units of its group were placed, which can lift the skew.
 //  5. The Units step 4 placed move, alone or two at a time, where that
 //     honours more of their soft rules (improve.go), and with load
 //     rebalancing on, off machines that hold LoadGap units more than
@@ -42,6 +43,7 @@ func (s *scheduler) run() Plan {
 	s.keep()
 	s.placeGlobals()
 	s.placePending()
+	s.retrySkewed() // a placement can lift a skew that refused a unit before it
 	s.settleNew() // greedy placement misses what a later unit needed: a second look at this run's units, for soft rules (and load, when on)
 	settled := s.epoch
 	s.drainMoves()

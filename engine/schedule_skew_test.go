@@ -5,6 +5,9 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/flota-dev/flota/registry"
+	"github.com/flota-dev/flota/unit"
 )
 
 // TestScheduleSkewAndTargets: MaxSkew= that waits or places anyway, and
@@ -193,5 +196,21 @@ func TestSkewProperty(t *testing.T) {
 				t.Fatalf("MaxSkew=zone:%d%s: per zone %v", n, mode, per)
 			}
 		})
+	}
+}
+
+// TestSkewLiftedLaterInTheRun: a unit MaxSkew= refused because its group's
+// other value was still empty is placed in the same run once a later unit
+// of the group fills that value; before, the next run placed it (and the
+// Engine, which runs no pass for its own writes, left it unplaced).
+func TestSkewLiftedLaterInTheRun(t *testing.T) {
+	w := newWorld(t).machine("m1", "zone=a").machine("m2", "zone=b").capacity("m2", registry.Capacity{MemoryBytes: 1 << 30})
+	w.unit("x@1.service", "MachineMetadata=zone=a")
+	w.unit("x@2.service", "MaxSkew=zone:1") // both zones allowed, but zone b's machine is too small
+	w.reserve("x@2.service", unit.Resources{MemoryBytes: 2 << 30})
+	w.unit("x@3.service", "MachineMetadata=zone=b")
+	w.settle() // checks that the run after each run plans nothing
+	if got := w.on("x@2.service"); got != "m1" {
+		t.Fatalf("x@2 on %q, want m1: zone a holds 2, zone b 1, a skew of 1", got)
 	}
 }
