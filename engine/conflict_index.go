@@ -58,6 +58,7 @@ func (x *conflictIndex) of(u *Unit) *conflictIDs {
 		return ids
 	}
 	ids := &conflictIDs{matching: x.matching(u.Name)}
+	slices.Sort(ids.matching) // in a class's key, units it tells apart by no glob read alike
 	for _, g := range u.Req.Conflicts {
 		ids.own = append(ids.own, x.id[g])
 	}

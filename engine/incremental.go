@@ -2,7 +2,9 @@ package engine
 
 import (
 	"maps"
+	"path"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -171,8 +173,8 @@ func (s *scheduler) entangled(u *Unit) string {
 		return "group rules"
 	}
 	for _, g := range r.Conflicts {
-		if _, ok := s.conflicts.id[g]; !ok {
-			return "a new Conflicts= glob"
+		if _, ok := s.conflicts.id[g]; !ok && literalPrefix(g) == 0 {
+			return "a new Conflicts= glob that starts with a wildcard"
 		}
 	}
 	for _, g := range s.globals {
@@ -241,7 +243,63 @@ func (s *scheduler) update(d Delta) []*machineState {
 			s.adopt(nu)
 		}
 	}
+	for _, name := range d.Changed {
+		if nu := s.units[name]; nu != nil {
+			for _, g := range nu.Req.Conflicts {
+				if _, ok := s.conflicts.id[g]; !ok && literalPrefix(g) > 0 {
+					s.addGlob(g)
+				}
+			}
+		}
+	}
 	return left
+}
+
+// addGlob numbers a Conflicts= glob the cluster did not have, as
+// newConflictIndex would have: the units it matches, found among those
+// whose names start with its literal prefix, have it among theirs, their
+// machines count them under it, and their classes are worked out anew.
+func (s *scheduler) addGlob(g string) {
+	x := s.conflicts
+	n := len(x.globs)
+	x.id[g] = n
+	x.globs = append(x.globs, g)
+	p := g[:literalPrefix(g)]
+	x.byPrefix[p] = append(x.byPrefix[p], n)
+	if i, found := slices.BinarySearch(x.lengths, len(p)); !found {
+		x.lengths = slices.Insert(x.lengths, i, len(p))
+	}
+	// s.ordered is by name where nothing is followed (depth 0), then the
+	// followers: a binary search, then a scan of the followers.
+	first := sort.Search(len(s.ordered), func(i int) bool {
+		u := s.ordered[i]
+		return len(u.Req.MachineOf) > 0 || u.Name >= p
+	})
+	for _, u := range s.ordered[first:] {
+		if len(u.Req.MachineOf) == 0 && !strings.HasPrefix(u.Name, p) {
+			continue
+		}
+		if ok, _ := path.Match(g, u.Name); !ok {
+			continue
+		}
+		if ids, ok := x.units[u]; ok {
+			ids.matching = append(ids.matching, n) // the largest number: still sorted
+		}
+		delete(s.classes.key, u.Name)
+		if m := s.at[u.Name]; m != nil {
+			addCount(&m.matches, n)
+		}
+		for _, m := range s.global[u.Name] {
+			addCount(&m.matches, n)
+		}
+	}
+}
+
+func addCount(counts *map[int]int, n int) {
+	if *counts == nil {
+		*counts = map[int]int{}
+	}
+	(*counts)[n]++
 }
 
 // forget takes u out of the state's units and memos.

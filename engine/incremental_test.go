@@ -76,9 +76,13 @@ func mutateUnits(w *world, rng *rand.Rand, step int) {
 	names := slices.Sorted(maps.Keys(w.units))
 	switch k := rng.IntN(4); {
 	case k == 0 || len(names) == 0:
-		if rng.IntN(3) == 0 {
+		switch rng.IntN(4) {
+		case 0:
 			w.unit(fmt.Sprintf("full@%d.service", 10+step), "Conflicts=full@*")
-		} else {
+		case 1: // a glob the cluster may not have, matching units it has
+			globs := []string{"web@1*", "dmz*", "full@1*", "side*", "new1*", "picky*"}
+			w.unit(fmt.Sprintf("picky%d.service", step), "Conflicts="+globs[rng.IntN(len(globs))])
+		default:
 			addRandomUnit(w, rng, 200+step)
 		}
 	case k == 1:
