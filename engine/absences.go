@@ -82,3 +82,18 @@ func (a *absences) update(now time.Time, present map[string]bool, placed map[str
 	}
 	return out
 }
+
+// current is what update last returned, for a pass between which and that
+// one no machine came or went: nothing but such a change makes a new
+// absence, and a machine nothing is placed on any more has none that
+// matters.
+func (a *absences) current() map[string]Absence {
+	if len(a.known) == 0 {
+		return nil
+	}
+	out := make(map[string]Absence, len(a.known))
+	for id, ab := range a.known {
+		out[id] = ab
+	}
+	return out
+}

@@ -327,7 +327,7 @@ func (e *Engine) gather(ctx context.Context, updates <-chan registry.ClusterUpda
 //
 // A pass is incremental (State.Next) when since holds the State of the
 // last one and only units changed since: the Input is built for the
-// changed units only, and the absences are not worked out again, as no
+// changed units only, and the absences are those of the last pass, as no
 // machine came or went. Otherwise it is whole. A pass whose plan fails to
 // apply leaves no State: etcd may hold part of it.
 func (e *Engine) pass(ctx context.Context, l *registry.Leadership, c *registry.Cluster, absent *absences, since *sinceLast) (registry.Applied, time.Time, error) {
@@ -335,7 +335,7 @@ func (e *Engine) pass(ctx context.Context, l *registry.Leadership, c *registry.C
 	t0 := time.Now()
 	st := since.state
 	since.state = nil
-	incremental := st != nil && !since.others && !since.absent
+	incremental := st != nil && !since.others
 	var in Input
 	if incremental {
 		in = e.in.delta(c, since.units)
@@ -343,7 +343,9 @@ func (e *Engine) pass(ctx context.Context, l *registry.Leadership, c *registry.C
 		in = e.in.build(c)
 	}
 	in.Now = e.cfg.Clock.Now()
-	if !incremental {
+	if incremental {
+		in.Absent = absent.current()
+	} else {
 		in.Absent = absent.update(in.Now, presentMachines(c), placedMachines(c))
 	}
 	in.Disconnect, in.StopMargin = e.cfg.Disconnect, e.cfg.StopMargin
@@ -375,7 +377,7 @@ func (e *Engine) pass(ctx context.Context, l *registry.Leadership, c *registry.C
 	}
 	units := len(c.Units)
 	if plan.Empty() {
-		since.state, since.absent = next, len(in.Absent) > 0
+		since.state = next
 		e.log.Debug("engine pass", "revision", c.Revision, "units", units, "machines", len(c.Machines), "changes", 0,
 			"whole", next.Whole, "build", t1.Sub(t0), "schedule", t2.Sub(t1))
 		return registry.Applied{}, plan.Wake, nil
@@ -383,7 +385,7 @@ func (e *Engine) pass(ctx context.Context, l *registry.Leadership, c *registry.C
 	written, err := e.store.Apply(ctx, l, c, plan.Changes)
 	if err == nil {
 		e.logMoves(plan.Changes)
-		since.state, since.absent = next, len(in.Absent) > 0
+		since.state = next
 	}
 	e.log.Debug("engine pass", "revision", c.Revision, "units", units, "machines", len(c.Machines),
 		"changes", len(plan.Changes), "absent", len(in.Absent), "whole", next.Whole, "build", t1.Sub(t0), "schedule", t2.Sub(t1), "apply", time.Since(t2), "err", err)
@@ -396,7 +398,6 @@ type sinceLast struct {
 	state  *State
 	units  map[string]bool // units whose record, placements, reason or notes changed
 	others bool            // machines, labels, drains or moves changed
-	absent bool            // the last pass had absent machines: the next works them out again
 }
 
 func (s *sinceLast) note(c *registry.Cluster, u registry.ClusterUpdate) {

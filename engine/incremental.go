@@ -102,13 +102,13 @@ func (st *State) Next(d Delta) (Plan, *State) {
 // narrowable says why the run of d cannot be a narrowed one, or "".
 func (s *scheduler) narrowable(d Delta) string {
 	switch {
-	case len(s.ghosts) > 0 || len(s.stranded) > 0 || len(d.Absent) > 0:
+	case !maps.Equal(d.Absent, s.in.Absent):
 		return "absent machines"
 	case len(s.leaving) > 0 || len(s.moved) > 0 || len(s.stuck) > 0 || inflight(s.inflight):
 		return "moves in flight"
 	case len(d.Drains) > 0 || len(s.in.Drains) > 0:
 		return "drains"
-	case !s.wake.IsZero():
+	case !s.wake.IsZero() && !d.Now.Before(s.wake):
 		return "a wake was due"
 	case d.Rebalance != s.in.Rebalance || d.Disconnect != s.in.Disconnect || d.StopMargin != s.in.StopMargin:
 		return "configuration"
@@ -227,7 +227,10 @@ func (s *scheduler) update(d Delta) []*machineState {
 	s.left = s.left[:0]
 	for _, name := range d.Changed {
 		if old := s.units[name]; old != nil {
-			if m := s.at[name]; m != nil {
+			switch m := s.at[name]; {
+			case m != nil && m.gone:
+				s.unhold(old, m)
+			case m != nil:
 				s.unplace(old, m)
 				left = append(left, m)
 			}
@@ -302,6 +305,14 @@ func addCount(counts *map[int]int, n int) {
 	(*counts)[n]++
 }
 
+// unhold takes u off the absent machine g it was held on (holdOn), for the
+// run to decide again.
+func (s *scheduler) unhold(u *Unit, g *machineState) {
+	g.remove(u.Name)
+	delete(s.at, u.Name)
+	delete(s.stranded, u.Name)
+}
+
 // forget takes u out of the state's units and memos.
 func (s *scheduler) forget(u *Unit) {
 	delete(s.units, u.Name)
@@ -361,7 +372,7 @@ func removeOrdered(s *scheduler, us []*Unit, u *Unit) []*Unit {
 // freesGlobal says whether a unit leaving a machine let a global that is
 // not there onto it: a whole run would place it.
 func (s *scheduler) freesGlobal(left []*machineState) string {
-	for _, m := range left {
+	for _, m := range left { // live machines: a unit held on an absent one frees nothing
 		for _, g := range s.globals {
 			if s.active(g) && !slices.Contains(s.global[g.Name], m) && s.stack.feasible(g, m) {
 				return "a global fits where a unit left"
@@ -439,7 +450,8 @@ func (s *scheduler) retried(d Delta) []*Unit {
 	byClass := map[string][]*Unit{}
 	var classes []string // in the order first met, for a deterministic run
 	for _, u := range s.passed {
-		if s.units[u.Name] != u || s.at[u.Name] != nil || len(s.global[u.Name]) > 0 || seen[u] {
+		held := s.at[u.Name] != nil && s.at[u.Name].gone // stranded: nowhere else to go
+		if s.units[u.Name] != u || (s.at[u.Name] != nil && !held) || len(s.global[u.Name]) > 0 || seen[u] {
 			continue // changed, placed after it was passed over, or passed over twice
 		}
 		seen[u] = true
@@ -480,6 +492,9 @@ func (s *scheduler) retried(d Delta) []*Unit {
 	for _, u := range all {
 		if retry[u] {
 			delete(s.reasons, u.Name)
+			if g := s.at[u.Name]; g != nil {
+				s.unhold(u, g) // keep holds it again if nothing takes it
+			}
 			out = append(out, u)
 		} else {
 			s.waiting = append(s.waiting, u)
@@ -494,8 +509,25 @@ func (s *scheduler) retried(d Delta) []*Unit {
 func (s *scheduler) retryAll(us []*Unit) []*Unit {
 	for _, u := range us {
 		delete(s.reasons, u.Name)
+		if g := s.at[u.Name]; g != nil {
+			s.unhold(u, g)
+		}
 	}
 	return us
+}
+
+// holdWakes sets the wake for the units held on absent machines, as the
+// runs before set it for those the narrowed run left as they were: the
+// earliest end of a hold (holds), those stranded there aside.
+func (s *scheduler) holdWakes() {
+	for _, id := range slices.Sorted(maps.Keys(s.ghosts)) {
+		g := s.ghosts[id]
+		for _, u := range g.units {
+			if s.stranded[u.Name] != g {
+				s.holds(u, id)
+			}
+		}
+	}
 }
 
 // passedOrder is the order a run from scratch passes units over in, when

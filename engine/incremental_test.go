@@ -20,7 +20,7 @@ import (
 // the same time. Enough of the runs must be narrowed ones for the test to
 // test them.
 func TestIncrementalAgreesWithScratch(t *testing.T) {
-	narrowed, runs := 0, 0
+	narrowed, runs, held := 0, 0, 0 // held: narrowed runs with units held on absent machines
 	whole := map[string]int{}
 	for seed := uint64(1); seed <= 400; seed++ {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
@@ -39,6 +39,7 @@ func TestIncrementalAgreesWithScratch(t *testing.T) {
 				before := snapshot(w)
 				if rng.IntN(5) == 0 {
 					mutate(w, rng)
+					absentNow(w, rng)
 				} else {
 					mutateUnits(w, rng, step)
 				}
@@ -56,6 +57,9 @@ func TestIncrementalAgreesWithScratch(t *testing.T) {
 				runs++
 				if next.Whole == "" {
 					narrowed++
+					if len(next.s.ghosts) > 0 {
+						held++
+					}
 				} else {
 					whole[next.Whole]++
 				}
@@ -64,9 +68,33 @@ func TestIncrementalAgreesWithScratch(t *testing.T) {
 			}
 		})
 	}
-	t.Logf("%d of %d runs narrowed; whole runs by why: %v", narrowed, runs, whole)
+	t.Logf("%d of %d runs narrowed, %d with units held on absent machines; whole runs by why: %v", narrowed, runs, held, whole)
 	if narrowed < runs/4 {
 		t.Fatalf("only %d of %d runs were narrowed: the test does not test them (whole: %v)", narrowed, runs, whole)
+	}
+	if held < 20 {
+		t.Fatalf("only %d narrowed runs held units on absent machines: the test does not test them", held)
+	}
+}
+
+// absentNow gives most machines that went, with units still placed on
+// them, an absence, as the Engine's absences do: since now, held a while
+// or not at all.
+func absentNow(w *world, rng *rand.Rand) {
+	registered := map[string]bool{}
+	for _, m := range w.machines {
+		registered[m.ID] = true
+	}
+	for _, name := range slices.Sorted(maps.Keys(w.placements)) {
+		for _, id := range slices.Sorted(maps.Keys(w.placements[name])) {
+			if _, known := w.absent[id]; registered[id] || known || rng.IntN(4) == 0 {
+				continue
+			}
+			if w.absent == nil {
+				w.absent = map[string]Absence{}
+			}
+			w.absent[id] = Absence{Since: w.now, Hold: time.Duration(rng.IntN(3)) * 30 * time.Second}
+		}
 	}
 }
 

@@ -44,7 +44,7 @@ func (s *scheduler) run() Plan {
 	s.placeGlobals()
 	s.placePending()
 	s.retrySkewed() // a placement can lift a skew that refused a unit before it
-	s.settleNew() // greedy placement misses what a later unit needed: a second look at this run's units, for soft rules (and load, when on)
+	s.settleNew()   // greedy placement misses what a later unit needed: a second look at this run's units, for soft rules (and load, when on)
 	settled := s.epoch
 	s.drainMoves()
 	s.rebalance() // placed units to where their soft rules are served clearly better, within the rate
@@ -56,6 +56,9 @@ func (s *scheduler) run() Plan {
 		s.placePending()
 	}
 	s.pollMoves()
+	if s.narrowed {
+		s.holdWakes() // the holds of units it did not decide still end when they did
+	}
 	s.explainUnplaced()
 	s.noteSoftRules()
 	plan := s.diff()
