@@ -1,5 +1,7 @@
 package engine
 
+import "time"
+
 // What happens to the units of a machine that is placed on but not
 // registered. Its lease expired: it crashed, or it is cut off and may still
 // run them, or etcd itself lost every lease at once. The Engine cannot tell
@@ -31,24 +33,29 @@ func (s *scheduler) ghost(id string) *machineState {
 // holds says whether u stays on the absent machine id in this run, and
 // notes when that would change.
 func (s *scheduler) holds(u *Unit, id string) bool {
-	a, ok := s.in.Absent[id]
-	if !ok {
-		return false
-	}
-	grace := a.Hold
-	if u.Req.Global {
-		grace = max(grace, GhostGlobals)
-	} else if u.Req.StopsOnDisconnect(s.in.Disconnect) {
-		grace = max(grace, s.in.StopMargin)
-	}
-	until := a.Since.Add(grace)
-	if !s.in.Now.Before(until) {
+	until, ok := holdEnd(s.in, u, id)
+	if !ok || !s.in.Now.Before(until) {
 		return false
 	}
 	if s.wake.IsZero() || until.Before(s.wake) {
 		s.wake = until
 	}
 	return true
+}
+
+// holdEnd is when u's hold on the absent machine id ends, if it has one.
+func holdEnd(in Input, u *Unit, id string) (time.Time, bool) {
+	a, ok := in.Absent[id]
+	if !ok {
+		return time.Time{}, false
+	}
+	grace := a.Hold
+	if u.Req.Global {
+		grace = max(grace, GhostGlobals)
+	} else if u.Req.StopsOnDisconnect(in.Disconnect) {
+		grace = max(grace, in.StopMargin)
+	}
+	return a.Since.Add(grace), true
 }
 
 // holdOn keeps u placed on the ghost g in this run.

@@ -35,9 +35,7 @@ func (in *inputs) build(c *registry.Cluster) Input {
 		Unplaced: c.Unplaced,
 		Notes:    c.Notes,
 	}
-	for _, m := range c.Machines {
-		out.Machines = append(out.Machines, Machine{ID: m.ID, Metadata: m.Metadata, Capacity: m.Capacity})
-	}
+	out.Machines = in.machines(c)
 	for _, u := range c.Units {
 		out.Units = append(out.Units, in.unit(u))
 	}
@@ -65,6 +63,14 @@ func (in *inputs) delta(c *registry.Cluster, names map[string]bool) Input {
 		}
 	}
 	in.drainsAndMoves(c, &out)
+	return out
+}
+
+func (in *inputs) machines(c *registry.Cluster) []Machine {
+	out := make([]Machine, 0, len(c.Machines))
+	for _, m := range c.Machines {
+		out = append(out, Machine{ID: m.ID, Metadata: m.Metadata, Capacity: m.Capacity})
+	}
 	return out
 }
 

@@ -339,11 +339,14 @@ func (e *Engine) pass(ctx context.Context, l *registry.Leadership, c *registry.C
 	var in Input
 	if incremental {
 		in = e.in.delta(c, since.units)
+		if since.machineGone {
+			in.Machines = e.in.machines(c)
+		}
 	} else {
 		in = e.in.build(c)
 	}
 	in.Now = e.cfg.Clock.Now()
-	if incremental {
+	if incremental && !since.machineGone {
 		in.Absent = absent.current()
 	} else {
 		in.Absent = absent.update(in.Now, presentMachines(c), placedMachines(c))
@@ -366,7 +369,7 @@ func (e *Engine) pass(ctx context.Context, l *registry.Leadership, c *registry.C
 	var plan Plan
 	var next *State
 	if incremental {
-		plan, next = st.Next(Delta{Input: in, Changed: slices.Sorted(maps.Keys(since.units)), SameMachines: true})
+		plan, next = st.Next(Delta{Input: in, Changed: slices.Sorted(maps.Keys(since.units)), SameMachines: !since.machineGone})
 	} else {
 		plan, next = ScheduleState(in)
 	}
@@ -395,23 +398,25 @@ func (e *Engine) pass(ctx context.Context, l *registry.Leadership, c *registry.C
 // sinceLast is what changed since the Engine's last pass, other than by
 // its own writes, and the State that pass left.
 type sinceLast struct {
-	state  *State
-	units  map[string]bool // units whose record, placements, reason or notes changed
-	others bool            // machines, labels, drains or moves changed
+	state       *State
+	units       map[string]bool // units whose record, placements, reason or notes changed
+	machineGone bool            // a machine's record was deleted
+	others      bool            // a machine registered or changed, labels, drains or moves changed
 }
 
 func (s *sinceLast) note(c *registry.Cluster, u registry.ClusterUpdate) {
-	names, others := c.Touched(u)
+	names, gone, others := c.Touched(u)
 	if s.units == nil {
 		s.units = map[string]bool{}
 	}
 	for _, n := range names {
 		s.units[n] = true
 	}
+	s.machineGone = s.machineGone || gone
 	s.others = s.others || others
 }
 
-func (s *sinceLast) reset() { s.units, s.others = nil, false }
+func (s *sinceLast) reset() { s.units, s.machineGone, s.others = nil, false, false }
 
 func presentMachines(c *registry.Cluster) map[string]bool {
 	out := make(map[string]bool, len(c.Machines))

@@ -429,4 +429,14 @@ func TestEngineIncrementalPasses(t *testing.T) {
 	if n := e.Narrowed() - narrowed; n < 1 {
 		t.Fatalf("%d narrowed passes after the machine joined, want at least 1", n)
 	}
+	// m2 goes: a narrowed pass too. web@2 has nowhere else to go (web@3
+	// holds m1), so it stays placed on m2 and says why.
+	narrowed = e.Narrowed()
+	c.leave("m2")
+	decided(c.eventually("web@2 on the gone m2, with its reason", func(st *registry.Status) bool {
+		return st.Unplaced["web@2.service"].Code == reason.OnGoneMachine && slices.Equal(where(st, "web@2.service"), []string{"m2"})
+	}))
+	if n := e.Narrowed() - narrowed; n < 1 {
+		t.Fatalf("%d narrowed passes after a machine went, want at least 1", n)
+	}
 }

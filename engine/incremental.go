@@ -85,6 +85,13 @@ func (st *State) Next(d Delta) (Plan, *State) {
 	st.s = nil // consumed: its maps are the next run's
 	why := s.narrowable(d)
 	gone := s.update(d)
+	var lost map[string]bool
+	if why == "" && !d.SameMachines {
+		lost, _ = s.machinesLost(d.Machines)
+	}
+	if why == "" {
+		why = s.displacedEntangled(d, lost)
+	}
 	if why == "" {
 		why = s.freesGlobal(gone)
 	}
@@ -93,7 +100,7 @@ func (st *State) Next(d Delta) (Plan, *State) {
 		next.Whole = why
 		return plan, next
 	}
-	s.narrowTo(d, gone)
+	s.narrowTo(d, gone, lost)
 	plan := s.run()
 	s.commit(plan)
 	return plan, &State{s: s}
@@ -102,22 +109,36 @@ func (st *State) Next(d Delta) (Plan, *State) {
 // narrowable says why the run of d cannot be a narrowed one, or "".
 func (s *scheduler) narrowable(d Delta) string {
 	switch {
-	case !maps.Equal(d.Absent, s.in.Absent):
-		return "absent machines"
 	case len(s.leaving) > 0 || len(s.moved) > 0 || len(s.stuck) > 0 || inflight(s.inflight):
 		return "moves in flight"
 	case len(d.Drains) > 0 || len(s.in.Drains) > 0:
 		return "drains"
-	case !s.wake.IsZero() && !d.Now.Before(s.wake):
-		return "a wake was due"
 	case d.Rebalance != s.in.Rebalance || d.Disconnect != s.in.Disconnect || d.StopMargin != s.in.StopMargin:
 		return "configuration"
 	case s.loadRebalancing():
 		return "load rebalancing"
 	case len(d.Changed) > narrowMax:
 		return "many changes"
-	case !d.SameMachines && !s.sameMachines(d.Machines):
-		return "machines"
+	}
+	var lost map[string]bool
+	if !d.SameMachines {
+		var ok bool
+		if lost, ok = s.machinesLost(d.Machines); !ok {
+			return "machines"
+		}
+		if len(lost) > 0 && len(s.counts.tracked) > 0 {
+			return "machines lost, and group rules" // the values they count over changed
+		}
+	}
+	for id, a := range d.Absent {
+		if was, ok := s.in.Absent[id]; !lost[id] && (!ok || was != a) {
+			return "absent machines"
+		}
+	}
+	for id := range s.in.Absent {
+		if _, ok := d.Absent[id]; !ok && s.ghosts[id] != nil && len(s.ghosts[id].units) > 0 {
+			return "absent machines" // it came back
+		}
 	}
 	units := make(map[string]*Unit, len(d.Units))
 	for i := range d.Units {
@@ -185,24 +206,129 @@ func (s *scheduler) entangled(u *Unit) string {
 	return ""
 }
 
-// sameMachines says whether ms are the registered machines of the state.
-func (s *scheduler) sameMachines(ms []Machine) bool {
-	live := 0
-	for _, m := range s.machines {
-		if !m.gone {
-			live++
-		}
-	}
-	if live != len(ms) {
-		return false
-	}
+// machinesLost says which of the state's machines ms lacks, and whether
+// ms is otherwise the state's machines: none joined, none changed.
+func (s *scheduler) machinesLost(ms []Machine) (map[string]bool, bool) {
+	present := 0
 	for _, m := range ms {
 		have := s.machines[m.ID]
-		if have == nil || have.gone || have.Capacity != m.Capacity || !maps.Equal(have.Metadata, m.Metadata) {
-			return false
+		if have == nil || have.Capacity != m.Capacity || !maps.Equal(have.Metadata, m.Metadata) {
+			return nil, false
+		}
+		present++
+	}
+	if present == len(s.machines) {
+		return nil, true
+	}
+	in := make(map[string]bool, len(ms))
+	for _, m := range ms {
+		in[m.ID] = true
+	}
+	lost := map[string]bool{}
+	for id := range s.machines {
+		if !in[id] {
+			lost[id] = true
 		}
 	}
-	return true
+	return lost, true
+}
+
+// lose takes the lost machines out of the state. What they held is
+// decided again: its units are in the run's scope, held there as absent
+// machines' units are (keep, absent.go), its globals held on their ghosts
+// or taken off; the unplaced units are explained again, as a machine
+// fewer may change what refuses them.
+func (s *scheduler) lose(lost map[string]bool) []*Unit {
+	var scope []*Unit
+	for _, id := range slices.Sorted(maps.Keys(lost)) {
+		m := s.machines[id]
+		delete(s.machines, id)
+		if i := slices.Index(s.order, m); i >= 0 {
+			s.order = slices.Delete(s.order, i, i+1)
+		}
+		for _, u := range m.units {
+			if !u.Req.Global {
+				s.counts.moved(u, m, -1)
+				delete(s.at, u.Name)
+				scope = append(scope, u)
+				continue
+			}
+			rest := slices.DeleteFunc(s.global[u.Name], func(x *machineState) bool { return x == m })
+			if s.holds(u, id) {
+				g := s.ghost(id)
+				g.add(u)
+				rest = append([]*machineState{g}, rest...) // placeGlobals holds before it places
+			}
+			if s.global[u.Name] = rest; len(rest) == 0 {
+				delete(s.global, u.Name)
+				scope = append(scope, u)
+			} else {
+				s.rediffed = append(s.rediffed, u) // placed elsewhere still: only its diff changes
+			}
+		}
+	}
+	s.epoch++
+	s.values, s.labels = nil, nil
+	s.reexplain = true
+	return scope
+}
+
+// displacedEntangled says why a unit the run must decide again, as its
+// machine is lost or its hold ended, reaches beyond what a narrowed run
+// decides (entangled), or "". Globals are the exception: lose and expire
+// take them off the machine, and what else they are placed on stays.
+func (s *scheduler) displacedEntangled(d Delta, lost map[string]bool) string {
+	check := func(u *Unit) string {
+		if u.Req.Global {
+			return ""
+		}
+		return s.entangled(u)
+	}
+	for id := range lost {
+		for _, u := range s.machines[id].units {
+			if why := check(u); why != "" {
+				return why + " on a lost machine"
+			}
+		}
+	}
+	for id, g := range s.ghosts {
+		for _, u := range g.units {
+			if end, ok := holdEnd(d.Input, u, id); s.stranded[u.Name] != g && (!ok || !d.Now.Before(end)) {
+				if why := check(u); why != "" {
+					return why + " whose hold ended"
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// expire takes off their ghosts the units whose hold ended: the run
+// decides them again, as a run from scratch would.
+func (s *scheduler) expire() []*Unit {
+	var scope []*Unit
+	for _, id := range slices.Sorted(maps.Keys(s.ghosts)) {
+		g := s.ghosts[id]
+		for _, u := range slices.Clone(g.units) {
+			if s.stranded[u.Name] == g || s.holds(u, id) {
+				continue
+			}
+			g.remove(u.Name)
+			if !u.Req.Global {
+				delete(s.at, u.Name)
+				scope = append(scope, u)
+				continue
+			}
+			rest := slices.DeleteFunc(s.global[u.Name], func(x *machineState) bool { return x == g })
+			if s.global[u.Name] = rest; len(rest) == 0 {
+				delete(s.global, u.Name)
+				scope = append(scope, u)
+			} else {
+				s.rediffed = append(s.rediffed, u)
+			}
+		}
+	}
+	return scope
 }
 
 func placementsByUnit(ps []registry.Placement) map[string][]registry.Placement {
@@ -401,7 +527,7 @@ func (s *scheduler) whole(d Delta) Input {
 
 // narrowTo readies the state for a narrowed run of d: the run decides the
 // changed units and those the last run passed over.
-func (s *scheduler) narrowTo(d Delta, left []*machineState) {
+func (s *scheduler) narrowTo(d Delta, left []*machineState, lost map[string]bool) {
 	machines := s.in.Machines
 	s.in = d.Input
 	s.in.Units, s.in.Placements = nil, nil // read only by newScheduler
@@ -409,7 +535,12 @@ func (s *scheduler) narrowTo(d Delta, left []*machineState) {
 		s.in.Machines = machines
 	}
 	s.wake = time.Time{}
-	var scope []*Unit
+	displaced := s.expire()
+	if len(lost) > 0 {
+		displaced = append(displaced, s.lose(lost)...)
+	}
+	s.wake = time.Time{} // holds set it: holdWakes works it out at the end
+	scope := slices.Clone(displaced)
 	for _, name := range d.Changed {
 		if u := s.units[name]; u != nil {
 			scope = append(scope, u)
@@ -417,8 +548,14 @@ func (s *scheduler) narrowTo(d Delta, left []*machineState) {
 			s.gone = append(s.gone, name)
 		}
 	}
-	scope = append(scope, s.retried(d)...)
+	scope = append(scope, s.retried(d, displaced)...)
 	s.passed = nil
+	if s.reexplain {
+		for _, u := range s.waiting {
+			delete(s.reasons, u.Name) // explainUnplaced words them again, diff compares
+			s.reexplained = append(s.reexplained, u)
+		}
+	}
 	slices.SortFunc(scope, s.orderOf)
 	s.scope = slices.Compact(scope)
 	slices.Sort(s.gone)
@@ -437,7 +574,7 @@ func (s *scheduler) narrowTo(d Delta, left []*machineState) {
 // unplaceable again, with the same reason. A class (classes.go) is
 // related as one, and relates as one: its units have the same rules, and
 // every glob of the cluster answers them alike.
-func (s *scheduler) retried(d Delta) []*Unit {
+func (s *scheduler) retried(d Delta, displaced []*Unit) []*Unit {
 	var relatives []*Unit // what may be placed anew: grows as the rounds find more
 	for _, name := range d.Changed {
 		if u := s.units[name]; u != nil {
@@ -445,6 +582,7 @@ func (s *scheduler) retried(d Delta) []*Unit {
 		}
 	}
 	relatives = append(relatives, s.left...)
+	relatives = append(relatives, displaced...)
 	var all []*Unit
 	seen := map[*Unit]bool{}
 	byClass := map[string][]*Unit{}
@@ -593,6 +731,7 @@ func (s *scheduler) commit(plan Plan) {
 	}
 	s.pending = nil
 	s.scope, s.gone, s.narrowed, s.broad = nil, nil, false, false
+	s.reexplain, s.reexplained, s.rediffed = false, nil, nil
 	s.touched.on, s.touched.ms = false, s.touched.ms[:0]
 	s.affectedMemo = nil
 }
@@ -628,7 +767,7 @@ func (s *scheduler) affected() []*Unit {
 	if s.affectedMemo != nil {
 		return s.affectedMemo
 	}
-	out := slices.Clone(s.scope)
+	out := slices.Concat(s.scope, s.reexplained, s.rediffed)
 	seen := map[*machineState]bool{}
 	for _, m := range s.touched.ms {
 		if seen[m] {

@@ -10,8 +10,8 @@ import (
 // BenchmarkIncrementalScale is BenchmarkScheduleScale's clusters, settled,
 // each pass an incremental one (State.Next) from the state the one before
 // left: a pass with nothing changed, one unit added (a plain unit, and an
-// instance of a template with Conflicts=), one placed unit stopped, one
-// destroyed. Each iteration changes the cluster the next one starts from,
+// instance of a template with Conflicts=), one placed unit stopped, a
+// machine lost, one unit destroyed. Each iteration changes the cluster the next one starts from,
 // as the Engine's passes do.
 //
 //	go test -run=^$ -bench=IncrementalScale -benchtime=200x ./engine/
@@ -83,6 +83,20 @@ func BenchmarkIncrementalScale(b *testing.B) {
 				d.Placements = st.s.current[n]
 				pass(b, d, 1)
 			}
+		})
+		machines := settled.Machines
+		b.Run(name+"/one-machine-lost", func(b *testing.B) {
+			moved := 0
+			for range b.N {
+				machines = machines[1:] // gone for good: its units move at once
+				p, next := st.Next(Delta{Input: Input{Machines: machines, Unplaced: settled.Unplaced}})
+				if next.Whole != "" {
+					b.Fatalf("a whole run: %s", next.Whole)
+				}
+				moved = len(p.Changes)
+				st = next
+			}
+			b.ReportMetric(float64(moved), "changes")
 		})
 		b.Run(name+"/one-unit-destroyed", func(b *testing.B) {
 			for range b.N {

@@ -58,6 +58,9 @@ func (s *scheduler) run() Plan {
 	s.pollMoves()
 	if s.narrowed {
 		s.holdWakes() // the holds of units it did not decide still end when they did
+		if s.reexplain {
+			s.rejoin() // what waits is explained again
+		}
 	}
 	s.explainUnplaced()
 	s.noteSoftRules()
@@ -111,7 +114,13 @@ type scheduler struct {
 	broad    bool            // such a run moved placed units: it notes and diffs every unit
 	gone     []string        // the changed units such a run finds gone, by name
 	left     []*Unit         // the old versions of the units it changed
-	waiting  []*Unit         // units it passes over untried, as nothing it changed reaches them
+	// reexplain: such a run lost machines, and explains again what it
+	// left waiting (reexplained), as a machine fewer may change what
+	// refuses them.
+	reexplain   bool
+	reexplained []*Unit
+	rediffed    []*Unit // globals such a run took off a lost machine or a ghost, placed elsewhere still
+	waiting     []*Unit // units it passes over untried, as nothing it changed reaches them
 
 	affectedMemo []*Unit
 }

@@ -109,21 +109,24 @@ func (r *Registry) WatchCluster(ctx context.Context, from int64) <-chan ClusterU
 }
 
 // Touched names the units whose record, placements, reason or notes u
-// changes, and says whether it changes anything else (machines, labels,
+// changes, says whether a machine went (its record deleted), and whether
+// it changes anything else (a machine registered or changed, labels,
 // drains, moves): what an incremental pass of the Engine decides afresh,
 // and whether it may be one.
-func (c *Cluster) Touched(u ClusterUpdate) (units []string, others bool) {
+func (c *Cluster) Touched(u ClusterUpdate) (units []string, machineGone, others bool) {
 	for _, ev := range u.events {
-		switch kind, a, b := c.k.parse(string(ev.Kv.Key)); kind {
-		case kindUnit, kindUnplaced, kindNotes:
+		switch kind, a, b := c.k.parse(string(ev.Kv.Key)); {
+		case kind == kindUnit || kind == kindUnplaced || kind == kindNotes:
 			units = append(units, a)
-		case kindPlacement:
+		case kind == kindPlacement:
 			units = append(units, b)
+		case kind == kindMachine && ev.Type == mvccpb.DELETE:
+			machineGone = true
 		default:
 			others = true
 		}
 	}
-	return units, others
+	return units, machineGone, others
 }
 
 // Apply folds an update into the cache.
