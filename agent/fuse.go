@@ -57,8 +57,16 @@ func (f *fuse) renew(t time.Time, lower bool) {
 }
 
 // run blows the fuse when due, and lowers the fence when asked while the
-// lease is alive, until ctx ends.
+// lease is alive, until ctx ends. It counts from its own start, not from
+// the fuse's making: an Agent made long before it runs (thousands of
+// simulated machines made at once, started as they may register) has had
+// no chance to hear from etcd yet.
 func (f *fuse) run(ctx context.Context) {
+	f.mu.Lock()
+	if now := f.clock.Now(); now.After(f.last) {
+		f.last = now
+	}
+	f.mu.Unlock()
 	fenced := false
 	for {
 		f.mu.Lock()

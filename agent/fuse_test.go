@@ -118,3 +118,33 @@ func TestFuse(t *testing.T) {
 		}
 	})
 }
+
+// TestFuseCountsFromItsRun: an Agent made well before it runs (the
+// simulator makes thousands at once and starts each as it may register)
+// has heard nothing from etcd because it asked nothing yet: its fuse
+// counts from its run, not from its making.
+func TestFuseCountsFromItsRun(t *testing.T) {
+	const ttl, lead = 5 * time.Second, time.Second
+	start := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	clk := clocktest.New(start)
+	log := &fenceLog{ch: make(chan bool, 4)}
+	f := newFuse(clk, ttl, lead, log.set)
+	clk.Advance(ttl) // made, then left waiting for longer than the lease
+	armed := clk.Armed()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); f.run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case <-armed:
+	case on := <-log.ch:
+		t.Fatalf("the fuse set the fence to %v as it began", on)
+	}
+	log.quiet(t)
+	clk.Advance(ttl - lead - time.Millisecond)
+	log.quiet(t)
+	clk.Advance(time.Millisecond)
+	if !log.next(t) {
+		t.Fatal("want the fence raised TTL less lead after the run began")
+	}
+}
