@@ -25,7 +25,7 @@ func (s *scheduler) ghost(id string) *machineState {
 	if g, ok := s.ghosts[id]; ok {
 		return g
 	}
-	g := &machineState{Machine: Machine{ID: id}, gone: true, epoch: &s.epoch, conflicts: s.conflicts}
+	g := &machineState{Machine: Machine{ID: id}, gone: true, epoch: &s.epoch, freed: &s.freed, conflicts: s.conflicts}
 	s.ghosts[id] = g
 	return g
 }

@@ -30,6 +30,10 @@ type machineState struct {
 	// epoch is the run's count of placement changes (classes.go), which
 	// add and remove keep.
 	epoch *uint64
+	// freed counts the run's removals from live machines, which alone can
+	// make a machine feasible for a unit it refused (placements only
+	// refuse more), MaxSkew= and MachineOf= aside (classes.go).
+	freed *uint64
 	// replacers counts the units here with Replaces=: on a machine with
 	// none, the replaced check is done without looking at its units.
 	replacers int
@@ -90,6 +94,9 @@ func (m *machineState) remove(name string) {
 	for i, u := range m.units {
 		if u.Name == name {
 			m.changed()
+			if m.freed != nil && !m.gone {
+				*m.freed++
+			}
 			if len(u.Req.Replaces) > 0 {
 				m.replacers--
 			}

@@ -25,20 +25,29 @@ import (
 // itself): only such units use the classes.
 //
 // The epoch counts changes of the run's placements (machineState add and
-// remove); a class's failure or explanation holds at the epoch it was
-// found at only.
+// remove), freed the removals from live machines; a class's explanation
+// holds at the epoch it was found at only, its failure as long as nothing
+// was removed: a placement only makes machines refuse more (more units to
+// conflict with, less room, fuller groups). The exceptions are a MaxSkew=
+// that waits, which a placement on the emptiest value lifts, and
+// MachineOf=, whose leader a placement puts somewhere: their classes'
+// failures hold at their epoch only. Without this, every placement of a
+// pass that places thousands of units (a machine lost, at 150,000 units)
+// sent each unplaceable class to search every machine again.
 type classes struct {
 	globs *conflictIndex    // every name glob of the run, numbered
 	key   map[string]string // unit -> its class
-	// failed is the epoch at which a unit of the class found no machine;
-	// lastFailed the latest of them, so that while units are being placed
-	// (every placement is an epoch) no unit's class is worked out.
-	failed     map[string]uint64
-	lastFailed uint64
-	anyFailed  bool
+	// failed is when a unit of the class found no machine; lastFreed the
+	// freed count of the latest, so that until some class fails at the
+	// present count no unit's class is worked out.
+	failed    map[string]failure
+	lastFreed uint64
+	anyFailed bool
 	// explained is the filters a unit of the class got, at an epoch.
 	explained map[string]explanation
 }
+
+type failure struct{ epoch, freed uint64 }
 
 type explanation struct {
 	epoch   uint64
@@ -46,7 +55,7 @@ type explanation struct {
 }
 
 func newClasses(globs *conflictIndex) *classes {
-	return &classes{globs: globs, key: map[string]string{}, failed: map[string]uint64{}, explained: map[string]explanation{}}
+	return &classes{globs: globs, key: map[string]string{}, failed: map[string]failure{}, explained: map[string]explanation{}}
 }
 
 // of is u's class.
@@ -76,24 +85,28 @@ func (s *scheduler) classOf(u *Unit) string {
 }
 
 // knownUnplaceable says whether a unit of u's class found no machine since
-// the run last changed a placement.
+// the run last removed a unit from a machine (or, for the classes a
+// placement can help, last changed a placement).
 func (s *scheduler) knownUnplaceable(u *Unit) bool {
-	if s.classes == nil || !s.classes.anyFailed || s.classes.lastFailed != s.epoch {
+	if s.classes == nil || !s.classes.anyFailed || s.classes.lastFreed != s.freed {
 		return false
 	}
 	k := s.classOf(u)
 	if k == "" {
 		return false
 	}
-	at, ok := s.classes.failed[k]
-	return ok && at == s.epoch
+	f, ok := s.classes.failed[k]
+	if !ok || f.freed != s.freed {
+		return false
+	}
+	return f.epoch == s.epoch || !(waitsOnSkew(u) || len(u.Req.MachineOf) > 0)
 }
 
-// noMachineFor records that u found no machine at this epoch.
+// noMachineFor records that u found no machine now.
 func (s *scheduler) noMachineFor(u *Unit) {
 	if k := s.classOf(u); k != "" {
-		s.classes.failed[k] = s.epoch
-		s.classes.lastFailed, s.classes.anyFailed = s.epoch, true
+		s.classes.failed[k] = failure{epoch: s.epoch, freed: s.freed}
+		s.classes.lastFreed, s.classes.anyFailed = s.freed, true
 	}
 }
 

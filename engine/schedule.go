@@ -103,6 +103,7 @@ type scheduler struct {
 	classes   *classes       // units the rules cannot tell apart (classes.go)
 	conflicts *conflictIndex // Conflicts= and Replaces= globs, which machines count (conflict_index.go)
 	epoch     uint64         // placement changes in this run, kept by machineState
+	freed     uint64         // removals from live machines in this run, kept by machineState
 
 	// What a run that follows another keeps or narrows (incremental.go).
 	soft     []*Unit         // units with soft rules, in s.ordered's order: those rebalancing looks at
@@ -145,7 +146,7 @@ func newScheduler(in Input) *scheduler {
 	}
 	s.conflicts = newConflictIndex(in.Units)
 	for _, m := range in.Machines {
-		ms := &machineState{Machine: m, epoch: &s.epoch, conflicts: s.conflicts, touched: s.touched}
+		ms := &machineState{Machine: m, epoch: &s.epoch, freed: &s.freed, conflicts: s.conflicts, touched: s.touched}
 		s.machines[m.ID] = ms
 		s.order = append(s.order, ms)
 	}
