@@ -59,6 +59,7 @@ type Registry struct {
 	txnOps    int
 	requests  atomic.Int64
 	txns      atomic.Int64
+	kat       *keepAliveTimer
 }
 
 // Connect opens a client to etcd. It does not wait for etcd to answer: a dead
@@ -71,6 +72,7 @@ func Connect(cfg Config) (*Registry, error) {
 		k:         keys{prefix: cfg.Prefix},
 		endpoints: strings.Join(cfg.Endpoints, ","),
 		txnOps:    cfg.TxnOps,
+		kat:       newKeepAliveTimer(),
 	}
 	if r.k.prefix == "" {
 		r.k.prefix = DefaultPrefix
@@ -111,7 +113,7 @@ func Connect(cfg Config) (*Registry, error) {
 		DialKeepAliveTimeout: KeepAliveTimeout,
 		DialOptions: []grpc.DialOption{
 			grpc.WithChainUnaryInterceptor(count),
-			grpc.WithChainStreamInterceptor(countStream),
+			grpc.WithChainStreamInterceptor(countStream, r.kat.interceptor),
 			// gRPC's own reconnect backoff grows to 120 s, and each
 			// attempt waits 20 s for a connection: after a partition of a
 			// minute the client tried again only tens of seconds after the
