@@ -65,8 +65,8 @@ type Delta struct {
 	SameMachines bool
 }
 
-// narrowMax bounds the changes a narrowed run takes: past it, a whole run
-// costs little more.
+// narrowMax bounds the changes a narrowed run takes, with a quarter of
+// the units: past both, a whole run costs little more.
 const narrowMax = 4096
 
 // ScheduleState is Schedule, keeping the run's state for the next.
@@ -117,7 +117,7 @@ func (s *scheduler) narrowable(d Delta) string {
 		return "configuration"
 	case s.loadRebalancing():
 		return "load rebalancing"
-	case len(d.Changed) > narrowMax:
+	case len(d.Changed) > max(narrowMax, len(s.units)/4):
 		return "many changes"
 	}
 	var lost map[string]bool

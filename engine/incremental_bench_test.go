@@ -98,6 +98,19 @@ func BenchmarkIncrementalScale(b *testing.B) {
 			}
 			b.ReportMetric(float64(moved), "changes")
 		})
+		b.Run(name+"/tenth-of-the-machines-lost", func(b *testing.B) {
+			moved := 0
+			for range b.N {
+				machines = machines[len(settled.Machines)/10:]
+				p, next := st.Next(Delta{Input: Input{Machines: machines, Unplaced: settled.Unplaced}})
+				if next.Whole != "" {
+					b.Fatalf("a whole run: %s", next.Whole)
+				}
+				moved = len(p.Changes)
+				st = next
+			}
+			b.ReportMetric(float64(moved), "changes")
+		})
 		b.Run(name+"/one-unit-destroyed", func(b *testing.B) {
 			for range b.N {
 				if len(plain) == 0 {
