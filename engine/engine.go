@@ -166,7 +166,9 @@ func (e *Engine) decide(rev int64) {
 func (e *Engine) Run(ctx context.Context) error {
 	backoff := time.Second
 	for ctx.Err() == nil {
+		w := e.warmUp(ctx)
 		l, err := e.store.Campaign(ctx, e.cfg.ID, e.cfg.LeaderTTL)
+		c := w.stop()
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -177,8 +179,8 @@ func (e *Engine) Run(ctx context.Context) error {
 			continue
 		}
 		backoff = time.Second
-		e.log.Info("engine leads", "id", e.cfg.ID)
-		err = e.lead(ctx, l)
+		e.log.Info("engine leads", "id", e.cfg.ID, "warm", c != nil)
+		err = e.lead(ctx, l, c)
 		resignCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		_ = l.Resign(resignCtx)
 		cancel()
@@ -190,8 +192,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// lead runs scheduling passes while l holds.
-func (e *Engine) lead(ctx context.Context, l *registry.Leadership) error {
+// lead runs scheduling passes while l holds, from the warm cache c when
+// it has one.
+func (e *Engine) lead(ctx context.Context, l *registry.Leadership, c *registry.Cluster) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -201,12 +204,14 @@ func (e *Engine) lead(ctx context.Context, l *registry.Leadership) error {
 		case <-ctx.Done():
 		}
 	}()
-	t0 := time.Now()
-	c, err := e.store.LoadCluster(ctx, e.log)
-	if err != nil {
-		return err
+	if c == nil {
+		t0 := time.Now()
+		var err error
+		if c, err = e.store.LoadCluster(ctx, e.log); err != nil {
+			return err
+		}
+		e.log.Debug("cluster loaded", "revision", c.Revision, "units", len(c.Units), "machines", len(c.Machines), "took", time.Since(t0))
 	}
-	e.log.Debug("cluster loaded", "revision", c.Revision, "units", len(c.Units), "machines", len(c.Machines), "took", time.Since(t0))
 	updates := e.store.WatchCluster(ctx, c.Revision+1)
 	resync := time.NewTicker(e.cfg.Resync)
 	defer resync.Stop()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -438,5 +439,36 @@ func TestEngineIncrementalPasses(t *testing.T) {
 	}))
 	if n := e.Narrowed() - narrowed; n < 1 {
 		t.Fatalf("%d narrowed passes after a machine went, want at least 1", n)
+	}
+}
+
+// TestStandbyLeadsWarm: a standby Engine follows the cluster while it
+// campaigns, and leads from that cache when the leader goes: it places
+// what was submitted before and after, without reading the cluster anew.
+func TestStandbyLeadsWarm(t *testing.T) {
+	c := newCluster(t)
+	c.machine("m1", nil)
+	stop1 := c.engine("e1")
+	c.start("a.service", "[Service]\nExecStart=/bin/true\n")
+	c.eventually("a placed", func(st *registry.Status) bool { return len(where(st, "a.service")) == 1 })
+
+	var logs syncBuffer
+	ctx, cancel := context.WithCancel(c.ctx)
+	e2 := engine.New(registrytest.Registry(t, c.eps), engine.Config{ID: "e2", LeaderTTL: time.Second}, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	done := make(chan struct{})
+	go func() { defer close(done); _ = e2.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	c.start("b.service", "[Service]\nExecStart=/bin/true\n") // while e2 stands by
+	c.eventually("b placed by e1", func(st *registry.Status) bool { return len(where(st, "b.service")) == 1 })
+	stop1()
+	c.start("c.service", "[Service]\nExecStart=/bin/true\n")
+	c.eventually("c placed by e2", func(st *registry.Status) bool { return len(where(st, "c.service")) == 1 })
+	out := logs.String()
+	if !strings.Contains(out, `msg="engine leads" id=e2 warm=true`) {
+		t.Fatalf("e2 did not lead from its warm cache; its log:\n%s", out)
+	}
+	if strings.Contains(out, `msg="cluster loaded"`) {
+		t.Fatalf("e2 read the cluster anew when it began to lead; its log:\n%s", out)
 	}
 }
