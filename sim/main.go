@@ -16,14 +16,18 @@ import (
 )
 
 // Main is flota-sim: it runs simulated machines against a cluster's etcd
-// until ctx ends, and returns its exit code.
-func Main(ctx context.Context, args []string, stderr io.Writer) int {
+// until ctx ends (or, with --control, stdin ends), and returns its exit
+// code.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("flota-sim", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	endpoints := fs.StringSlice("etcd-endpoints", []string{"http://127.0.0.1:2379"}, "etcd client URLs of the cluster, comma-separated")
 	prefix := fs.String("etcd-key-prefix", registry.DefaultPrefix, "prefix of every key flota keeps in etcd")
 	machines := fs.Int("machines", 100, "how many machines to simulate")
 	idPrefix := fs.String("id-prefix", "sim-", "start of every machine ID (then five digits)")
+	first := fs.Int("first", 0, "number of the first machine (its ID, metadata and address follow from it), for a share of a fleet run in several processes")
+	control := fs.Bool("control", false, "take commands on stdin and answer on stdout (sim.Control), for flota-scale; end when stdin ends")
+	logRuntime := fs.Bool("log-runtime", false, "write each second to stderr this process's goroutine scheduling waits, GC pauses and keep-alive times")
 	zones := fs.Int("zones", 4, "machine i has metadata zone=z<i mod zones> (0: no zone)")
 	racks := fs.Int("racks", 50, "machine i has metadata rack=r<i mod racks> (0: no rack)")
 	metadata := fs.String("metadata", "", "more metadata for every machine, k=v pairs separated by commas")
@@ -38,17 +42,22 @@ func Main(ctx context.Context, args []string, stderr io.Writer) int {
 		}
 		return 2
 	}
+	var in io.Reader
+	if *control {
+		in = stdin
+	}
 	if err := run(ctx, *endpoints, *prefix, *clients, *level, *metadata, Config{
-		Machines: *machines, IDPrefix: *idPrefix, TTL: *ttl,
+		Machines: *machines, IDPrefix: *idPrefix, First: *first, TTL: *ttl,
 		Systemd: systemdtest.Options{StartDelay: *delay, Fail: *fail},
-	}, *zones, *racks, stderr); err != nil {
+	}, *zones, *racks, in, stdout, *logRuntime, stderr); err != nil {
 		fmt.Fprintf(stderr, "flota-sim: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-func run(ctx context.Context, endpoints []string, prefix string, clients int, level, extra string, cfg Config, zones, racks int, stderr io.Writer) error {
+func run(ctx context.Context, endpoints []string, prefix string, clients int, level, extra string, cfg Config, zones, racks int,
+	control io.Reader, stdout io.Writer, logRuntime bool, stderr io.Writer) error {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
@@ -83,6 +92,19 @@ func run(ctx context.Context, endpoints []string, prefix string, clients int, le
 		case <-ctx.Done():
 		}
 	}()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if logRuntime {
+		go LogRuntime(ctx, stderr, regs)
+	}
+	if control != nil {
+		go func() {
+			if err := Control(ctx, f, regs, start, control, stdout); err != nil {
+				fmt.Fprintf(stderr, "flota-sim: control: %v\n", err)
+			}
+			cancel() // the driver is gone, or done with us
+		}()
+	}
 	err = f.Run(ctx)
 	fmt.Fprintf(stderr, "flota-sim: stopped; registrations of live machines lost: %d, fences raised on them: %d\n", f.Lost(), f.Fences())
 	return err

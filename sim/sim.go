@@ -17,9 +17,13 @@ import (
 type Config struct {
 	Machines int
 	// IDPrefix starts every machine ID; machine i is IDPrefix followed by
-	// i in five digits (default "sim-").
+	// First+i in five digits (default "sim-").
 	IDPrefix string
-	// Metadata is machine i's metadata (default none).
+	// First is the number of this fleet's first machine: several
+	// processes, each a share of one fleet's machines, number them apart
+	// (and give them the metadata and addresses of their numbers).
+	First int
+	// Metadata is machine number i's metadata (default none).
 	Metadata func(i int) map[string]string
 	// TTL is each machine's lease (default the agent's, 5 s).
 	TTL time.Duration
@@ -80,20 +84,25 @@ func New(regs []*registry.Registry, cfg Config, log *slog.Logger) (*Fleet, error
 		close(f.ready)
 	}
 	for i := range cfg.Machines {
-		m := &Machine{ID: fmt.Sprintf("%s%05d", cfg.IDPrefix, i), Systemd: systemdtest.NewFakeWith(cfg.Systemd), fleet: f, done: make(chan struct{})}
+		n := cfg.First + i
+		m := &Machine{ID: MachineID(cfg.IDPrefix, n), Systemd: systemdtest.NewFakeWith(cfg.Systemd), fleet: f, done: make(chan struct{})}
 		m.store = &store{Store: regs[i%len(regs)], fleet: f}
 		var md map[string]string
 		if cfg.Metadata != nil {
-			md = cfg.Metadata(i)
+			md = cfg.Metadata(n)
 		}
 		m.agent = agent.New(m.store, agent.Config{
-			MachineID: m.ID, PublicIP: ip(i), Metadata: md, TTL: cfg.TTL,
+			MachineID: m.ID, PublicIP: ip(n), Metadata: md, TTL: cfg.TTL,
 			Systemd: m.Systemd, Debounce: cfg.Debounce, OnFence: m.onFence,
 		}, log.With("machine", m.ID))
 		f.machines = append(f.machines, m)
 	}
 	return f, nil
 }
+
+// MachineID is the ID of machine number n of a fleet whose IDs start with
+// prefix.
+func MachineID(prefix string, n int) string { return fmt.Sprintf("%s%05d", prefix, n) }
 
 // ip is machine i's made-up address, shown by flotactl; nothing is sent
 // to it (the simulated machines advertise no agent API).
