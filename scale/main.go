@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -20,6 +22,7 @@ type options struct {
 	zones       int
 	racks       int
 	clients     int
+	perProcess  int
 	engines     int
 	startDelay  time.Duration
 	machineTTL  time.Duration
@@ -30,6 +33,7 @@ type options struct {
 	timeout     time.Duration
 	phase       time.Duration
 	keep        bool
+	cpuProfile  string
 }
 
 // Main is flota-scale; it returns its exit code.
@@ -43,7 +47,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&o.unplaceable, "unplaceable", 5, "percent of the units that cannot be placed")
 	fs.IntVar(&o.zones, "zones", 4, "zones the machines are spread over (zone=zN)")
 	fs.IntVar(&o.racks, "racks", 50, "racks the machines are spread over (rack=rNN)")
-	fs.IntVar(&o.clients, "clients", 4, "etcd clients the simulated machines share")
+	fs.IntVar(&o.clients, "clients", 4, "etcd clients the simulated machines of each flota-sim process share")
+	fs.IntVar(&o.perProcess, "machines-per-process", 1000, "simulated machines in each flota-sim process (0: all in one)")
 	fs.IntVar(&o.engines, "engines", 2, "engine processes (flotad --agent=false); the leader is killed for the failover figure when there are two or more")
 	fs.DurationVar(&o.startDelay, "start-delay", 100*time.Millisecond, "how long each unit's start job lasts on a simulated machine")
 	fs.DurationVar(&o.machineTTL, "machine-ttl", 5*time.Second, "machine lease TTL, for the machines and the engines")
@@ -53,7 +58,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.submitters, "submitters", 1, "submit calls in flight at once (each as one flotactl submit would)")
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "give up after this long")
 	fs.DurationVar(&o.phase, "phase-timeout", 3*time.Minute, "give up on a phase (all placed, all active, units moved, ...) after this long, and print what was reached")
-	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (etcd data, engine logs) and say where it is")
+	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (etcd data, the engines' logs, the machines' in sim-N.log) and say where it is")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the simulated machines, the observer, the submitters) to this file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return 0
@@ -63,6 +69,19 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "flota-scale: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "flota-scale: %v\n", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(ctx, o, stdout, log); err != nil {
 		fmt.Fprintf(stderr, "flota-scale: %v\n", err)
 		return 1

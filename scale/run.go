@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flota-dev/flota/agent/systemd/systemdtest"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/sim"
 	"github.com/flota-dev/flota/unit"
@@ -97,52 +96,26 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) (err e
 		}
 	}
 
-	// The simulated machines, in this process. Their warnings go to a
-	// file of the work directory: in a run that goes wrong, thousands of
-	// agents say so each.
-	simFile, err := os.Create(filepath.Join(work, "sim.log"))
-	if err != nil {
-		return err
-	}
-	defer simFile.Close()
-	simLog := slog.New(slog.NewTextHandler(simFile, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// The simulated machines, in flota-sim processes of their own, each a
+	// share. Their warnings go to files of the work directory (sim-N.log):
+	// in a run that goes wrong, thousands of agents say so each.
 	metadata := sim.Metadata(o.zones, o.racks, nil)
-	regs := make([]*registry.Registry, o.clients)
-	for i := range regs {
-		if regs[i], err = registry.Connect(registry.Config{Endpoints: []string{endpoint}}); err != nil {
-			return err
-		}
-		defer regs[i].Close()
-	}
-	fleet, err := sim.New(regs, sim.Config{Machines: o.machines, TTL: o.machineTTL, Metadata: metadata,
-		Systemd: systemdtest.Options{StartDelay: o.startDelay}}, simLog)
+	t0 := time.Now()
+	fleet, err := startFleet(ctx, o, o.bin, endpoint, work)
 	if err != nil {
 		return err
 	}
-	fctx, stopFleet := context.WithCancel(ctx)
-	fleetDone := make(chan error, 1)
-	go func() { fleetDone <- fleet.Run(fctx) }()
-	defer func() {
-		stopFleet()
-		if ferr := <-fleetDone; ferr != nil && err == nil {
-			err = ferr
-		}
-	}()
+	defer fleet.stop()
 	// A run that stops half way still says what it saw of the machines.
 	defer func() {
 		if err != nil {
 			t.add("run stopped", "", "%v", err)
-			health(t, fleet, obs)
+			health(ctx, t, fleet, obs)
 			t.print(out, o)
 		}
 	}()
-	t0 := time.Now()
-	select {
-	case <-fleet.Ready():
-	case <-ctx.Done():
-		return fmt.Errorf("waiting for the machines to register: %w", ctx.Err())
-	}
-	t.add("machines registered", fmt.Sprintf("%d in %v", o.machines, since(t0)), "one lease, one watch each; %d shared etcd clients", o.clients)
+	t.add("machines registered", fmt.Sprintf("%d in %v", o.machines, since(t0)), "one lease, one watch each; %d flota-sim processes one after the other, %d shared etcd clients each",
+		len(fleet.procs), o.clients)
 
 	// Submit the mix, and wait for it all to be placed, then active.
 	m, err := newMix(o.machines, o.units, o.zones, o.racks, o.unplaceable, metadata)
@@ -151,7 +124,7 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) (err e
 	}
 	log.Info("submitting", "units", len(m.files), "placements", m.placements, "unplaceable", m.unplaced)
 	tSubmit := time.Now()
-	cpu0 := cpuOf(etcd, engines)
+	cpu0 := cpuOf(etcd, engines, fleet)
 	if err := submit(ctx, reg, m.files, o.batch, o.submitters); err != nil {
 		return err
 	}
@@ -164,7 +137,7 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) (err e
 		return fmt.Errorf("waiting for %d units active (%d so far): %w", m.placements, obs.counts().launched, err)
 	}
 	active := since(tSubmit)
-	cpu := cpuOf(etcd, engines).since(cpu0, active)
+	cpu := cpuOf(etcd, engines, fleet).since(cpu0, active)
 	if err := obs.wait(ctx, o.phase, func(o *observer) bool { return len(o.unplaced) >= m.unplaced }); err != nil {
 		return fmt.Errorf("waiting for %d unplaced reasons (%d so far): %w", m.unplaced, obs.counts().unplaced, err)
 	}
@@ -174,7 +147,7 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) (err e
 	t.add("submit → all active", active.String(), "%.0f units/s reported active (start delay %v)", float64(m.placements)/active.Seconds(), o.startDelay)
 	t.add("submit → every unplaceable unit has its reason", explained.String(), "")
 	t.add("CPU, submit → all active", fmt.Sprintf("%.0f%% of the box's %d cores", cpu.total, goruntime.NumCPU()),
-		"simulated machines (and the driver) %.0f%% of a core, etcd %.0f%%, engines %.0f%%", cpu.self, cpu.etcd, cpu.engines)
+		"simulated machines %.0f%% of a core, this driver (its watch, the submit) %.0f%%, etcd %.0f%%, engines %.0f%%", cpu.sims, cpu.self, cpu.etcd, cpu.engines)
 
 	// A one-unit change once all is settled.
 	probe, err := unit.Parse("probe.service", []byte("[Service]\nExecStart=/bin/probe\n"))
@@ -193,16 +166,16 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) (err e
 
 	// Idle: nothing changes; what do the machines, etcd and the engine cost?
 	const idle = 5 * time.Second
-	self, etcdCPU := cpuTime(os.Getpid()), cpuTime(etcd.pid())
+	idle0 := cpuOf(etcd, engines, fleet)
 	select {
 	case <-time.After(idle):
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	self, etcdCPU = cpuTime(os.Getpid())-self, cpuTime(etcd.pid())-etcdCPU
-	t.add("idle CPU: the simulated machines' process", fmt.Sprintf("%.1f%% of a core", 100*self.Seconds()/idle.Seconds()),
-		"%.4f%% a machine (leases kept alive, watches open; over %v)", 100*self.Seconds()/idle.Seconds()/float64(o.machines), idle)
-	t.add("idle CPU: etcd", fmt.Sprintf("%.1f%% of a core", 100*etcdCPU.Seconds()/idle.Seconds()), "%d leases renewed every %v", o.machines, o.machineTTL/3)
+	idleCPU := cpuOf(etcd, engines, fleet).since(idle0, idle)
+	t.add("idle CPU: the simulated machines' processes", fmt.Sprintf("%.1f%% of a core", idleCPU.sims),
+		"%.4f%% a machine (leases kept alive, watches open; over %v)", idleCPU.sims/float64(o.machines), idle)
+	t.add("idle CPU: etcd", fmt.Sprintf("%.1f%% of a core", idleCPU.etcd), "%d leases renewed every %v", o.machines, o.machineTTL/3)
 
 	dbSettled := dbSize(ctx, reg, endpoint)
 	etcdRSS, _ := etcd.rss()
@@ -246,7 +219,7 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) (err e
 	}
 
 	// What the machines lost while alive, and the engine's passes.
-	health(t, fleet, obs)
+	health(ctx, t, fleet, obs)
 	t.add("etcd DB size, settled / at the end", fmt.Sprintf("%.1f / %.1f MiB", dbSettled, dbSize(ctx, reg, endpoint)), "")
 	t.add("etcd RSS, settled", fmt.Sprintf("%.0f MiB", etcdRSS), "")
 	t.add("engine RSS, settled (peak)", fmt.Sprintf("%.0f MiB (%.0f)", engineRSS, enginePeak), "the leader, %s", leader)
@@ -294,20 +267,19 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) (err e
 // and waits until each unit that was on one is placed on a live machine or
 // has a reason why not. It returns the keys written meanwhile, by kind,
 // until a second after the last move.
-func killMachines(ctx context.Context, o options, fleet *sim.Fleet, obs *observer) (tKill, tGone, tMoved time.Time, moved int, written map[string]int, err error) {
+func killMachines(ctx context.Context, o options, fleet *fleet, obs *observer) (tKill, tGone, tMoved time.Time, moved int, written map[string]int, err error) {
 	n := int(float64(o.machines) * o.kill / 100)
 	dead := map[string]bool{}
-	ms := fleet.Machines()
-	for _, i := range rand.New(rand.NewPCG(11, 4)).Perm(len(ms))[:n] {
-		dead[ms[i].ID] = true
+	var ids []string
+	for _, i := range rand.New(rand.NewPCG(11, 4)).Perm(len(fleet.ids))[:n] {
+		dead[fleet.ids[i]] = true
+		ids = append(ids, fleet.ids[i])
 	}
 	on := obs.placedOn(dead)
 	before := obs.counts()
 	tKill = time.Now()
-	for _, mm := range ms {
-		if dead[mm.ID] {
-			mm.Kill()
-		}
+	if err = fleet.kill(ctx, ids); err != nil {
+		return tKill, tGone, tMoved, 0, nil, err
 	}
 	if err = obs.wait(ctx, o.phase, func(o *observer) bool {
 		for id := range dead {
@@ -436,48 +408,55 @@ func submit(ctx context.Context, reg *registry.Registry, files []*unit.File, bat
 }
 
 // health adds what the live machines lost: leases, registrations,
-// fences.
-func health(t *table, fleet *sim.Fleet, obs *observer) {
+// fences, and how late their keep-alive answers came.
+func health(ctx context.Context, t *table, fleet *fleet, obs *observer) {
 	obs.mu.Lock()
 	falseLosses := 0
 	for id := range obs.gone {
-		if !killedMachine(fleet, id) {
+		if !fleet.isKilled(id) {
 			falseLosses++
 		}
 	}
 	obs.mu.Unlock()
-	t.add("false machine losses", fmt.Sprint(falseLosses+fleet.Lost()), "records of live machines deleted: %d; registrations of live machines lost: %d", falseLosses, fleet.Lost())
-	t.add("fences raised on live machines", fmt.Sprint(fleet.Fences()), "an agent that heard nothing from etcd for most of its lease stops its units that stop on disconnect")
-}
-
-func killedMachine(f *sim.Fleet, id string) bool {
-	for _, m := range f.Machines() {
-		if m.ID == id {
-			return m.Killed()
-		}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	st, err := fleet.stats(sctx)
+	if err != nil {
+		t.add("false machine losses", fmt.Sprintf("%d and ?", falseLosses), "records of live machines deleted: %d; the machines' processes did not say: %v", falseLosses, err)
+		return
 	}
-	return false
+	t.add("false machine losses", fmt.Sprint(falseLosses+st.Lost), "records of live machines deleted: %d; registrations of live machines lost: %d", falseLosses, st.Lost)
+	t.add("fences raised on live machines", fmt.Sprint(st.Fences), "an agent that heard nothing from etcd for most of its lease stops its units that stop on disconnect")
+	t.add("keep-alives: longest a machine went without an answer", st.Gap.Round(time.Millisecond).String(),
+		"its fuse blows at %v; request sent → answer read: p99 %v, max %v (worst process)", DefaultFuse, st.Trip99.Round(time.Millisecond), st.TripMax.Round(time.Millisecond))
 }
 
-// cpuSample is the CPU time used so far by this process, etcd and the
-// engines.
-type cpuSample struct{ self, etcd, engines time.Duration }
+// DefaultFuse is how long after an answer the agent's fuse blows at the
+// default lease: TTL less agent.DefaultFenceLead.
+const DefaultFuse = 4 * time.Second
 
-func cpuOf(etcd *proc, engines map[string]*proc) cpuSample {
+// cpuSample is the CPU time used so far by this process, the simulated
+// machines' processes, etcd and the engines.
+type cpuSample struct{ self, sims, etcd, engines time.Duration }
+
+func cpuOf(etcd *proc, engines map[string]*proc, fleet *fleet) cpuSample {
 	s := cpuSample{self: cpuTime(os.Getpid()), etcd: cpuTime(etcd.pid())}
 	for _, p := range engines {
 		s.engines += cpuTime(p.pid())
+	}
+	for _, pid := range fleet.pids() {
+		s.sims += cpuTime(pid)
 	}
 	return s
 }
 
 // cpuShare is CPU use over a window, in percent of one core.
-type cpuShare struct{ self, etcd, engines, total float64 }
+type cpuShare struct{ self, sims, etcd, engines, total float64 }
 
 func (s cpuSample) since(then cpuSample, d time.Duration) cpuShare {
 	pct := func(c time.Duration) float64 { return 100 * c.Seconds() / d.Seconds() }
-	c := cpuShare{self: pct(s.self - then.self), etcd: pct(s.etcd - then.etcd), engines: pct(s.engines - then.engines)}
-	c.total = (c.self + c.etcd + c.engines) / float64(goruntime.NumCPU())
+	c := cpuShare{self: pct(s.self - then.self), sims: pct(s.sims - then.sims), etcd: pct(s.etcd - then.etcd), engines: pct(s.engines - then.engines)}
+	c.total = (c.self + c.sims + c.etcd + c.engines) / float64(goruntime.NumCPU())
 	return c
 }
 
