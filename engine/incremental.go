@@ -351,6 +351,8 @@ func (s *scheduler) update(d Delta) []*machineState {
 	}
 	var left []*machineState
 	s.left = s.left[:0]
+	drop, softDrop := map[*Unit]bool{}, map[*Unit]bool{}
+	var add, softAdd []*Unit
 	for _, name := range d.Changed {
 		if old := s.units[name]; old != nil {
 			switch m := s.at[name]; {
@@ -362,6 +364,10 @@ func (s *scheduler) update(d Delta) []*machineState {
 			}
 			s.forget(old)
 			s.left = append(s.left, old)
+			drop[old] = true
+			if old.Req.HasSoftRules() {
+				softDrop[old] = true
+			}
 		}
 		if ps := placed[name]; len(ps) > 0 {
 			s.current[name] = ps
@@ -370,8 +376,14 @@ func (s *scheduler) update(d Delta) []*machineState {
 		}
 		if nu := units[name]; nu != nil {
 			s.adopt(nu)
+			add = append(add, nu)
+			if nu.Req.HasSoftRules() {
+				softAdd = append(softAdd, nu)
+			}
 		}
 	}
+	s.ordered = reorder(s, s.ordered, drop, add)
+	s.soft = reorder(s, s.soft, softDrop, softAdd)
 	for _, name := range d.Changed {
 		if nu := s.units[name]; nu != nil {
 			for _, g := range nu.Req.Conflicts {
@@ -440,12 +452,9 @@ func (s *scheduler) unhold(u *Unit, g *machineState) {
 }
 
 // forget takes u out of the state's units and memos.
+// update takes it out of s.ordered and s.soft (reorder).
 func (s *scheduler) forget(u *Unit) {
 	delete(s.units, u.Name)
-	s.ordered = removeOrdered(s, s.ordered, u)
-	if u.Req.HasSoftRules() {
-		s.soft = removeOrdered(s, s.soft, u)
-	}
 	delete(s.reasons, u.Name)
 	delete(s.notes, u.Name)
 	delete(s.classes.key, u.Name)
@@ -454,14 +463,46 @@ func (s *scheduler) forget(u *Unit) {
 	delete(s.conflicts.units, u)
 }
 
-// adopt puts u in the state's units, in order.
+// adopt puts u in the state's units; update puts it in s.ordered and
+// s.soft (reorder).
 func (s *scheduler) adopt(u *Unit) {
 	s.units[u.Name] = u
-	s.ordered = insertOrdered(s, s.ordered, u)
-	if u.Req.HasSoftRules() {
-		s.soft = insertOrdered(s, s.soft, u)
-	}
 	s.unschedulable(u)
+}
+
+// reorder takes drop out of us, sorted by orderOf, and puts add in: one
+// binary search and move each for a few, one merge for many (a move each
+// of a list of 150,000 was a 30 s pass for a submit of 28,000 units).
+func reorder(s *scheduler, us []*Unit, drop map[*Unit]bool, add []*Unit) []*Unit {
+	if len(drop)+len(add) <= 32 {
+		for u := range drop {
+			us = removeOrdered(s, us, u)
+		}
+		for _, u := range add {
+			us = insertOrdered(s, us, u)
+		}
+		return us
+	}
+	if len(drop) > 0 {
+		us = slices.DeleteFunc(us, func(u *Unit) bool { return drop[u] })
+	}
+	if len(add) == 0 {
+		return us
+	}
+	add = slices.SortedFunc(slices.Values(add), s.orderOf)
+	out := make([]*Unit, 0, len(us)+len(add))
+	i, j := 0, 0
+	for i < len(us) && j < len(add) {
+		if s.orderOf(add[j], us[i]) < 0 {
+			out = append(out, add[j])
+			j++
+		} else {
+			out = append(out, us[i])
+			i++
+		}
+	}
+	out = append(out, us[i:]...)
+	return append(out, add[j:]...)
 }
 
 // orderOf compares units as s.ordered is sorted: MachineOf= depth, then

@@ -54,6 +54,19 @@ func BenchmarkIncrementalScale(b *testing.B) {
 				pass(b, Delta{Input: Input{Units: []Unit{u}}, Changed: []string{u.Name}}, 1)
 			}
 		})
+		b.Run(name+"/a-submit-of-5000-units", func(b *testing.B) {
+			for range b.N {
+				var d Delta
+				for range 5000 {
+					u := Unit{Name: fmt.Sprintf("batch-%07d.service", len(plain)), Hash: hash, Desired: desired}
+					plain = append(plain, u.Name)
+					up[u.Name] = desired
+					d.Units = append(d.Units, u)
+					d.Changed = append(d.Changed, u.Name)
+				}
+				pass(b, d, 5000)
+			}
+		})
 		b.Run(name+"/one-instance-added", func(b *testing.B) {
 			var tmpl Unit
 			for _, u := range settled.Units {
