@@ -85,6 +85,9 @@ type keepAliveTimer struct {
 	read  map[int64]time.Time // lease → when its latest answer was read
 }
 
+// maxUnseen bounds the answers read that wait for their Presence.
+const maxUnseen = 1 << 16
+
 func newKeepAliveTimer() *keepAliveTimer {
 	return &keepAliveTimer{read: map[int64]time.Time{}}
 }
@@ -145,6 +148,11 @@ func (s *timedStream) RecvMsg(m any) error {
 	if !sent.IsZero() {
 		s.t.stats.Trip.add(now.Sub(sent))
 	}
+	if len(s.t.read) >= maxUnseen {
+		// Answers no Presence takes (an election's session, a lease
+		// given up) would otherwise pile up here.
+		clear(s.t.read)
+	}
 	s.t.read[resp.ID] = now
 	s.t.mu.Unlock()
 	return nil
@@ -162,7 +170,7 @@ func (t *keepAliveTimer) seen(lease int64, at time.Time, gap time.Duration) {
 	t.stats.Gap = max(t.stats.Gap, gap)
 }
 
-// timeKeepAlives is the stream interceptor that times keep-alive streams.
+// interceptor is the stream interceptor that times keep-alive streams.
 func (t *keepAliveTimer) interceptor(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	s, err := streamer(ctx, desc, cc, method, opts...)
 	if err != nil || method != pb.Lease_LeaseKeepAlive_FullMethodName {
