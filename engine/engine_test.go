@@ -283,6 +283,9 @@ func TestTwoEnginesNeverBothWrite(t *testing.T) {
 		c.start(fmt.Sprintf("u%02d.service", i), "[Service]\nExecStart=/bin/true\n")
 	}
 	c.eventually("20 placed", func(st *registry.Status) bool { return len(st.Placements) == 20 })
+	// Stopped while its Apply still waits on etcd's answers, a's write
+	// would be done and not logged: its Apply returned first.
+	log.waitWrite(c.ctx, "a")
 	stopA()
 	for i := 20; i < 40; i++ {
 		c.start(fmt.Sprintf("u%02d.service", i), "[Service]\nExecStart=/bin/true\n")
