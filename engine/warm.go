@@ -60,11 +60,14 @@ func (e *Engine) follow(ctx context.Context) *registry.Cluster {
 		backoff = time.Second
 		e.in.build(c) // parses every unit's requirements into the memo
 		parsed := time.Now()
+		applied := c.Revision // what the cache holds for sure (LastEvent)
 		for u := range e.store.WatchCluster(ctx, c.Revision+1) {
 			if u.Err != nil {
 				break // compacted, or etcd lost its leader: load again
 			}
 			c.Apply(u)
+			applied = max(applied, u.LastEvent())
+			c.Revision = applied
 			if time.Since(parsed) > warmParse {
 				e.in.build(c) // new units' requirements, now and then
 				parsed = time.Now()

@@ -45,6 +45,18 @@ type ClusterUpdate struct {
 // Events is how many key changes u carries.
 func (u ClusterUpdate) Events() int { return len(u.events) }
 
+// LastEvent is the revision of the last change u carries (0 for none).
+// Revision, the header's, can be later: a watch catching up sends what is
+// pending in parts, each stamped with the revision it catches up to, so a
+// new watch must go on from the last event applied, not from Revision.
+func (u ClusterUpdate) LastEvent() int64 {
+	var last int64
+	for _, ev := range u.events {
+		last = max(last, ev.Kv.ModRevision)
+	}
+	return last
+}
+
 // Only says whether every change u carries was made at a revision wrote
 // says is its own: the Engine's writes coming back.
 func (u ClusterUpdate) Only(wrote func(rev int64) bool) bool {
