@@ -65,7 +65,7 @@ type Delta struct {
 	SameMachines bool
 }
 
-// narrowMax bounds the changes a narrowed run takes, with a quarter of
+// narrowMax bounds the changes a narrowed run takes, with half of
 // the units: past both, a whole run costs little more.
 const narrowMax = 4096
 
@@ -117,7 +117,7 @@ func (s *scheduler) narrowable(d Delta) string {
 		return "configuration"
 	case s.loadRebalancing():
 		return "load rebalancing"
-	case len(d.Changed) > max(narrowMax, len(s.units)/4):
+	case len(d.Changed) > max(narrowMax, len(s.units)/2):
 		return "many changes"
 	}
 	var lost map[string]bool
@@ -411,15 +411,17 @@ func (s *scheduler) addGlob(g string) {
 		x.lengths = slices.Insert(x.lengths, i, len(p))
 	}
 	// s.ordered is by name where nothing is followed (depth 0), then the
-	// followers: a binary search, then a scan of the followers.
-	first := sort.Search(len(s.ordered), func(i int) bool {
-		u := s.ordered[i]
-		return len(u.Req.MachineOf) > 0 || u.Name >= p
-	})
-	for _, u := range s.ordered[first:] {
-		if len(u.Req.MachineOf) == 0 && !strings.HasPrefix(u.Name, p) {
-			continue
-		}
+	// followers: the names with the prefix are a range of the first part,
+	// found by a binary search, and the followers are scanned. (A scan to
+	// the end for each new template's glob was a minute's pass for a
+	// submit of 27,000 instances of 900 templates into 150,000 units.)
+	followers := sort.Search(len(s.ordered), func(i int) bool { return len(s.ordered[i].Req.MachineOf) > 0 })
+	first := sort.Search(followers, func(i int) bool { return s.ordered[i].Name >= p })
+	end := first
+	for end < followers && strings.HasPrefix(s.ordered[end].Name, p) {
+		end++
+	}
+	for _, u := range slices.Concat(s.ordered[first:end], s.ordered[followers:]) {
 		if ok, _ := path.Match(g, u.Name); !ok {
 			continue
 		}

@@ -67,6 +67,20 @@ func BenchmarkIncrementalScale(b *testing.B) {
 				pass(b, d, 5000)
 			}
 		})
+		b.Run(name+"/a-submit-of-5000-instances-of-new-templates", func(b *testing.B) {
+			for range b.N {
+				var d Delta
+				for range 5000 {
+					n := instances
+					instances++
+					u := Unit{Name: fmt.Sprintf("tmpl%07d@%d.service", n/30, n%30), Desired: desired}
+					u.Req.Conflicts = []string{fmt.Sprintf("tmpl%07d@*", n/30)}
+					d.Units = append(d.Units, u)
+					d.Changed = append(d.Changed, u.Name)
+				}
+				pass(b, d, 5000)
+			}
+		})
 		b.Run(name+"/one-instance-added", func(b *testing.B) {
 			var tmpl Unit
 			for _, u := range settled.Units {
