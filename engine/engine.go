@@ -168,7 +168,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
 		w := e.warmUp(ctx)
 		l, err := e.store.Campaign(ctx, e.cfg.ID, e.cfg.LeaderTTL)
-		c := w.stop()
+		kept := w.stop()
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -179,8 +179,8 @@ func (e *Engine) Run(ctx context.Context) error {
 			continue
 		}
 		backoff = time.Second
-		e.log.Info("engine leads", "id", e.cfg.ID, "warm", c != nil)
-		err = e.lead(ctx, l, c)
+		e.log.Info("engine leads", "id", e.cfg.ID, "warm", kept.c != nil, "settled", kept.since != nil && kept.since.state != nil)
+		err = e.lead(ctx, l, kept)
 		resignCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		_ = l.Resign(resignCtx)
 		cancel()
@@ -192,9 +192,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// lead runs scheduling passes while l holds, from the warm cache c when
-// it has one.
-func (e *Engine) lead(ctx context.Context, l *registry.Leadership, c *registry.Cluster) error {
+// lead runs scheduling passes while l holds, from what it kept while it
+// stood by when it has it.
+func (e *Engine) lead(ctx context.Context, l *registry.Leadership, kept followed) error {
+	c := kept.c
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -227,6 +228,13 @@ func (e *Engine) lead(ctx context.Context, l *registry.Leadership, c *registry.C
 	dirty := true
 	var ours registry.Applied // what the last pass wrote
 	since := &sinceLast{}     // what changed since the last pass, for an incremental one
+	if kept.since != nil && kept.since.state != nil {
+		// The standby's run holds if no machine is absent as this
+		// leadership's absences see them: they start from this look.
+		if len(absent.update(e.cfg.Clock.Now(), presentMachines(c), placedMachines(c))) == 0 {
+			since = kept.since
+		}
+	}
 	mark := func(u registry.ClusterUpdate) {
 		if !u.Only(ours.Wrote) {
 			dirty = true

@@ -475,3 +475,62 @@ func TestStandbyLeadsWarm(t *testing.T) {
 		t.Fatalf("e2 read the cluster anew when it began to lead; its log:\n%s", out)
 	}
 }
+
+// signalLog is a log sink that says when a line holding want was written.
+type signalLog struct {
+	syncBuffer
+	want string
+	once sync.Once
+	seen chan struct{}
+}
+
+func (s *signalLog) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), s.want) {
+		s.once.Do(func() { close(s.seen) })
+	}
+	return s.syncBuffer.Write(p)
+}
+
+// TestStandbyLeadsSettled: a standby that found the cluster settled once
+// it was quiet keeps that run's State, and its first pass as leader is an
+// incremental one.
+func TestStandbyLeadsSettled(t *testing.T) {
+	c := newCluster(t)
+	c.machine("m1", nil)
+	stop1 := c.engine("e1")
+	c.start("a.service", "[Service]\nExecStart=/bin/true\n")
+	c.eventually("a placed", func(st *registry.Status) bool { return len(where(st, "a.service")) == 1 })
+
+	clock := clocktest.New(time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC))
+	logs := &signalLog{want: `msg="standby ran"`, seen: make(chan struct{})}
+	ctx, cancel := context.WithCancel(c.ctx)
+	e2 := engine.New(registrytest.Registry(t, c.eps), engine.Config{ID: "e2", LeaderTTL: time.Second, Clock: clock, Batch: -1},
+		slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	armed := clock.Armed()
+	done := make(chan struct{})
+	go func() { defer close(done); _ = e2.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case <-armed: // it loaded the cluster and waits for it to be quiet
+	case <-c.ctx.Done():
+		t.Fatal("the standby never waited for the cluster to be quiet")
+	}
+	clock.Advance(time.Minute)
+	select {
+	case <-logs.seen:
+	case <-c.ctx.Done():
+		t.Fatal("the standby never ran")
+	}
+	if out := logs.String(); !strings.Contains(out, `msg="standby ran" revision=`) || !strings.Contains(out, "settled=true") {
+		t.Fatalf("the standby did not find the cluster settled; its log:\n%s", out)
+	}
+	stop1()
+	c.start("b.service", "[Service]\nExecStart=/bin/true\n")
+	c.eventually("b placed by e2", func(st *registry.Status) bool { return len(where(st, "b.service")) == 1 })
+	if out := logs.String(); !strings.Contains(out, `msg="engine leads" id=e2 warm=true settled=true`) {
+		t.Fatalf("e2 did not lead from its settled run; its log:\n%s", out)
+	}
+	if e2.Narrowed() < 1 {
+		t.Fatalf("e2's passes: %d, none incremental", e2.Passes())
+	}
+}
