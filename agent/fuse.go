@@ -29,6 +29,12 @@ type fuse struct {
 	last    time.Time // the latest answer
 	lower   bool      // a lowering is asked for
 	changed chan struct{}
+	// peek, when set, tells of the lease in force when its latest answer
+	// was read, before renew hears of it: the fuse asks it before it
+	// blows, so that an answer still on its way through a busy process's
+	// goroutines does not raise the fence.
+	peek   func() time.Time
+	peeked int // times a peek kept it from blowing
 }
 
 // DefaultFenceLead is how long before the lease can end the fuse blows: the
@@ -56,6 +62,21 @@ func (f *fuse) renew(t time.Time, lower bool) {
 	}
 }
 
+// follow makes the fuse ask peek before it blows (nil: ask nothing), for
+// as long as the lease peek tells of is the one in force.
+func (f *fuse) follow(peek func() time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.peek = peek
+}
+
+// peeks is how many times peek kept the fuse from blowing.
+func (f *fuse) peeks() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.peeked
+}
+
 // run blows the fuse when due, and lowers the fence when asked while the
 // lease is alive, until ctx ends. It counts from its own start, not from
 // the fuse's making: an Agent made long before it runs (thousands of
@@ -73,8 +94,18 @@ func (f *fuse) run(ctx context.Context) {
 		due := f.last.Add(f.blow)
 		lower := f.lower
 		f.lower = false
+		peek := f.peek
 		f.mu.Unlock()
 		now := f.clock.Now()
+		if !fenced && !now.Before(due) && peek != nil {
+			if t := peek(); t.Add(f.blow).After(now) {
+				f.mu.Lock()
+				f.peeked++
+				f.mu.Unlock()
+				f.renew(t, false) // an answer read, not yet handed over
+				continue
+			}
+		}
 		switch {
 		case !fenced && !now.Before(due):
 			fenced = true

@@ -148,3 +148,37 @@ func TestFuseCountsFromItsRun(t *testing.T) {
 		t.Fatal("want the fence raised TTL less lead after the run began")
 	}
 }
+
+// TestFusePeeks: an answer read off the stream but not yet handed over
+// (a process short of CPU took seconds to) keeps the fuse from blowing;
+// with none newer, it blows as due.
+func TestFusePeeks(t *testing.T) {
+	const ttl, lead = 5 * time.Second, time.Second
+	start := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	clk := clocktest.New(start)
+	log := &fenceLog{ch: make(chan bool, 4)}
+	f := newFuse(clk, ttl, lead, log.set)
+	var mu sync.Mutex
+	read := start.Add(3 * time.Second) // an answer read 3 s in, not yet renewed
+	f.follow(func() time.Time { mu.Lock(); defer mu.Unlock(); return read })
+	armed := clk.Armed()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); f.run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	<-armed
+	armed = clk.Armed()
+	clk.Advance(ttl - lead) // due from the start: it peeks, and waits on
+	select {
+	case <-armed:
+	case on := <-log.ch:
+		t.Fatalf("the fuse set the fence to %v with a newer answer read", on)
+	}
+	log.quiet(t)
+	clk.Advance(3*time.Second - time.Millisecond) // 3.999 s after the answer read
+	log.quiet(t)
+	clk.Advance(time.Millisecond)
+	if !log.next(t) {
+		t.Fatal("want the fence raised TTL less lead after the answer read")
+	}
+}

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -83,13 +84,16 @@ type keepAliveTimer struct {
 	mu    sync.Mutex
 	stats KeepAliveStats
 	read  map[int64]time.Time // lease → when its latest answer was read
+	// watched are the leases of Presences: each one's latest answer
+	// read, in Unix nanoseconds, for Presence.LastAnswer.
+	watched map[int64]*atomic.Int64
 }
 
 // maxUnseen bounds the answers read that wait for their Presence.
 const maxUnseen = 1 << 16
 
 func newKeepAliveTimer() *keepAliveTimer {
-	return &keepAliveTimer{read: map[int64]time.Time{}}
+	return &keepAliveTimer{read: map[int64]time.Time{}, watched: map[int64]*atomic.Int64{}}
 }
 
 // KeepAliveStats is what this Registry measured of its keep-alives so
@@ -148,6 +152,9 @@ func (s *timedStream) RecvMsg(m any) error {
 	if !sent.IsZero() {
 		s.t.stats.Trip.add(now.Sub(sent))
 	}
+	if w := s.t.watched[resp.ID]; w != nil && resp.TTL > 0 {
+		w.Store(now.UnixNano())
+	}
 	if len(s.t.read) >= maxUnseen {
 		// Answers no Presence takes (an election's session, a lease
 		// given up) would otherwise pile up here.
@@ -156,6 +163,21 @@ func (s *timedStream) RecvMsg(m any) error {
 	s.t.read[resp.ID] = now
 	s.t.mu.Unlock()
 	return nil
+}
+
+// watch starts recording when each answer for lease is read.
+func (t *keepAliveTimer) watch(lease int64) *atomic.Int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	w := &atomic.Int64{}
+	t.watched[lease] = w
+	return w
+}
+
+func (t *keepAliveTimer) unwatch(lease int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.watched, lease)
 }
 
 // seen records that the Presence of lease saw an answer at t, gap after
