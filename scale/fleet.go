@@ -204,6 +204,7 @@ func (f *fleet) stats(ctx context.Context) (sim.Stats, error) {
 		}
 		out.Lost += s.Lost
 		out.Fences += s.Fences
+		out.Peeks += s.Peeks
 		out.Gap = max(out.Gap, s.Gap)
 		out.Trip99 = max(out.Trip99, s.Trip99)
 		out.TripMax = max(out.TripMax, s.TripMax)

@@ -426,7 +426,8 @@ func health(ctx context.Context, t *table, fleet *fleet, obs *observer) {
 		return
 	}
 	t.add("false machine losses", fmt.Sprint(falseLosses+st.Lost), "records of live machines deleted: %d; registrations of live machines lost: %d", falseLosses, st.Lost)
-	t.add("fences raised on live machines", fmt.Sprint(st.Fences), "an agent that heard nothing from etcd for most of its lease stops its units that stop on disconnect")
+	t.add("fences raised on live machines", fmt.Sprint(st.Fences), "an agent that heard nothing from etcd for most of its lease stops its units that stop on disconnect; "+
+		"%d times a fuse about to blow found an answer read but not yet handed over", st.Peeks)
 	t.add("keep-alives: longest a machine went without an answer", st.Gap.Round(time.Millisecond).String(),
 		"its fuse blows at %v; request sent → answer read: p99 %v, max %v (worst process)", DefaultFuse, st.Trip99.Round(time.Millisecond), st.TripMax.Round(time.Millisecond))
 }

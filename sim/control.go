@@ -19,9 +19,9 @@ import (
 //
 //	(once every machine registered)  → ready <ms>
 //	kill <id> <id>...                → killed <n>
-//	stats                            → stats lost=<n> fences=<n> gap=<d> trip99=<d> tripmax=<d>
+//	stats                            → stats lost=<n> fences=<n> peeks=<n> gap=<d> trip99=<d> tripmax=<d>
 //
-// stats is Fleet.Lost and Fleet.Fences, and of the keep-alives of this
+// stats is Fleet.Lost, Fleet.Fences and Fleet.FusePeeks, and of the keep-alives of this
 // process's clients: the longest a machine went between two answers, and
 // the 99th percentile and largest time from a request sent to its answer
 // read. An unknown command is answered "error <what>". When stdin ends
@@ -63,7 +63,7 @@ func Control(ctx context.Context, f *Fleet, regs []*registry.Registry, start tim
 			say("killed %d", n)
 		case "stats":
 			ka := KeepAlives(regs)
-			say("stats lost=%d fences=%d gap=%v trip99=%v tripmax=%v", f.Lost(), f.Fences(), ka.Gap, ka.Trip.Quantile(0.99), ka.Trip.Max)
+			say("stats lost=%d fences=%d peeks=%d gap=%v trip99=%v tripmax=%v", f.Lost(), f.Fences(), f.FusePeeks(), ka.Gap, ka.Trip.Quantile(0.99), ka.Trip.Max)
 		default:
 			say("error unknown command %q", fields[0])
 		}
@@ -73,7 +73,7 @@ func Control(ctx context.Context, f *Fleet, regs []*registry.Registry, start tim
 
 // Stats is a stats answer, parsed.
 type Stats struct {
-	Lost, Fences         int
+	Lost, Fences, Peeks  int
 	Gap, Trip99, TripMax time.Duration
 }
 
@@ -95,6 +95,8 @@ func ParseStats(line string) (Stats, error) {
 			st.Lost, err = strconv.Atoi(v)
 		case "fences":
 			st.Fences, err = strconv.Atoi(v)
+		case "peeks":
+			st.Peeks, err = strconv.Atoi(v)
 		case "gap":
 			st.Gap, err = time.ParseDuration(v)
 		case "trip99":

@@ -182,6 +182,18 @@ func (f *Fleet) Fences() int {
 	return n
 }
 
+// FusePeeks is how many times a live machine's fuse, about to blow, found
+// an answer read but not yet handed over to its agent (agent.FusePeeks).
+func (f *Fleet) FusePeeks() int {
+	n := 0
+	for _, m := range f.machines {
+		if !m.Killed() {
+			n += m.agent.FusePeeks()
+		}
+	}
+	return n
+}
+
 func (m *Machine) onFence(raised bool) {
 	if raised {
 		m.mu.Lock()
