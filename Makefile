@@ -46,6 +46,7 @@ test: lint deps
 bench: deps
 	$(GO) test -run='^$$' -bench=Placement -benchtime=1x -count=5 ./engine/
 	$(GO) test -run='^$$' -bench=Schedule -benchmem ./engine/
+	$(GO) test -run='^$$' -bench=IncrementalScale -benchtime=200x ./engine/
 	$(GO) test -run='^$$' -bench=LeasesUnderLoad -benchtime=1x ./engine/
 	$(GO) test -run='^$$' -bench='Snapshot|ShipAppLayer' ./agent/image/
 	$(GO) test -run='^$$' -bench='Start|Drain50' -benchtime=1x ./e2e/
