@@ -128,7 +128,7 @@ func BenchmarkIncrementalScale(b *testing.B) {
 		b.Run(name+"/tenth-of-the-machines-lost", func(b *testing.B) {
 			moved := 0
 			for range b.N {
-				machines = machines[len(settled.Machines)/10:]
+				machines = machines[len(machines)/10:] // a tenth of those left
 				p, next := st.Next(Delta{Input: Input{Machines: machines, Unplaced: settled.Unplaced}})
 				if next.Whole != "" {
 					b.Fatalf("a whole run: %s", next.Whole)
