@@ -53,7 +53,8 @@ bench: deps
 
 # The scale run of issue 11 (not part of test or bench): one etcd (a flotad
 # running only its embedded member), two engines apart, simulated machines
-# in the driver's process; SCALE_FLAGS sizes it (flota-scale --help), e.g.
+# in flota-sim processes of 1,000 each; SCALE_FLAGS sizes it (flota-scale
+# --help), e.g.
 # make scale SCALE_FLAGS='--machines=5000 --units=150000 --timeout=30m'.
 SCALE_FLAGS ?=
 scale: build
