@@ -12,20 +12,21 @@ import (
 // evicts does not count (see evicts): placing u moves it away.
 type conflictsChecker struct{}
 
-// feasible asks m's counts first: where no unit can conflict with u, the
-// units need not be scanned.
+// feasible is check's answer.
 func (c conflictsChecker) feasible(u *Unit, m *machineState) bool {
-	if m.conflicts != nil && !m.conflicts.mayConflict(u, m) {
-		return true
-	}
 	return c.check(u, m).Accepted()
 }
 
-// check names the conflict with the unit first by name, not by where it
+// check asks m's counts first: where no unit can conflict with u, the
+// units need not be scanned. It names the conflict with the unit first by
+// name, not by where it
 // sits in the machine's list: that order depends on when each unit was
 // placed, and a reason that changed with it would be rewritten by the
 // next pass (as the replaced check does).
 func (conflictsChecker) check(u *Unit, m *machineState) reason.Refusal {
+	if m.conflicts != nil && !m.conflicts.mayConflict(u, m) {
+		return reason.Refusal{}
+	}
 	var by *Unit
 	var why reason.Refusal
 	for _, v := range m.units {

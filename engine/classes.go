@@ -73,13 +73,13 @@ func (c *classes) of(u *Unit, group string) string {
 	return k
 }
 
-// classOf is u's class, or "" when u may not use one: it sits on a machine
-// in this run (held on an absent machine, say), or plan asks for its
+// classOf is u's class, or "" when u may not use one: it sits on a
+// registered machine in this run, or plan asks for its
 // scores, which every unit gets its own search for, or the run has no
 // classes (the property test's reference runs).
 func (s *scheduler) classOf(u *Unit) string {
-	if s.classes == nil || s.at[u.Name] != nil || s.explainFor[u.Name] {
-		return ""
+	if m := s.at[u.Name]; s.classes == nil || (m != nil && !m.gone) || s.explainFor[u.Name] {
+		return "" // held on an absent machine, it is on none the rules look at
 	}
 	return s.classes.of(u, s.counts.groupOf(u))
 }

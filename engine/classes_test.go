@@ -68,6 +68,7 @@ func TestClassesAgreeWithScratch(t *testing.T) {
 				shared += len(s.classes.key)
 				w.step()
 				mutate(w, rng)
+				absentNow(w, rng) // units held, and stranded, on absent machines
 			}
 		})
 	}

@@ -403,7 +403,7 @@ func (s *scheduler) choose(u *Unit) *machineState {
 func (s *scheduler) explainUnplaced() {
 	for _, u := range s.passed {
 		if m := s.at[u.Name]; m != nil && m.gone && s.reasons[u.Name].IsZero() {
-			s.reasons[u.Name] = reason.Unplaced{Code: reason.OnGoneMachine, Args: []string{m.ID}, Filters: s.explain(u)}
+			s.reasons[u.Name] = reason.Unplaced{Code: reason.OnGoneMachine, Args: []string{m.ID}, Filters: s.explainClass(u)}
 			continue
 		}
 		if s.at[u.Name] != nil || len(s.global[u.Name]) > 0 || !s.reasons[u.Name].IsZero() {
