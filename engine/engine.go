@@ -228,12 +228,10 @@ func (e *Engine) lead(ctx context.Context, l *registry.Leadership, kept followed
 	dirty := true
 	var ours registry.Applied // what the last pass wrote
 	since := &sinceLast{}     // what changed since the last pass, for an incremental one
-	if kept.since != nil && kept.since.state != nil {
-		// The standby's run holds if no machine is absent as this
-		// leadership's absences see them: they start from this look.
-		if len(absent.update(e.cfg.Clock.Now(), presentMachines(c), placedMachines(c))) == 0 {
-			since = kept.since
-		}
+	if kept.since != nil && kept.since.state != nil && kept.absent != nil {
+		// The standby's settled run, with the absences it ran with: they
+		// know since when the machines it watched go have gone.
+		since, absent = kept.since, kept.absent
 	}
 	mark := func(u registry.ClusterUpdate) {
 		if !u.Only(ours.Wrote) {

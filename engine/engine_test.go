@@ -492,7 +492,8 @@ func (s *signalLog) Write(p []byte) (int, error) {
 }
 
 // TestStandbyLeadsSettled: a standby that found the cluster settled once
-// it was quiet keeps that run's State, and its first pass as leader is an
+// it was quiet, a machine gone and its global held there included, keeps
+// that run's State and its absences, and its first pass as leader is an
 // incremental one.
 func TestStandbyLeadsSettled(t *testing.T) {
 	c := newCluster(t)
@@ -500,6 +501,16 @@ func TestStandbyLeadsSettled(t *testing.T) {
 	stop1 := c.engine("e1")
 	c.start("a.service", "[Service]\nExecStart=/bin/true\n")
 	c.eventually("a placed", func(st *registry.Status) bool { return len(where(st, "a.service")) == 1 })
+	// A machine that went holds its globals for an hour (GhostGlobals):
+	// the standby's run must take absences as they are.
+	c.machine("m2", nil)
+	c.start("g.service", "[Service]\nExecStart=/bin/true\n[X-Fleet]\nGlobal=true\n")
+	c.eventually("g on both", func(st *registry.Status) bool { return len(where(st, "g.service")) == 2 })
+	c.leave("m2")
+	c.eventually("m2 gone, g held there", func(st *registry.Status) bool {
+		there := slices.ContainsFunc(st.Machines, func(m registry.Machine) bool { return m.ID == "m2" })
+		return !there && len(where(st, "g.service")) == 2
+	})
 
 	clock := clocktest.New(time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC))
 	logs := &signalLog{want: `msg="standby ran"`, seen: make(chan struct{})}

@@ -31,6 +31,10 @@ type warm struct {
 type followed struct {
 	c     *registry.Cluster
 	since *sinceLast
+	// absent is the standby's memory of machines gone (absences), looked
+	// at each time it ran: its State's absences are this one's, and a
+	// leadership that takes the State takes it too.
+	absent *absences
 }
 
 // warmUp starts keeping the cluster warm.
@@ -55,9 +59,9 @@ func (w *warm) stop() followed {
 // follow loads the cluster and applies the watch to it until ctx ends,
 // loading again when the watch breaks. Once the cluster has been quiet for
 // warmQuiet since it last changed, it schedules it as the leader would;
-// if that plans nothing (the leader left it settled) and no machine is
-// absent, the run's State is kept with what changes after it, so that the
-// new leader's first pass is an incremental one.
+// if that plans nothing (the leader left it settled), the run's State is
+// kept with what changes after it, so that the new leader's first pass is
+// an incremental one.
 func (e *Engine) follow(ctx context.Context) followed {
 	backoff := time.Second
 	for ctx.Err() == nil {
@@ -72,6 +76,7 @@ func (e *Engine) follow(ctx context.Context) followed {
 		}
 		backoff = time.Second
 		since := &sinceLast{}
+		absent := newAbsences(e.cfg.MachineTTL)
 		e.in.build(c) // parses every unit's requirements into the memo
 		parsed := time.Now()
 		quiet := e.cfg.Clock.After(warmQuiet)
@@ -96,28 +101,34 @@ func (e *Engine) follow(ctx context.Context) followed {
 			case <-quiet:
 				quiet = nil
 				if since.state == nil || len(since.units) > 0 || since.machineGone || since.others {
-					since = &sinceLast{state: e.standbyRun(c)}
+					since = &sinceLast{state: e.standbyRun(c, absent)}
 					e.log.Debug("standby ran", "revision", c.Revision, "settled", since.state != nil)
 				}
 			}
 		}
 		if ctx.Err() != nil {
-			return followed{c: c, since: since} // what it applied is whole: the leader watches on from its revision
+			return followed{c: c, since: since, absent: absent} // what it applied is whole: the leader watches on from its revision
 		}
 	}
 	return followed{}
 }
 
-// standbyRun schedules c as a leader's first pass would, and returns the
-// State if the plan is empty and no machine is absent, else nil.
-func (e *Engine) standbyRun(c *registry.Cluster) *State {
+// standbyRun schedules c as a leader's first pass would, with the
+// standby's own absences, and returns the State if the plan is empty,
+// else nil. Absent machines are the standby's own look: a leadership
+// that takes the State takes its absences (lead), which know since when
+// a machine it watched go has gone, where a fresh one would hold them
+// all a lease long (absences.update). A machine loss leaves its globals
+// held for an hour (GhostGlobals): without this, no standby would hand
+// over a State for that hour.
+func (e *Engine) standbyRun(c *registry.Cluster, absent *absences) *State {
 	in := e.in.build(c)
 	in.Now = e.cfg.Clock.Now()
-	in.Absent = newAbsences(e.cfg.MachineTTL).update(in.Now, presentMachines(c), placedMachines(c))
+	in.Absent = absent.update(in.Now, presentMachines(c), placedMachines(c))
 	in.Disconnect, in.StopMargin = e.cfg.Disconnect, e.cfg.StopMargin
 	in.Rebalance = e.cfg.Rebalance
-	if len(in.Absent) > 0 || len(in.Drains) > 0 || len(c.Moves) > 0 {
-		return nil // what a leader decides then reads states, or its own absences
+	if len(in.Drains) > 0 || len(c.Moves) > 0 {
+		return nil // what a leader decides then reads states
 	}
 	plan, st := ScheduleState(in)
 	if !plan.Empty() {
