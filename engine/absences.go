@@ -73,14 +73,7 @@ func (a *absences) update(now time.Time, present map[string]bool, placed map[str
 	}
 	a.seen = present
 	a.fresh = false
-	if len(a.known) == 0 {
-		return nil
-	}
-	out := make(map[string]Absence, len(a.known))
-	for id, ab := range a.known {
-		out[id] = ab
-	}
-	return out
+	return a.current()
 }
 
 // current is what update last returned, for a pass between which and that

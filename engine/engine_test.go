@@ -47,6 +47,27 @@ func (c *cluster) engine(id string) context.CancelFunc {
 	return cancel
 }
 
+// running starts an Engine of the given config on a client of its own and
+// returns it; the test's cleanup stops it.
+func (c *cluster) running(cfg engine.Config, log *slog.Logger) *engine.Engine {
+	ctx, cancel := context.WithCancel(c.ctx)
+	e := engine.New(registrytest.Registry(c.t, c.eps), cfg, log)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = e.Run(ctx) }()
+	c.t.Cleanup(func() { cancel(); <-done })
+	return e
+}
+
+// decided waits until e decided on the cluster as st shows it.
+func (c *cluster) decided(e *engine.Engine, st *registry.Status) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+	defer cancel()
+	if err := e.WaitDecided(ctx, st.Revision); err != nil {
+		c.t.Fatalf("the Engine never decided on revision %d (at %d): %v", st.Revision, e.Decided(), err)
+	}
+}
+
 // machine registers a machine with a short lease; leave() lets it expire.
 func (c *cluster) machine(id string, md map[string]string) {
 	ctx, cancel := context.WithCancel(c.ctx)
@@ -352,22 +373,13 @@ func TestNewLeaderHoldsAbsentMachines(t *testing.T) {
 func TestEngineSkipsItsOwnEcho(t *testing.T) {
 	c := newCluster(t)
 	c.machine("m1", nil)
-	ctx, cancel := context.WithCancel(c.ctx)
-	e := engine.New(registrytest.Registry(t, c.eps), engine.Config{ID: "e1", LeaderTTL: time.Second}, quiet())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = e.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	e := c.running(engine.Config{ID: "e1", LeaderTTL: time.Second}, quiet())
 
 	// placed waits until name is placed and the Engine decided on the
 	// cluster as that write left it: its echo came back, and a pass for it
 	// would have run.
 	placed := func(name string) {
-		st := c.eventually(name+" placed", func(st *registry.Status) bool { return len(where(st, name)) == 1 })
-		wctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
-		defer cancel()
-		if err := e.WaitDecided(wctx, st.Revision); err != nil {
-			t.Fatalf("the Engine never decided on revision %d (at %d): %v", st.Revision, e.Decided(), err)
-		}
+		c.decided(e, c.eventually(name+" placed", func(st *registry.Status) bool { return len(where(st, name)) == 1 }))
 	}
 	c.start("a.service", "[Service]\nExecStart=/bin/true\n")
 	placed("a.service")
@@ -392,19 +404,8 @@ func TestEngineSkipsItsOwnEcho(t *testing.T) {
 func TestEngineIncrementalPasses(t *testing.T) {
 	c := newCluster(t)
 	c.machine("m1", nil)
-	ctx, cancel := context.WithCancel(c.ctx)
-	e := engine.New(registrytest.Registry(t, c.eps), engine.Config{ID: "e1", LeaderTTL: time.Second}, quiet())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = e.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	decided := func(st *registry.Status) {
-		t.Helper()
-		wctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
-		defer cancel()
-		if err := e.WaitDecided(wctx, st.Revision); err != nil {
-			t.Fatalf("the Engine never decided on revision %d: %v", st.Revision, err)
-		}
-	}
+	e := c.running(engine.Config{ID: "e1", LeaderTTL: time.Second}, quiet())
+	decided := func(st *registry.Status) { t.Helper(); c.decided(e, st) }
 	const web = "[Service]\nExecStart=/bin/true\n[X-Fleet]\nConflicts=web@*\n"
 	c.start("web@1.service", web)
 	decided(c.eventually("web@1 on m1", func(st *registry.Status) bool { return slices.Equal(where(st, "web@1.service"), []string{"m1"}) }))
@@ -456,11 +457,7 @@ func TestStandbyLeadsWarm(t *testing.T) {
 	c.eventually("a placed", func(st *registry.Status) bool { return len(where(st, "a.service")) == 1 })
 
 	var logs syncBuffer
-	ctx, cancel := context.WithCancel(c.ctx)
-	e2 := engine.New(registrytest.Registry(t, c.eps), engine.Config{ID: "e2", LeaderTTL: time.Second}, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	done := make(chan struct{})
-	go func() { defer close(done); _ = e2.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	c.running(engine.Config{ID: "e2", LeaderTTL: time.Second}, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 
 	c.start("b.service", "[Service]\nExecStart=/bin/true\n") // while e2 stands by
 	c.eventually("b placed by e1", func(st *registry.Status) bool { return len(where(st, "b.service")) == 1 })
@@ -514,13 +511,9 @@ func TestStandbyLeadsSettled(t *testing.T) {
 
 	clock := clocktest.New(time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC))
 	logs := &signalLog{want: `msg="standby ran"`, seen: make(chan struct{})}
-	ctx, cancel := context.WithCancel(c.ctx)
-	e2 := engine.New(registrytest.Registry(t, c.eps), engine.Config{ID: "e2", LeaderTTL: time.Second, Clock: clock, Batch: -1},
-		slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	armed := clock.Armed()
-	done := make(chan struct{})
-	go func() { defer close(done); _ = e2.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	e2 := c.running(engine.Config{ID: "e2", LeaderTTL: time.Second, Clock: clock, Batch: -1},
+		slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	select {
 	case <-armed: // it loaded the cluster and waits for it to be quiet
 	case <-c.ctx.Done():
