@@ -13,11 +13,18 @@ import (
 func TestKeepAliveStats(t *testing.T) {
 	ctx := ctxT(t)
 	r := registrytest.Registry(t, registrytest.Etcd(t))
-	if _, err := r.Register(ctx, registry.Machine{ID: "m1"}, 3*time.Second); err != nil {
+	p, err := r.Register(ctx, registry.Machine{ID: "m1"}, 3*time.Second)
+	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for { // the first answer, then one a period (1 s) later
+	// The first answer, then one a period (1 s) later; each is timed
+	// before the Presence hears of it (Acked).
+	for {
+		select {
+		case <-p.Acked():
+		case <-ctx.Done():
+			t.Fatalf("stats %+v", r.KeepAliveStats())
+		}
 		s := r.KeepAliveStats()
 		if s.Answered >= 2 && s.Gap > 500*time.Millisecond {
 			if n := sum(s.Trip.Counts[:]); n < 2 || s.Trip.Max <= 0 || s.Trip.Max > 3*time.Second {
@@ -28,10 +35,6 @@ func TestKeepAliveStats(t *testing.T) {
 			}
 			return
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stats %+v", s)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 
