@@ -62,6 +62,20 @@ func TestControl(t *testing.T) {
 	if !fleet.Machines()[1].Killed() || fleet.Machines()[0].Killed() {
 		t.Fatal("the wrong machine was killed")
 	}
+	// The gap between answers needs two answers of a lease: wait for them
+	// on a lease of the test's own, on the fleet's client, renewed on the
+	// same stream as the machines'.
+	probe, err := reg.Register(ctx, registry.Machine{ID: "probe"}, ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 { // the registration, then two answers
+		select {
+		case <-probe.Acked():
+		case <-ctx.Done():
+			t.Fatal("no keep-alive answers")
+		}
+	}
 	st, err := sim.ParseStats(ask("stats"))
 	if err != nil || st.Lost != 0 || st.Fences != 0 || st.Gap <= 0 {
 		t.Fatalf("stats %+v, err %v", st, err)
