@@ -225,7 +225,6 @@ func (d *driver) publish(ctx context.Context, desired map[string]registry.Placem
 	if gen != d.pubSeen {
 		d.published, d.pubSeen = map[string]registry.UnitState{}, gen
 	}
-	var errs []error
 	want := States(d.machine, desired, d.onDisk, d.status)
 	for name, ov := range d.override {
 		if s, ok := want[name]; ok {
@@ -235,34 +234,34 @@ func (d *driver) publish(ctx context.Context, desired map[string]registry.Placem
 			}
 		}
 	}
+	var put []registry.UnitState
 	for _, name := range slices.Sorted(maps.Keys(want)) {
-		s := want[name]
-		if old, ok := d.published[name]; ok && old == s {
-			continue
+		if old, ok := d.published[name]; !ok || old != want[name] {
+			put = append(put, want[name])
 		}
-		if err := bounded(ctx, func(ctx context.Context) error { return pub.PublishState(ctx, s) }); err != nil {
-			errs = append(errs, err)
-			if errors.Is(err, registry.ErrUnavailable) {
-				break // etcd is not answering: the next registration publishes all
-			}
-			continue
-		}
-		d.published[name] = s
 	}
+	var del []string
 	for _, name := range slices.Sorted(maps.Keys(d.published)) {
-		if _, placed := desired[name]; placed && !unit.IsTemplate(name) {
-			continue
+		if _, placed := desired[name]; !placed || unit.IsTemplate(name) {
+			del = append(del, name)
 		}
-		if err := bounded(ctx, func(ctx context.Context) error { return pub.DeleteState(ctx, d.machine, name) }); err != nil {
-			errs = append(errs, err)
-			if errors.Is(err, registry.ErrUnavailable) {
-				break
-			}
-			continue
-		}
+	}
+	if len(put) == 0 && len(del) == 0 {
+		return nil
+	}
+	// One call for all of them: the machine's changes reach etcd in as few
+	// requests as a transaction holds. What a failed call did not write is
+	// written by the next publish, which finds it still differing.
+	if err := bounded(ctx, func(ctx context.Context) error { return pub.PublishStates(ctx, d.machine, put, del) }); err != nil {
+		return err
+	}
+	for _, s := range put {
+		d.published[s.Unit] = s
+	}
+	for _, name := range del {
 		delete(d.published, name)
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // bounded runs one request to etcd with registry.CallTimeout: the driver's

@@ -101,19 +101,17 @@ func newRecorder() *recorder {
 	return &recorder{rows: map[string]registry.UnitState{}, publishes: map[string]int{}, deletes: map[string]int{}}
 }
 
-func (r *recorder) PublishState(ctx context.Context, s registry.UnitState) error {
+func (r *recorder) PublishStates(ctx context.Context, machine string, put []registry.UnitState, del []string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.rows[s.Unit] = s
-	r.publishes[s.Unit]++
-	return nil
-}
-
-func (r *recorder) DeleteState(ctx context.Context, machine, name string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	delete(r.rows, name)
-	r.deletes[name]++
+	for _, s := range put {
+		r.rows[s.Unit] = s
+		r.publishes[s.Unit]++
+	}
+	for _, name := range del {
+		delete(r.rows, name)
+		r.deletes[name]++
+	}
 	return nil
 }
 

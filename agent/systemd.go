@@ -87,10 +87,10 @@ var ErrJobFailed = errors.New("systemd job failed")
 var ErrSystemdLost = errors.New("lost the connection to systemd")
 
 // Publisher is where the Agent publishes unit states: the Presence of its
-// current registration.
+// current registration. PublishStates writes the rows of put and deletes
+// machine's rows of the units in del, in as few requests as it can.
 type Publisher interface {
-	PublishState(ctx context.Context, s registry.UnitState) error
-	DeleteState(ctx context.Context, machine, unitName string) error
+	PublishStates(ctx context.Context, machine string, put []registry.UnitState, del []string) error
 }
 
 var _ Publisher = (*registry.Presence)(nil)

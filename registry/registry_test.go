@@ -3,6 +3,8 @@ package registry_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -175,6 +177,57 @@ func TestPresenceAndWatch(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatal("machine and its states outlived the lease")
+}
+
+// TestPublishStatesBatches: a machine's rows are written and deleted in
+// one call, past one transaction's limit, under its lease, and a delete
+// takes only that machine's rows. (That the rows go with the lease is
+// TestPresenceAndWatch's.)
+func TestPublishStatesBatches(t *testing.T) {
+	ctx := ctxT(t)
+	r := registrytest.Registry(t, registrytest.Etcd(t))
+	p1, err := r.Register(ctx, registry.Machine{ID: "m1"}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := r.Register(ctx, registry.Machine{ID: "m2"}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 2*r.TxnOps() + 7
+	var put []registry.UnitState
+	for i := range n {
+		put = append(put, registry.UnitState{Unit: fmt.Sprintf("u%d.service", i), Machine: "m1", Active: "active", State: registry.StateLaunched})
+	}
+	if err := p1.PublishStates(ctx, "m1", put, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := p2.PublishState(ctx, registry.UnitState{Unit: "u0.service", Machine: "m2", Active: "failed", State: registry.StateLaunched}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := r.States(ctx); err != nil || len(st) != n+1 {
+		t.Fatalf("%d states, want %d (err %v)", len(st), n+1, err)
+	}
+	// Rewrite one, delete the rest: m2's row of u0 stays.
+	var del []string
+	for _, s := range put[1:] {
+		del = append(del, s.Unit)
+	}
+	put[0].Active = "inactive"
+	if err := p1.PublishStates(ctx, "m1", put[:1], del); err != nil {
+		t.Fatal(err)
+	}
+	st, err := r.States(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []registry.UnitState{
+		{Unit: "u0.service", Machine: "m1", Active: "inactive", State: registry.StateLaunched},
+		{Unit: "u0.service", Machine: "m2", Active: "failed", State: registry.StateLaunched},
+	}
+	if !slices.Equal(st, want) {
+		t.Fatalf("states %+v, want %+v", st, want)
+	}
 }
 
 func TestWatchPlacementsResumes(t *testing.T) {
