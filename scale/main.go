@@ -34,6 +34,8 @@ type options struct {
 	phase       time.Duration
 	keep        bool
 	cpuProfile  string
+	simProfiles string
+	etcdNice    int
 }
 
 // Main is flota-scale; it returns its exit code.
@@ -59,7 +61,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "give up after this long")
 	fs.DurationVar(&o.phase, "phase-timeout", 3*time.Minute, "give up on a phase (all placed, all active, units moved, ...) after this long, and print what was reached")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (etcd data, the engines' logs, the machines' in sim-N.log) and say where it is")
-	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the simulated machines, the observer, the submitters) to this file")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (the observer, the submitters) to this file")
+	fs.IntVar(&o.etcdNice, "etcd-nice", 0, "the etcd process's nice value; below 0 (as root) puts etcd's CPU ahead of the simulated machines', which a real cluster runs elsewhere (0: as it starts)")
+	fs.StringVar(&o.simProfiles, "sim-cpuprofiles", "", "write a CPU profile of each flota-sim process, the whole run, to sim-N.prof in this directory")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return 0

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/flota-dev/flota/registry"
@@ -57,6 +58,15 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) (err e
 		return err
 	}
 	defer etcd.stop()
+	if o.etcdNice != 0 {
+		// On this one box etcd shares the cores with thousands of machines
+		// that a real cluster runs on machines of their own. (etcd's tuning
+		// guide puts etcd ahead of its neighbours for the disk, ionice;
+		// here the CPU is what is short.)
+		if err := syscall.Setpriority(syscall.PRIO_PROCESS, etcd.pid(), o.etcdNice); err != nil {
+			log.Warn("etcd keeps its priority", "nice", o.etcdNice, "err", err)
+		}
+	}
 	reg, err := registry.Connect(registry.Config{Endpoints: []string{endpoint}})
 	if err != nil {
 		return err
