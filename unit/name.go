@@ -27,7 +27,9 @@ var templateTypes = map[string]bool{
 }
 
 // ValidateName checks name against fleet's rules, in fleet's order, so that
-// a name fleet refused is refused here with the same message.
+// a name fleet refused is refused here with the same message; then it
+// refuses the names reserved to the machine itself (reserved.go), which
+// fleet let a unit take.
 func ValidateName(name string) error {
 	if name == "" {
 		return nameError(name, "unit name cannot be empty")
@@ -56,6 +58,10 @@ func ValidateName(name string) error {
 	}
 	if name[0] == '@' {
 		return nameError(name, `unit name cannot start in "@"`)
+	}
+	// After fleet's rules, so what fleet refused is refused with its words.
+	if why := reserved(name); why != "" {
+		return nameError(name, "unit name is reserved: %s", why)
 	}
 	return nil
 }

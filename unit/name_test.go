@@ -53,6 +53,20 @@ func TestValidateName(t *testing.T) {
 		{"template type before character", "a b@.mount", `invalid unit type for template: "mount"`},
 		{"character before leading @", "@a b.service", `invalid character ' ' in unit name`},
 		{"type from the last dot", "a.service.bak", `invalid unit type: "bak"`},
+
+		// Names the machine itself runs on, which fleet accepted.
+		{"flota's agent", "flotad.service", "unit name is reserved: flota's own agent on every machine"},
+		{"flota's agent, any type", "flotad.socket", "unit name is reserved: flota's own agent on every machine"},
+		{"systemd's own", "systemd-journald.service", "unit name is reserved: systemd's own units are named systemd-*"},
+		{"systemd's own template instance", "systemd-nspawn@web.service", "unit name is reserved: systemd's own units are named systemd-*"},
+		{"the bus", "dbus.service", "unit name is reserved: the system bus, which flota reaches systemd over"},
+		{"the bus socket", "dbus.socket", "unit name is reserved: the system bus, which flota reaches systemd over"},
+		{"special target", "multi-user.target", "unit name is reserved: one of systemd's special units (systemd.special(7))"},
+		{"root mount", "-.mount", "unit name is reserved: one of systemd's special units (systemd.special(7))"},
+		{"fleet's rules first", "flotad.bogus", `invalid unit type: "bogus"`},
+		{"a name like flotad's", "flotad-web.service", ""},
+		{"systemd without the dash", "systemdx.service", ""},
+		{"a target of one's own", "web.target", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
