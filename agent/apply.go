@@ -247,7 +247,7 @@ func (d *driver) publish(ctx context.Context, desired map[string]registry.Placem
 		}
 	}
 	if len(put) == 0 && len(del) == 0 {
-		return nil
+		return d.publishRefused(ctx, pub, gen)
 	}
 	// One call for all of them: the machine's changes reach etcd in as few
 	// requests as a transaction holds. What a failed call did not write is
@@ -261,7 +261,7 @@ func (d *driver) publish(ctx context.Context, desired map[string]registry.Placem
 	for _, name := range del {
 		delete(d.published, name)
 	}
-	return nil
+	return d.publishRefused(ctx, pub, gen)
 }
 
 // bounded runs one request to etcd with registry.CallTimeout: the driver's

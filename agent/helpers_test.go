@@ -95,6 +95,7 @@ type recorder struct {
 	rows      map[string]registry.UnitState
 	publishes map[string]int
 	deletes   map[string]int
+	refused   map[string]string // what the last Refuse said
 }
 
 func newRecorder() *recorder {
@@ -113,6 +114,19 @@ func (r *recorder) PublishStates(ctx context.Context, machine string, put []regi
 		r.deletes[name]++
 	}
 	return nil
+}
+
+func (r *recorder) Refuse(ctx context.Context, refused map[string]string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.refused = maps.Clone(refused)
+	return nil
+}
+
+func (r *recorder) refusedOf(name string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.refused[name]
 }
 
 func (r *recorder) row(name string) (registry.UnitState, bool) {

@@ -57,6 +57,13 @@ type Systemd interface {
 	// does not know is not-found/inactive/dead. Never pass a template:
 	// systemd refuses the whole call (it wedged fleet's agent for good).
 	Units(ctx context.Context, names []string) (map[string]UnitStatus, error)
+	// Foreign reports, of names, those that a unit file the Agent did not
+	// write gives systemd on this machine (anywhere in systemd's search
+	// path, the instance's template file included): name -> that file's
+	// path, as systemd sees it. Linking the Agent's own file over such a
+	// name would take the unit over from its owner, and removing it would
+	// stop what the machine runs. The Agent's own link does not count.
+	Foreign(ctx context.Context, names []string) (map[string]string, error)
 	// Watch reports, from systemd's D-Bus signals and until ctx ends, the
 	// names of units whose state changed; "" means some changes may have
 	// been missed. The channel is closed when ctx ends or the bus is lost.
@@ -88,9 +95,12 @@ var ErrSystemdLost = errors.New("lost the connection to systemd")
 
 // Publisher is where the Agent publishes unit states: the Presence of its
 // current registration. PublishStates writes the rows of put and deletes
-// machine's rows of the units in del, in as few requests as it can.
+// machine's rows of the units in del, in as few requests as it can; Refuse
+// rewrites the machine's record with the units it refuses to run
+// (registry.Machine.Refused).
 type Publisher interface {
 	PublishStates(ctx context.Context, machine string, put []registry.UnitState, del []string) error
+	Refuse(ctx context.Context, refused map[string]string) error
 }
 
 var _ Publisher = (*registry.Presence)(nil)

@@ -48,7 +48,13 @@ type driver struct {
 	// override is what is published, instead of systemd's view, for a
 	// placed container unit the Agent could not write.
 	override map[string]UnitStatus
-	starts   sync.WaitGroup // start jobs under way
+	// taken are the units refused as named like the machine's own, name ->
+	// that unit's file (taken.go); refusedPub is what registration
+	// refusedGen's record says of them.
+	taken      map[string]string
+	refusedPub map[string]string
+	refusedGen int
+	starts     sync.WaitGroup // start jobs under way
 	// sweepDue asks for a container store sweep after the next pass;
 	// sweepAt is when the last sweep said something falls due.
 	sweepDue bool
@@ -235,7 +241,11 @@ func (d *driver) pass(ctx context.Context, desired map[string]registry.Placement
 			return err
 		}
 	}
-	plan, fetchErr := d.plan(ctx, desired, stale)
+	runnable, err := d.untaken(ctx, desired)
+	if err != nil {
+		return err
+	}
+	plan, fetchErr := d.plan(ctx, runnable, stale)
 	d.noteTemplates(plan.Templates)
 	for _, n := range plan.Unrunnable {
 		if _, ok := d.override[n]; !ok {

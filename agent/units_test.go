@@ -7,8 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flota-dev/flota/agent"
 	"github.com/flota-dev/flota/agent/systemd/systemdtest"
 	"github.com/flota-dev/flota/registry"
+	"github.com/flota-dev/flota/unit"
 )
 
 // TestUnitsBatchNoReload: new units need no daemon-reload, systemd reads
@@ -335,4 +337,32 @@ func TestUnitsFenceStopsWhatRuns(t *testing.T) {
 	})
 	r.units.SetFenced(context.Background(), false)
 	eventually(t, "web@1 running again once the fence is down", func() bool { return r.fake.Status("web@1.service").Active == "active" })
+}
+
+// A unit placed under the name of one of the machine's own (the Fake's
+// machine has cron.service on disk) is never written or started: its row
+// says name-taken, the machine's record refuses it, and the refusal
+// outlives the placement, so the Engine does not bring it back.
+func TestUnitsNeverTakeOverTheMachinesOwnUnits(t *testing.T) {
+	r := newRig(t)
+	h := r.files.add("/bin/sleep 3600")
+	r.src.set(launched("a.service", h), launched("cron.service", h))
+	r.published(t, "a.service", isLaunched)
+	row := r.published(t, "cron.service", func(s registry.UnitState) bool { return s.Sub == agent.SubNameTaken })
+	if row.Active == "active" {
+		t.Errorf("cron.service published as %+v", row)
+	}
+	eventually(t, "the record refuses cron.service", func() bool { return r.pub.refusedOf("cron.service") != "" })
+	if files, err := r.fake.UnitFiles(context.Background()); err != nil || files["cron.service"] != (unit.Hash{}) || len(files) != 1 {
+		t.Errorf("the agent wrote cron.service (files %v, err %v)", files, err)
+	}
+	if st, err := r.fake.Units(context.Background(), []string{"cron.service"}); err != nil || st["cron.service"].Load != "not-found" {
+		t.Errorf("systemd was given cron.service: %+v (err %v)", st, err)
+	}
+
+	r.src.set(registry.Placement{Unit: "cron.service"}) // the Engine placed it elsewhere
+	eventually(t, "cron.service's row is gone", func() bool { _, ok := r.pub.row("cron.service"); return !ok })
+	if got := r.pub.refusedOf("cron.service"); got != "/lib/systemd/system/cron.service" {
+		t.Errorf("refusal of cron.service is %q once it left, want it kept, naming the machine's file", got)
+	}
 }

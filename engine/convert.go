@@ -69,7 +69,7 @@ func (in *inputs) delta(c *registry.Cluster, names map[string]bool) Input {
 func (in *inputs) machines(c *registry.Cluster) []Machine {
 	out := make([]Machine, 0, len(c.Machines))
 	for _, m := range c.Machines {
-		out = append(out, Machine{ID: m.ID, Metadata: m.Metadata, Capacity: m.Capacity})
+		out = append(out, Machine{ID: m.ID, Metadata: m.Metadata, Capacity: m.Capacity, Refused: m.Refused})
 	}
 	return out
 }

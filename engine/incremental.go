@@ -207,12 +207,13 @@ func (s *scheduler) entangled(u *Unit) string {
 }
 
 // machinesLost says which of the state's machines ms lacks, and whether
-// ms is otherwise the state's machines: none joined, none changed.
+// ms is otherwise the state's machines: none joined, none changed
+// (metadata, capacity, the units it refuses).
 func (s *scheduler) machinesLost(ms []Machine) (map[string]bool, bool) {
 	present := 0
 	for _, m := range ms {
 		have := s.machines[m.ID]
-		if have == nil || have.Capacity != m.Capacity || !maps.Equal(have.Metadata, m.Metadata) {
+		if have == nil || have.Capacity != m.Capacity || !maps.Equal(have.Metadata, m.Metadata) || !maps.Equal(have.Refused, m.Refused) {
 			return nil, false
 		}
 		present++

@@ -76,6 +76,8 @@ type Machine struct {
 	// Capacity is what its agent published; a zero dimension is unknown
 	// (an older agent) and constrains nothing.
 	Capacity registry.Capacity
+	// Refused are the units its agent will not run (registry.Machine.Refused).
+	Refused map[string]string
 }
 
 // Unit is a submitted unit with its requirements resolved for its name.

@@ -199,6 +199,16 @@ func TestSchedulePlacement(t *testing.T) {
 			why:  map[string]string{"a.service": "no-machines"},
 		},
 		{
+			name: "a machine whose own unit has the name is refused, for good",
+			build: func(w *world) {
+				w.machine("m1").machine("m2").machine("m3")
+				w.refuse("m1", "cron.service", "only.service").refuse("m2", "only.service").refuse("m3", "only.service")
+				w.unit("cron.service").unit("only.service")
+			},
+			want: map[string]string{"cron.service": "m2", "only.service": ""},
+			why:  map[string]string{"only.service": "no-eligible: name-taken=3"},
+		},
+		{
 			name: "templates are never placed",
 			build: func(w *world) {
 				w.machine("m1")
@@ -308,6 +318,20 @@ func TestScheduleChanges(t *testing.T) {
 		}
 		if r, ok := w.unplaced["nginx@4.service"]; ok {
 			t.Fatalf("reason not cleared: %s", codes(r))
+		}
+	})
+	t.Run("a placed unit leaves the machine whose agent refuses it", func(t *testing.T) {
+		w := newWorld(t)
+		w.machine("m1").machine("m2").unit("a.service").unit("b.service")
+		w.settle()
+		from, other := w.on("a.service"), w.on("b.service")
+		w.refuse(from, "a.service")
+		w.settle()
+		if got := w.on("a.service"); got == from || got == "" {
+			t.Fatalf("a on %q after %s refused it", got, from)
+		}
+		if got := w.on("b.service"); got != other {
+			t.Fatalf("b moved from %s to %s: only a was refused", other, got)
 		}
 	})
 	t.Run("units leave a machine that left", func(t *testing.T) {

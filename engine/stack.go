@@ -19,6 +19,8 @@ func newStack(where func(unit string) (string, bool), counts *groupCounts, skews
 	return stack{checkers: []checker{
 		// MachineID pins a unit to one machine.
 		machineIDChecker{},
+		// A machine whose own unit has the name refuses it (its Agent said).
+		refusedChecker{},
 		// MachineMetadata filters on the machine's own labels.
 		metadataChecker{},
 		// MachineOf follows the units it names, wherever this run put them.

@@ -67,6 +67,23 @@ func (w *world) capacity(id string, c registry.Capacity) *world {
 	return w
 }
 
+// refuse has machine id's agent refuse the units names, as its record
+// would carry them (registry.Machine.Refused).
+func (w *world) refuse(id string, names ...string) *world {
+	w.t.Helper()
+	for i := range w.machines {
+		if w.machines[i].ID == id {
+			w.machines[i].Refused = map[string]string{}
+			for _, n := range names {
+				w.machines[i].Refused[n] = "/etc/systemd/system/" + n
+			}
+			return w
+		}
+	}
+	w.t.Fatalf("no machine %s", id)
+	return w
+}
+
 // reserve sets what unit name reserves, as its record would carry it.
 func (w *world) reserve(name string, r unit.Resources) *world {
 	w.t.Helper()

@@ -38,6 +38,10 @@ const (
 	MachineMetadata Code = "machine-metadata"
 	// Draining: the machine is being drained and takes no new unit.
 	Draining Code = "draining"
+	// NameTaken: the machine has a unit of its own (one flota did not
+	// write) by the unit's name, so its Agent refuses to run it there. No
+	// arguments: the machine's status of the unit names the file.
+	NameTaken Code = "name-taken"
 	// MachineOf: a unit it follows is on another machine. Args: that unit.
 	MachineOf Code = "machine-of"
 	// MachineOfUnplaced: a unit it follows is placed nowhere. Args: it.
@@ -76,7 +80,7 @@ const (
 // may lift as units stop, move or free room.
 func (c Code) Lasting() bool {
 	switch c {
-	case MachineID, MachineMetadata, ExceedsCapacity, DistinctByNoKey, MaxSkewNoKey:
+	case MachineID, MachineMetadata, NameTaken, ExceedsCapacity, DistinctByNoKey, MaxSkewNoKey:
 		return true
 	}
 	return false

@@ -66,6 +66,8 @@ func (r Refusal) String() string {
 		return `MachineMetadata "` + arg(a, 0) + `"`
 	case Draining:
 		return "draining"
+	case NameTaken:
+		return "name taken by the machine's own unit"
 	case MachineOf:
 		return `MachineOf "` + arg(a, 0) + `"`
 	case MachineOfUnplaced:

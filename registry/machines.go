@@ -22,6 +22,7 @@ import (
 // lets an Agent stop units before another machine may be given them.
 type Presence struct {
 	r     *Registry
+	m     Machine // as registered
 	lease clientv3.LeaseID
 	ttl   time.Duration
 	lost  chan struct{}
@@ -50,11 +51,7 @@ func (r *Registry) Register(ctx context.Context, m Machine, ttl time.Duration) (
 	if err != nil {
 		return nil, r.wrap("register machine "+m.ID, err)
 	}
-	v := machineValue{IP: m.IP, Metadata: m.Metadata, API: m.API}
-	if m.Capacity != (Capacity{}) {
-		v.Capacity = &m.Capacity
-	}
-	val := mustJSON(v)
+	val := machineRecord(m)
 	pctx, cancel := context.WithTimeout(ctx, CallTimeout)
 	_, err = r.cli.Put(pctx, r.k.machine(m.ID), val, clientv3.WithLease(grant.ID))
 	cancel()
@@ -67,11 +64,32 @@ func (r *Registry) Register(ctx context.Context, m Machine, ttl time.Duration) (
 		r.revokeSoon(ctx, grant.ID)
 		return nil, r.wrap("keep machine "+m.ID+" alive", err)
 	}
-	p := &Presence{r: r, lease: grant.ID, ttl: time.Duration(grant.TTL) * time.Second, lost: make(chan struct{}), acked: make(chan time.Time, 1),
+	p := &Presence{r: r, m: m, lease: grant.ID, ttl: time.Duration(grant.TTL) * time.Second, lost: make(chan struct{}), acked: make(chan time.Time, 1),
 		read: r.kat.watch(int64(grant.ID))}
 	p.ack(asked)
 	go p.keepAlive(ctx, ch, asked)
 	return p, nil
+}
+
+// machineRecord is the value of m's presence key.
+func machineRecord(m Machine) string {
+	v := machineValue{IP: m.IP, Metadata: m.Metadata, API: m.API, Refused: m.Refused}
+	if m.Capacity != (Capacity{}) {
+		v.Capacity = &m.Capacity
+	}
+	return mustJSON(v)
+}
+
+// Refuse rewrites the Machine's record with the units its Agent refuses
+// (Machine.Refused; nil: none), under its lease. The Machine's record
+// changing is what makes the Engine decide again, and place them elsewhere.
+func (p *Presence) Refuse(ctx context.Context, refused map[string]string) error {
+	m := p.m
+	m.Refused = refused
+	if _, err := p.r.cli.Put(ctx, p.r.k.machine(m.ID), machineRecord(m), clientv3.WithLease(p.lease)); err != nil {
+		return p.r.wrap("publish the units machine "+m.ID+" refuses", err)
+	}
+	return nil
 }
 
 // keepAlive follows the lease's keep-alive stream until the lease is gone.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -227,6 +228,34 @@ func TestPublishStatesBatches(t *testing.T) {
 	}
 	if !slices.Equal(st, want) {
 		t.Fatalf("states %+v, want %+v", st, want)
+	}
+}
+
+// TestPresenceRefuse: the units an Agent refuses live in its machine's
+// record, under its lease, with the rest of the record unchanged.
+func TestPresenceRefuse(t *testing.T) {
+	ctx := ctxT(t)
+	r := registrytest.Registry(t, registrytest.Etcd(t))
+	p, err := r.Register(ctx, registry.Machine{ID: "m1", IP: "127.0.0.2", Metadata: map[string]string{"zone": "a"}}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := map[string]string{"cron.service": "/lib/systemd/system/cron.service"}
+	if err := p.Refuse(ctx, refused); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := r.Machines(ctx)
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("machines %+v, err %v", ms, err)
+	}
+	if m := ms[0]; !maps.Equal(m.Refused, refused) || m.IP != "127.0.0.2" || m.Metadata["zone"] != "a" {
+		t.Fatalf("machine %+v, want its record with Refused %v", m, refused)
+	}
+	if err := p.Refuse(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ms, err := r.Machines(ctx); err != nil || len(ms) != 1 || ms[0].Refused != nil {
+		t.Fatalf("machines %+v (err %v), want no refusals", ms, err)
 	}
 }
 

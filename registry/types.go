@@ -64,6 +64,11 @@ type Machine struct {
 	// Capacity is what the Machine has to give its units, as its Agent
 	// read it at registration; zero when unknown.
 	Capacity Capacity
+	// Refused are the units placed on the Machine that its Agent will not
+	// run, name -> why: the file of a unit of the machine's own (one flota
+	// did not write) that already has the name. The Engine places them
+	// elsewhere.
+	Refused map[string]string
 	// Revision is the CreateRevision of the presence key: it changes when the
 	// machine re-registers with a new lease, so a Placement decided for an
 	// earlier incarnation cannot land on a later one by accident.

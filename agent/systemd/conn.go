@@ -37,9 +37,10 @@ type Conn struct {
 	root    string // where this process sees systemd's "/"
 	hostDir string // the unit directory, as this process sees it
 
-	mu     sync.Mutex
-	watch  *godbus.Conn                 // Watch's signal connection, once watching
-	byPath map[godbus.ObjectPath]string // unit object path -> name, for the names this Conn has seen
+	mu         sync.Mutex
+	watch      *godbus.Conn                 // Watch's signal connection, once watching
+	byPath     map[godbus.ObjectPath]string // unit object path -> name, for the names this Conn has seen
+	searchPath []string                     // systemd's UnitPath, once read (foreign.go)
 }
 
 var _ agent.Systemd = (*Conn)(nil)

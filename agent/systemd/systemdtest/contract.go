@@ -51,6 +51,22 @@ var contract = []struct {
 			t.Fatalf("UnitFiles still lists %s after RemoveUnitFile", a)
 		}
 	}},
+	{"units whose files the agent did not write are foreign, its own are not", func(t *testing.T, ctx context.Context, s agent.Systemd, c *cleanup) {
+		mine, nobody := c.name("mine.service"), Prefix+"nobody.service"
+		write(t, ctx, s, mine, sleeper)
+		// Every Debian machine has the bus's unit and getty's template.
+		got, err := s.Foreign(ctx, []string{"dbus.service", "getty@tty9.service", mine, nobody})
+		must(t, err)
+		if !strings.HasSuffix(got["dbus.service"], "/dbus.service") || !strings.HasSuffix(got["getty@tty9.service"], "/getty@.service") {
+			t.Errorf("Foreign = %v, want dbus.service's file, and getty@.service's for getty@tty9.service", got)
+		}
+		if p, ok := got[mine]; ok {
+			t.Errorf("Foreign says %s, which the agent wrote and linked, is someone else's (%s)", mine, p)
+		}
+		if p, ok := got[nobody]; ok {
+			t.Errorf("Foreign says %s, which no file gives, is someone else's (%s)", nobody, p)
+		}
+	}},
 	{"a written unit is loaded at reload", func(t *testing.T, ctx context.Context, s agent.Systemd, c *cleanup) {
 		name := c.name("load.service")
 		write(t, ctx, s, name, sleeper)

@@ -457,6 +457,23 @@ func (f *Fake) set(name string, u *fakeUnit, st agent.UnitStatus) {
 	}
 }
 
+// Foreign reports the names Options.Foreign gives files, whatever the
+// unit directory holds: a file of someone else's stays theirs.
+func (f *Fake) Foreign(ctx context.Context, names []string) (map[string]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("Foreign"); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, n := range names {
+		if p, ok := f.opts.foreign(n); ok {
+			out[n] = p
+		}
+	}
+	return out, ctx.Err()
+}
+
 // Fail injects err as the result of the next call of method ("Reload",
 // "Start", ...).
 func (f *Fake) Fail(method string, err error) {

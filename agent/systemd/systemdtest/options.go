@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/flota-dev/flota/clock"
+	"github.com/flota-dev/flota/unit"
 )
 
 // Options make a Fake's units behave as a simulated machine's do: their
@@ -21,6 +22,39 @@ type Options struct {
 	// a service whose process exits with an error: failed, and the job
 	// failed.
 	Fail []string
+	// Foreign are the unit files on the machine that its Agent did not
+	// write, name -> path, as systemd's search path has them; nil is
+	// MachineUnits, a Debian machine's.
+	Foreign map[string]string
+}
+
+// MachineUnits are unit files every machine has, as a Debian 12 machine
+// does (systemd 252): the Fake's default Foreign.
+func MachineUnits() map[string]string {
+	return map[string]string{
+		"dbus.service":             "/lib/systemd/system/dbus.service",
+		"dbus.socket":              "/lib/systemd/system/dbus.socket",
+		"getty@.service":           "/lib/systemd/system/getty@.service",
+		"systemd-journald.service": "/lib/systemd/system/systemd-journald.service",
+		"cron.service":             "/lib/systemd/system/cron.service",
+		"multi-user.target":        "/lib/systemd/system/multi-user.target",
+		"flotad.service":           "/etc/systemd/system/flotad.service",
+	}
+}
+
+func (o Options) foreign(name string) (string, bool) {
+	files := o.Foreign
+	if files == nil {
+		files = MachineUnits()
+	}
+	if p, ok := files[name]; ok {
+		return p, true
+	}
+	if t, ok := unit.TemplateOf(name); ok {
+		p, ok := files[t]
+		return p, ok
+	}
+	return "", false
 }
 
 // CheckGlobs says whether every glob of Fail is well formed.
