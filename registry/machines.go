@@ -28,10 +28,6 @@ type Presence struct {
 	lost  chan struct{}
 	acked chan time.Time // the latest answer's time; holds at most one
 	read  *atomic.Int64  // when the latest answer was read off the stream (Unix ns), 0: none yet
-	// record is the machine's record as this Presence last wrote it;
-	// restored counts the times guard wrote it back.
-	record   atomic.Pointer[string]
-	restored atomic.Int64
 }
 
 // Register publishes m under a new lease of ttl and keeps the lease alive
@@ -57,7 +53,7 @@ func (r *Registry) Register(ctx context.Context, m Machine, ttl time.Duration) (
 	}
 	val := machineRecord(m)
 	pctx, cancel := context.WithTimeout(ctx, CallTimeout)
-	put, err := r.cli.Put(pctx, r.k.machine(m.ID), val, clientv3.WithLease(grant.ID))
+	_, err = r.cli.Put(pctx, r.k.machine(m.ID), val, clientv3.WithLease(grant.ID))
 	cancel()
 	if err != nil {
 		r.revokeSoon(ctx, grant.ID)
@@ -71,9 +67,7 @@ func (r *Registry) Register(ctx context.Context, m Machine, ttl time.Duration) (
 	p := &Presence{r: r, m: m, lease: grant.ID, ttl: time.Duration(grant.TTL) * time.Second, lost: make(chan struct{}), acked: make(chan time.Time, 1),
 		read: r.kat.watch(int64(grant.ID))}
 	p.ack(asked)
-	p.record.Store(&val)
 	go p.keepAlive(ctx, ch, asked)
-	go p.guard(ctx, put.Header.Revision)
 	return p, nil
 }
 
@@ -92,72 +86,11 @@ func machineRecord(m Machine) string {
 func (p *Presence) Refuse(ctx context.Context, refused map[string]string) error {
 	m := p.m
 	m.Refused = refused
-	val := machineRecord(m)
-	p.record.Store(&val)
-	if _, err := p.r.cli.Put(ctx, p.r.k.machine(m.ID), val, clientv3.WithLease(p.lease)); err != nil {
+	if _, err := p.r.cli.Put(ctx, p.r.k.machine(m.ID), machineRecord(m), clientv3.WithLease(p.lease)); err != nil {
 		return p.r.wrap("publish the units machine "+m.ID+" refuses", err)
 	}
 	return nil
 }
-
-// guard watches the machine's own record from its registration on, and
-// writes it back, under the lease, whenever something else deletes or
-// rewrites it: a record deleted by hand (or by a hostile client) made the
-// Engine move every unit of a machine that was there all along, and its
-// Agent, watching only its lease and its placements, stayed invisible for
-// as long as the lease lived. The lease's own end deletes the record too;
-// writing it back then fails (the lease is gone), and the Agent registers
-// anew. It ends with the Presence.
-func (p *Presence) guard(ctx context.Context, rev int64) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-p.lost:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	key := p.r.k.machine(p.m.ID)
-	var opts []clientv3.OpOption
-	if rev > 0 {
-		opts = append(opts, clientv3.WithRev(rev+1))
-	}
-	for resp := range p.r.cli.Watch(clientv3.WithRequireLeader(ctx), key, opts...) {
-		if resp.Err() != nil {
-			// A compacted or broken watch (etcd lost its leader): start
-			// over from now, a second later, with the record written back
-			// once in case a change was missed.
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Second):
-			}
-			p.restore(ctx, key)
-			go p.guard(ctx, 0)
-			return
-		}
-		for _, ev := range resp.Events {
-			ours := ev.Type == mvccpb.PUT && clientv3.LeaseID(ev.Kv.Lease) == p.lease && string(ev.Kv.Value) == *p.record.Load()
-			if !ours {
-				p.restore(ctx, key)
-			}
-		}
-	}
-}
-
-// restore writes the record back under the lease, once.
-func (p *Presence) restore(ctx context.Context, key string) {
-	rctx, cancel := context.WithTimeout(ctx, CallTimeout)
-	defer cancel()
-	if _, err := p.r.cli.Put(rctx, key, *p.record.Load(), clientv3.WithLease(p.lease)); err == nil {
-		p.restored.Add(1)
-	}
-}
-
-// Restored counts the times the machine's record was written back after
-// something else deleted or rewrote it.
-func (p *Presence) Restored() int64 { return p.restored.Load() }
 
 // keepAlive follows the lease's keep-alive stream until the lease is gone.
 // The stream runs on one connection: when that connection's member is cut

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/registry/registrytest"
 	"github.com/flota-dev/flota/unit"
@@ -329,42 +327,4 @@ func TestFence(t *testing.T) {
 	if who, _ := r2.Leader(ctx); who != "e2" {
 		t.Fatalf("leader %q", who)
 	}
-}
-
-// TestPresenceRestoresItsRecord: a machine's record deleted or rewritten
-// by someone else is written back under its lease.
-func TestPresenceRestoresItsRecord(t *testing.T) {
-	ctx := ctxT(t)
-	endpoints := registrytest.Etcd(t)
-	r := registrytest.Registry(t, endpoints)
-	p, err := r.Register(ctx, registry.Machine{ID: "m1", IP: "127.0.0.2", Metadata: map[string]string{"zone": "a"}}, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	key := r.Prefix() + "cluster/machines/m1"
-	back := func(what string, want int64) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for time.Now().Before(deadline) {
-			ms, err := r.Machines(ctx)
-			if err == nil && len(ms) == 1 && ms[0].IP == "127.0.0.2" && ms[0].Metadata["zone"] == "a" && p.Restored() >= want {
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		t.Fatalf("the record was not written back after it was %s (restored %d times)", what, p.Restored())
-	}
-	if _, err := cli.Delete(ctx, key); err != nil {
-		t.Fatal(err)
-	}
-	back("deleted", 1)
-	if _, err := cli.Put(ctx, key, `{"ip":"10.6.6.6","metadata":{"zone":"evil"}}`); err != nil {
-		t.Fatal(err)
-	}
-	back("rewritten", 2)
 }
