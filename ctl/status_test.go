@@ -48,7 +48,7 @@ func TestStatusAndJournal(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		t.Cleanup(cancel)
 		placed := func(u string) bool { return u == "hello.service" || u == "everywhere.service" }
-		srv := httptest.NewServer(api.NewServer(placed, log, slog.New(slog.DiscardHandler)).Handler())
+		srv := httptest.NewServer(api.NewServer(placed, log, api.DefaultLimits(), slog.New(slog.DiscardHandler)).Handler())
 		t.Cleanup(srv.Close)
 		if _, err := c.reg.Register(ctx, registry.Machine{ID: id, IP: "127.0.0.1", API: srv.URL}, 30*time.Second); err != nil {
 			t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	agentapi "github.com/flota-dev/flota/agent/api"
 	"github.com/flota-dev/flota/engine"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
@@ -49,6 +50,9 @@ type Config struct {
 	Engine              bool
 	Agent               bool
 	AgentAPI            string
+	APIMaxFollows       int
+	APIFollowsPerCaller int
+	APITimeout          time.Duration
 	Systemd             bool
 	UnitDir             string
 	ImageStore          string
@@ -100,6 +104,10 @@ func flags(fs *pflag.FlagSet, c *Config) {
 	fs.StringVar(&c.Containers, "containers", "auto", "run units with an [X-Container] section: true, false, or auto (true when --image-store is on BTRFS)")
 	fs.Lookup("containers").NoOptDefVal = "true"
 	fs.StringVar(&c.AgentAPI, "agent-api", "", `where the agent serves flotactl status and journal: host:port, or "off" (default: the public IP, else 127.0.0.1, port 4920)`)
+	lim := agentapi.DefaultLimits()
+	fs.IntVar(&c.APIMaxFollows, "api-max-follows", lim.Follows, "agent API: journal -f streams served at once (each a journalctl process and an inotify instance); 0: no limit")
+	fs.IntVar(&c.APIFollowsPerCaller, "api-max-follows-per-caller", lim.PerCaller, "agent API: journal -f streams served at once to one caller (by address); 0: no limit")
+	fs.DurationVar(&c.APITimeout, "api-timeout", lim.Timeout, "agent API: how long a status or a journal without -f may run; 0: no limit")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.ConfigFile, "config", "", "config file of flag=value lines (e.g. /etc/flota/flotad.conf)")
 }
@@ -179,6 +187,9 @@ func parse(args []string, env func(string) string, stderr io.Writer) (*Config, *
 	}
 	if err == nil && (c.RebalanceLoadGap < 0 || c.RebalanceLoadGap == 1) {
 		err = fmt.Errorf("--rebalance-load-gap %d: want 0 (off) or 2 or more (a move from a machine holding one unit more than its target only swaps their loads)", c.RebalanceLoadGap)
+	}
+	if err == nil && (c.APIMaxFollows < 0 || c.APIFollowsPerCaller < 0 || c.APITimeout < 0) {
+		err = fmt.Errorf("--api-max-follows %d, --api-max-follows-per-caller %d, --api-timeout %v: want 0 (no limit) or more", c.APIMaxFollows, c.APIFollowsPerCaller, c.APITimeout)
 	}
 	if err == nil {
 		err = checkEmbedded(c, fs)

@@ -175,7 +175,8 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 			Capacity: capacity, Systemd: sd, Containers: containers}, log.With("part", "agent"))
 		parts = append(parts, ag.Run)
 		// Its API answers flotactl status and journal for units placed here.
-		api = agentapi.NewServer(ag.Placed, agentapi.ExecRunner{}, log.With("part", "agent-api")).Handler()
+		limits := agentapi.Limits{Follows: c.APIMaxFollows, PerCaller: c.APIFollowsPerCaller, Timeout: c.APITimeout}
+		api = agentapi.NewServer(ag.Placed, agentapi.ExecRunner{}, limits, log.With("part", "agent-api")).Handler()
 	}
 	// The agent API, also for a flotad without agent that serves images.
 	if listen != "" && (api != nil || c.ServeImages != "") {

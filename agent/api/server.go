@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os/exec"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/flota-dev/flota/unit"
 )
@@ -45,17 +48,42 @@ func (ExecRunner) Run(ctx context.Context, w io.Writer, name string, args ...str
 	return 0, nil
 }
 
+// Limits bound what callers can make a Machine run for them. Each
+// `journal -f` is a journalctl process (7–8 MiB, and an inotify instance
+// of the host's shared per-user limit: 200 of them started 110 processes,
+// 820 MiB, before the rest failed on that limit), held for as long as the
+// caller keeps reading, or not.
+type Limits struct {
+	// Follows is how many `journal -f` streams may run at once on the
+	// Machine; PerCaller, how many of them for one caller (its address).
+	Follows, PerCaller int
+	// Timeout bounds every other request: status, and journal without
+	// follow.
+	Timeout time.Duration
+}
+
+// DefaultLimits are flotad's defaults (--api-max-follows,
+// --api-max-follows-per-caller, --api-timeout): 32 streams stay well
+// under the kernel's default of 128 inotify instances per user, which
+// every container of a host shares.
+func DefaultLimits() Limits { return Limits{Follows: 32, PerCaller: 8, Timeout: 30 * time.Second} }
+
 // Server answers flotactl about the Units placed on this Machine.
 type Server struct {
 	placed func(unit string) bool
 	run    Runner
+	limits Limits
 	log    *slog.Logger
+
+	mu      sync.Mutex
+	follows map[string]int // streams under way, by caller
+	total   int
 }
 
 // NewServer returns a Server; placed says whether a Unit is placed on this
 // Machine now.
-func NewServer(placed func(unit string) bool, run Runner, log *slog.Logger) *Server {
-	return &Server{placed: placed, run: run, log: log}
+func NewServer(placed func(unit string) bool, run Runner, limits Limits, log *slog.Logger) *Server {
+	return &Server{placed: placed, run: run, limits: limits, log: log, follows: map[string]int{}}
 }
 
 // Handler routes the API.
@@ -104,10 +132,59 @@ func (s *Server) journal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	args := []string{"--unit", name, "--no-pager", "-n", lines, "--output", output}
-	if follow, _ := strconv.ParseBool(q.Get("follow")); follow {
-		args = append(args, "--follow")
+	follow, _ := strconv.ParseBool(q.Get("follow"))
+	if !follow {
+		s.stream(w, r, "journalctl", args...)
+		return
 	}
-	s.stream(w, r, "journalctl", args...)
+	caller := callerOf(r)
+	if why := s.admit(caller); why != "" {
+		http.Error(w, why, http.StatusTooManyRequests)
+		return
+	}
+	defer s.release(caller)
+	s.follow(w, r, "journalctl", append(args, "--follow")...)
+}
+
+// admit takes a follow slot for caller, or says why there is none.
+func (s *Server) admit(caller string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.limits.Follows > 0 && s.total >= s.limits.Follows:
+		return fmt.Sprintf("too many journal -f streams on this machine: %d at once (flotad --api-max-follows)", s.limits.Follows)
+	case s.limits.PerCaller > 0 && s.follows[caller] >= s.limits.PerCaller:
+		return fmt.Sprintf("too many journal -f streams from %s: %d at once (flotad --api-max-follows-per-caller)", caller, s.limits.PerCaller)
+	}
+	s.total++
+	s.follows[caller]++
+	return ""
+}
+
+func (s *Server) release(caller string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.total--
+	if s.follows[caller]--; s.follows[caller] <= 0 {
+		delete(s.follows, caller)
+	}
+}
+
+// Follows is how many journal -f streams run now.
+func (s *Server) Follows() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.total
+}
+
+// callerOf is who asks: the address the request came from, without its
+// port (one caller opens many connections).
+func callerOf(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // unit reads and checks the unit named in the path.
@@ -124,13 +201,35 @@ func (s *Server) unit(w http.ResponseWriter, r *http.Request) (string, bool) {
 	return name, true
 }
 
-// stream runs the command, flushing its output as it comes (journal
-// --follow runs until the client goes), and sends its exit status last.
+// stream runs a command that ends by itself, within the Timeout.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, name string, args ...string) {
+	ctx := r.Context()
+	if s.limits.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.limits.Timeout)
+		defer cancel()
+	}
+	s.run1(ctx, w, false, name, args...)
+}
+
+// follow runs a command that runs until the caller goes (journal
+// --follow). The answer's header goes at once: the stream is admitted and
+// under way, even before its first line.
+func (s *Server) follow(w http.ResponseWriter, r *http.Request, name string, args ...string) {
+	s.run1(r.Context(), w, true, name, args...)
+}
+
+// run1 runs the command, flushing its output as it comes, and sends its
+// exit status last.
+func (s *Server) run1(ctx context.Context, w http.ResponseWriter, early bool, name string, args ...string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Trailer", ExitTrailer)
 	fw := &flushWriter{w: w, rc: http.NewResponseController(w)}
-	status, err := s.run.Run(r.Context(), fw, name, args...)
+	if early {
+		w.WriteHeader(http.StatusOK)
+		_ = fw.rc.Flush()
+	}
+	status, err := s.run.Run(ctx, fw, name, args...)
 	if err != nil {
 		s.log.Warn("agent api command failed", "command", name, "err", err)
 		fmt.Fprintf(fw, "flotad: %v\n", err)

@@ -4,10 +4,12 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flota-dev/flota/agent/api"
 )
@@ -51,7 +53,7 @@ func TestAPI(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := &recorder{output: "● web@1.service\n", status: 3}
-			srv := httptest.NewServer(api.NewServer(func(u string) bool { return placed[u] }, rec, slog.New(slog.NewTextHandler(io.Discard, nil))).Handler())
+			srv := httptest.NewServer(api.NewServer(func(u string) bool { return placed[u] }, rec, api.DefaultLimits(), slog.New(slog.NewTextHandler(io.Discard, nil))).Handler())
 			defer srv.Close()
 			resp, err := http.Get(srv.URL + tc.path)
 			if err != nil {
@@ -83,5 +85,91 @@ func TestExecRunner(t *testing.T) {
 	}
 	if _, err := (api.ExecRunner{}).Run(t.Context(), io.Discard, "/nonexistent/flota"); err == nil {
 		t.Fatal("want an error for a command that cannot run")
+	}
+}
+
+// follower is a Runner whose commands run until their context ends, as
+// journalctl --follow does while its caller reads; started says when one
+// began.
+type follower struct{ started chan string }
+
+func (f follower) Run(ctx context.Context, w io.Writer, name string, args ...string) (int, error) {
+	f.started <- name
+	<-ctx.Done()
+	return 0, ctx.Err()
+}
+
+// TestLimits: journal -f streams are capped per caller and in all, with a
+// 429 that names the cap and its flag; a slot is given back when its
+// caller goes; other requests end at the timeout.
+func TestLimits(t *testing.T) {
+	f := follower{started: make(chan string, 10)}
+	srv := api.NewServer(func(string) bool { return true }, f, api.Limits{Follows: 3, PerCaller: 2, Timeout: 50 * time.Millisecond}, slog.New(slog.DiscardHandler))
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	from := func(ip string) *http.Client {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+		return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+	}
+	follow := func(c *http.Client) (*http.Response, context.CancelFunc) {
+		t.Helper()
+		ctx, cancel := context.WithCancel(t.Context())
+		req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL+"/v1/units/a.service/journal?follow=1", nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, cancel
+	}
+	refused := func(c *http.Client, want string) {
+		t.Helper()
+		resp, cancel := follow(c)
+		defer cancel()
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(string(body), want) {
+			t.Fatalf("status %d %q, want 429 saying %q", resp.StatusCode, body, want)
+		}
+	}
+	a, b := from("127.0.0.1"), from("127.0.0.2")
+	var cancels []context.CancelFunc
+	for _, c := range []*http.Client{a, a, b} {
+		resp, cancel := follow(c)
+		defer resp.Body.Close()
+		cancels = append(cancels, cancel)
+		<-f.started
+	}
+	refused(b, "too many journal -f streams on this machine: 3 at once (flotad --api-max-follows)")
+	cancels[2]() // b's stream ends: its slot is free again
+	eventually(t, func() bool { return srv.Follows() == 2 })
+	refused(a, "too many journal -f streams from 127.0.0.1: 2 at once (flotad --api-max-follows-per-caller)")
+	resp, cancel := follow(b)
+	defer cancel()
+	defer resp.Body.Close()
+	<-f.started
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("b's new stream: status %d, want 200", resp.StatusCode)
+	}
+
+	// A status runs within the timeout, and says so when it runs out.
+	start := time.Now()
+	st, err := a.Get(ts.URL + "/v1/units/a.service/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-f.started
+	body, _ := io.ReadAll(st.Body)
+	st.Body.Close()
+	if took := time.Since(start); took > 5*time.Second || !strings.Contains(string(body), "deadline exceeded") {
+		t.Fatalf("status took %v and said %q, want it ended by the 50 ms timeout", took, body)
+	}
+}
+
+func eventually(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
 	}
 }
