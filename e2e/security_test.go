@@ -1,0 +1,127 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMachinesOwnUnits: flota units named like units a machine has of its
+// own (files flota did not write, in /etc/systemd/system here) never take
+// them over. flota-m1 runs sec-own.service and sec-own2.service of its own;
+// a flota unit pinned to flota-m1 by that name stays unplaced, saying why;
+// one that may go to either machine of pod a runs on flota-m2; the
+// machine's own units keep running with their files untouched, no runtime
+// link of flota's shadows them, and destroying the flota units stops
+// nothing on flota-m1.
+func TestMachinesOwnUnits(t *testing.T) {
+	c := up(t)
+	m1 := c.machineID(t, "flota-m1")
+	own := []string{"sec-own.service", "sec-own2.service"}
+	for _, name := range own {
+		c.exec(t, "flota-m1", "sh", "-c", "printf '[Service]\\nExecStart=/bin/sleep 3600\\n' > /etc/systemd/system/"+name)
+	}
+	t.Cleanup(func() {
+		for _, name := range own {
+			_, _ = c.harness("exec", "flota-m1", "systemctl", "stop", name)
+			_, _ = c.harness("exec", "flota-m1", "rm", "-f", "/etc/systemd/system/"+name)
+		}
+		_, _ = c.harness("exec", "flota-m1", "systemctl", "daemon-reload")
+	})
+	c.exec(t, "flota-m1", "systemctl", "daemon-reload")
+	pids := map[string]string{}
+	for _, name := range own {
+		c.exec(t, "flota-m1", "systemctl", "start", name)
+		pids[name] = c.mainPID(t, "flota-m1", name)
+	}
+	untouched := func(when string) {
+		t.Helper()
+		for _, name := range own {
+			if got := c.mainPID(t, "flota-m1", name); got != pids[name] {
+				t.Errorf("%s: flota-m1's own %s has main PID %s, was %s", when, name, got, pids[name])
+			}
+			if got := c.exec(t, "flota-m1", "systemctl", "show", "-p", "FragmentPath", "--value", name); got != "/etc/systemd/system/"+name {
+				t.Errorf("%s: flota-m1's %s is loaded from %q, want its own file", when, name, got)
+			}
+			if out, err := c.harness("exec", "flota-m1", "test", "!", "-e", "/run/systemd/system/"+name); err != nil {
+				t.Errorf("%s: a runtime link shadows flota-m1's own %s: %v %s", when, name, err, out)
+			}
+		}
+	}
+
+	c.destroyAtEnd(t, own...)
+	c.must(t, "start", "--no-block", unitFile(t, "sec-own.service", sleeper+"\n[X-Fleet]\nMachineID="+m1+"\n"))
+	c.must(t, "start", unitFile(t, "sec-own2.service", sleeper+"\n[X-Fleet]\nMachineMetadata=pod=a\n"))
+	if on := c.activeName(t, "sec-own2.service", 30*time.Second); on != "flota-m2" {
+		t.Errorf("sec-own2.service runs on %s, want flota-m2: flota-m1 has a unit of its own by that name", on)
+	}
+	eventually(t, 30*time.Second, "sec-own.service unplaced, its name taken on flota-m1", func() (bool, string) {
+		line := c.reasonLine(t, "sec-own.service")
+		return strings.Contains(line, "name taken by the machine's own unit filtered 1 machine"), line
+	})
+	untouched("with flota's units placed")
+
+	c.must(t, append([]string{"destroy"}, own...)...)
+	eventually(t, 30*time.Second, "the flota units gone", func() (bool, string) {
+		out := c.ctl(t, 10*time.Second, "list-unit-files", "--no-legend").out
+		return !strings.Contains(out, "sec-own"), out
+	})
+	untouched("after flotactl destroy")
+}
+
+// TestAgentAPIFollowCap: one caller gets at most 8 journal -f streams of a
+// machine at once (--api-max-follows-per-caller); the 9th is refused with
+// the cap and its flag named, the machine runs one journalctl per stream
+// admitted and none once their callers go.
+func TestAgentAPIFollowCap(t *testing.T) {
+	c := up(t)
+	c.destroyAtEnd(t, "sec-follow.service")
+	c.must(t, "start", unitFile(t, "sec-follow.service", sleeper))
+	r := c.activeOn(t, "sec-follow.service", 30*time.Second)
+	m := c.machineName(t, r.ip)
+	url := "http://" + r.ip + ":4920/v1/units/sec-follow.service/journal?follow=1&lines=0"
+	journalctls := func() int {
+		// Counted from /proc, which every machine has (pgrep found none).
+		out, _ := c.harness("exec", m, "sh", "-c", `n=0; for f in /proc/[0-9]*/comm; do [ "$(cat $f 2>/dev/null)" = journalctl ] && n=$((n+1)); done; echo $n`)
+		n, _ := strconv.Atoi(strings.TrimSpace(out))
+		return n
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	client := &http.Client{}
+	open := func() *http.Response {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	for i := range 8 {
+		resp := open()
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("stream %d: status %d, want 200", i+1, resp.StatusCode)
+		}
+	}
+	resp := open()
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(string(body), "too many journal -f streams from ") || !strings.Contains(string(body), ": 8 at once (flotad --api-max-follows-per-caller)") {
+		t.Fatalf("9th stream: status %d %q, want 429 naming the per-caller cap", resp.StatusCode, body)
+	}
+	eventually(t, 10*time.Second, "8 journalctl processes on "+m, func() (bool, string) {
+		n := journalctls()
+		return n == 8, strconv.Itoa(n)
+	})
+	cancel()
+	eventually(t, 10*time.Second, "no journalctl left on "+m, func() (bool, string) {
+		n := journalctls()
+		return n == 0, strconv.Itoa(n)
+	})
+}
