@@ -88,9 +88,10 @@ cat >nginx@.service <<'UNIT'
 Description=My NGinx server
 
 [Service]
-# On the machine, before the container starts: the page, in the volume.
-ExecStartPre=/bin/sh -c 'echo "nginx@%i on %H, in a container of web:1" >/var/lib/flota/volumes/www-%i/index.html'
-ExecStart=/usr/bin/busybox httpd -f -p 80 -h /usr/share/www
+# Inside the container: the page, in the volume, then the server. (A
+# container unit has no host-side ExecStartPre=: it would run as root on the
+# machine.)
+ExecStart=/usr/bin/sh -c 'echo "nginx@%i on %H, in a container of web:1" >/usr/share/www/index.html && exec /usr/bin/httpd -f -p 80 -h /usr/share/www'
 MemoryMax=64M
 
 [X-Container]

@@ -125,3 +125,41 @@ func TestAgentAPIFollowCap(t *testing.T) {
 		return n == 0, strconv.Itoa(n)
 	})
 }
+
+// TestContainerPrivateUsers: PrivateUsers=yes runs a container in a user
+// namespace of its own: its PID 1's UID map is a range of the machine's,
+// not the identity, it answers as any other, and what its root writes in
+// a volume is owned by the machine's root (the volume is idmapped, not
+// chowned).
+func TestContainerPrivateUsers(t *testing.T) {
+	c := up(t)
+	c.webImage(t)
+	const name = "sec-userns.service"
+	c.destroyAtEnd(t, name)
+	text := `[Service]
+ExecStart=/usr/bin/busybox sh -c 'echo written >/data/f && exec /usr/bin/busybox httpd -f -p 8092 -h /usr/share/www'
+
+[X-Container]
+Image=web:1
+PrivateUsers=yes
+Volume=sec-userns:/data
+`
+	t0 := time.Now()
+	c.must(t, "start", unitFile(t, name, text))
+	at := c.activeOn(t, name, time.Minute)
+	url := "http://" + at.ip + ":8092/"
+	eventually(t, 30*time.Second, name+" answering at "+url, func() (bool, string) {
+		got := get(url)
+		return got == webPage, got
+	})
+	m := c.machineName(t, at.ip)
+	t.Logf("%s on %s, in a user namespace: answering %v after flotactl start", name, m, time.Since(t0).Round(10*time.Millisecond))
+	pid, _, _ := c.containerRoot(t, m, "/usr/bin/busybox httpd -f -p 8092 -h /usr/share/www")
+	uidmap := strings.Fields(c.exec(t, m, "cat", "/proc/"+pid+"/uid_map"))
+	if len(uidmap) != 3 || uidmap[0] != "0" || uidmap[1] == "0" || uidmap[2] != "65536" {
+		t.Errorf("the container's UID map is %q, want its root mapped to a range of 65536 host UIDs, not to the host's root", uidmap)
+	}
+	if owner := c.exec(t, m, "stat", "-c", "%u", "/var/lib/flota/volumes/sec-userns/f"); owner != "0" {
+		t.Errorf("the file the container's root wrote in its volume is owned by UID %s on %s, want 0 (an idmapped volume)", owner, m)
+	}
+}

@@ -53,6 +53,11 @@ import (
 //     own init, and ExecStart= must be absent.
 //   - Network=host|private, at most once, default host. private: the
 //     container has its own network namespace with only a loopback device.
+//   - PrivateUsers=yes|no, at most once, default no. yes: the container
+//     runs in a user namespace of its own (systemd-nspawn
+//     --private-users=pick), its root an unprivileged UID range of the
+//     host's; the image and volumes are mapped to it, not rewritten
+//     (idmapped mounts).
 //   - Any other key is an error naming it.
 //
 // And for the unit as a whole:
@@ -63,11 +68,13 @@ import (
 //   - with Boot=no there is exactly one ExecStart= in force (an empty
 //     ExecStart= resets the list, as in systemd); it is one command (no ";"
 //     separator) and its prefixes are at most "-" and ":" (see Command);
-//   - ExecStop= and ExecReload= are refused: they would run on the host,
-//     outside the container, where a user means the container; stopping
-//     the container is systemd-nspawn's job. ExecStartPre=, ExecStartPost=,
-//     ExecCondition= and ExecStopPost= are allowed and run on the host, as
-//     written: hooks around the container's life;
+//   - every Exec*= but ExecStart= is refused (ExecStartPre=,
+//     ExecStartPost=, ExecCondition=, ExecReload=, ExecStop=,
+//     ExecStopPost=): systemd would run it on the host, as root, outside
+//     the container, where a unit that names an image means the
+//     container; stopping the container is systemd-nspawn's job. One rule
+//     for all of them, so no hook of a container unit touches its machine
+//     (they were allowed before, and ran on the host);
 //   - User=, Group=, DynamicUser=yes, RootDirectory= and RootImage= are
 //     refused: they would apply to systemd-nspawn itself, which must run as
 //     root on the host's root;
@@ -88,6 +95,8 @@ type Container struct {
 	DiskQuota uint64   // bytes; 0 when unset (no quota)
 	Boot      bool     // boot the image's init instead of running ExecStart=
 	Network   Network  // NetworkHost unless set
+	// PrivateUsers runs the container in a user namespace of its own.
+	PrivateUsers bool
 }
 
 // Image names an image by name and tag, as in "app-web:3".
@@ -126,7 +135,7 @@ var (
 
 // containerKeys are the keys of [X-Container], in the order the error
 // about an unknown key lists them.
-var containerKeys = []string{"Image", "Volume", "DiskQuota", "Boot", "Network"}
+var containerKeys = []string{"Image", "Volume", "DiskQuota", "Boot", "Network", "PrivateUsers"}
 
 // ParseContainer reads the [X-Container] section among opts for the unit
 // called name and checks the unit can run as a container: the agent calls
@@ -220,7 +229,7 @@ func parseContainer(name string, opts []*sdunit.UnitOption, lines []int) (*Conta
 func (b *containerBuilder) add(key, value string, line int) error {
 	value = strings.TrimSpace(strings.ReplaceAll(value, "\\\n", " "))
 	switch key {
-	case "Image", "DiskQuota", "Boot", "Network":
+	case "Image", "DiskQuota", "Boot", "Network", "PrivateUsers":
 		if at, ok := b.seen[key]; ok {
 			if at > 0 {
 				return unitError(b.name, line, "%s= given twice in [%s] (first on line %d)", key, containerSection, at)
@@ -254,6 +263,12 @@ func (b *containerBuilder) add(key, value string, line int) error {
 			return unitError(b.name, line, "invalid Boot %q: want yes or no", value)
 		}
 		b.c.Boot = v
+	case "PrivateUsers":
+		v, ok := parseBool(value)
+		if !ok {
+			return unitError(b.name, line, "invalid PrivateUsers %q: want yes or no", value)
+		}
+		b.c.PrivateUsers = v
 	case "Network":
 		switch Network(value) {
 		case NetworkHost, NetworkPrivate:
@@ -420,6 +435,10 @@ func parseBool(s string) (v, ok bool) {
 var refusedServiceKeys = map[string]string{
 	"ExecStop":      "it would run on the host, outside the container; stopping the container is systemd-nspawn's job",
 	"ExecReload":    "it would run on the host, outside the container",
+	"ExecStartPre":  "it would run on the host, outside the container; a container unit's one command is its ExecStart=, run inside it",
+	"ExecStartPost": "it would run on the host, outside the container; a container unit's one command is its ExecStart=, run inside it",
+	"ExecCondition": "it would run on the host, outside the container; a container unit's one command is its ExecStart=, run inside it",
+	"ExecStopPost":  "it would run on the host, outside the container; stopping the container is systemd-nspawn's job",
 	"User":          "it would apply to systemd-nspawn, which runs as root",
 	"Group":         "it would apply to systemd-nspawn, which runs as root",
 	"DynamicUser":   "it would apply to systemd-nspawn, which runs as root",

@@ -57,7 +57,9 @@ type Mount struct {
 //
 //	<nspawn> --quiet --keep-unit --register=no --directory=<snapshot>
 //	  --machine=<name> <mode> [--notify-ready=yes] [--private-network]
-//	  [--bind=<host>:<path> | --bind-ro=<host>:<path>]... [-- <command>]
+//	  [--private-users=pick --private-users-ownership=map]
+//	  [--bind=<host>:<path>[:idmap] | --bind-ro=<host>:<path>[:idmap]]...
+//	  [-- <command>]
 //
 // where <mode> is --boot for Boot=yes and --kill-signal=SIGTERM otherwise:
 // the command runs as the container's PID 1, and stopping the unit sends
@@ -84,9 +86,16 @@ type Mount struct {
 // systemd-nspawn's documentation asks for) and Delegate=yes follow the new
 // ExecStart=. Everything else is kept: the resource limits of [Service]
 // limit the container, since systemd-nspawn runs in the unit's cgroup;
-// ExecStartPre=, ExecStartPost=, ExecCondition= and ExecStopPost= run on
-// the host, as written; [X-Fleet] and [X-Container], which systemd
-// ignores, stay for `systemctl cat` to show where the unit came from.
+// (a container unit has no other Exec*=: unit.ValidateContainer refuses
+// them); [X-Fleet] and [X-Container], which systemd ignores, stay for
+// `systemctl cat` to show where the unit came from.
+//
+// PrivateUsers=yes gives the container a user namespace of its own:
+// --private-users=pick takes a free range of 65,536 host UIDs for it, and
+// --private-users-ownership=map mounts the task snapshot, and each volume
+// (":idmap"), idmapped to that range, so nothing is chowned: the files stay
+// owned by the host's root, and what the container's root writes in a
+// volume is owned by the host's root too.
 //
 // Plan checks the unit by unit.ValidateContainer (so a Container made by
 // hand obeys the rules Parse enforces), and that every path it is given is
@@ -170,12 +179,17 @@ func Plan(in PlanInput) (Spec, error) {
 	if c.Network == unit.NetworkPrivate {
 		args = append(args, "--private-network")
 	}
+	idmap := ""
+	if c.PrivateUsers {
+		args = append(args, "--private-users=pick", "--private-users-ownership=map")
+		idmap = ":idmap"
+	}
 	for _, m := range mounts {
 		flag := "--bind="
 		if m.ReadOnly {
 			flag = "--bind-ro="
 		}
-		args = append(args, flag+m.Source+":"+m.Target)
+		args = append(args, flag+m.Source+":"+m.Target+idmap)
 	}
 	words := make([]string, 0, len(args)+1+len(cmd.Words))
 	for _, a := range args {

@@ -63,6 +63,16 @@ func TestPlan(t *testing.T) {
 			quota: 2 << 30,
 		},
 		{
+			name: "private users: a user namespace, the snapshot and volumes idmapped",
+			unit: "web.service",
+			text: "[Service]\nExecStart=/usr/bin/web\n[X-Container]\nImage=app-web:3\nPrivateUsers=yes\nVolume=data:/var/lib/web\n",
+			volumes: map[string]string{"data": "/pool/volumes/data"},
+			want: "[Service]\nExecStart=" + head + " --machine=web --kill-signal=SIGTERM --private-users=pick --private-users-ownership=map" +
+				" --bind=/pool/volumes/data:/var/lib/web:idmap -- /usr/bin/web\n" +
+				"KillMode=mixed\nDelegate=yes\n\n[X-Container]\nImage=app-web:3\nPrivateUsers=yes\nVolume=data:/var/lib/web\n",
+			mounts: []task.Mount{{Volume: "data", Source: "/pool/volumes/data", Target: "/var/lib/web"}},
+		},
+		{
 			name: "volumes, private network, instance name",
 			unit: "web@3.service",
 			text: "[Service]\nExecStart=/usr/bin/web\n[X-Container]\nImage=app-web:3\nNetwork=private\n" +
@@ -146,12 +156,12 @@ func TestPlan(t *testing.T) {
 			mounts: []task.Mount{{Volume: "d", Source: "/pool/$x", Target: "/data"}},
 		},
 		{
-			name: "host hooks kept; reset ExecStart and own KillMode/Delegate dropped",
-			text: "[Service]\nExecStartPre=/bin/mkdir -p /run/web\nExecStart=/old\nExecStart=\nKillMode=mixed\nExecStart=/usr/bin/web\n" +
-				"Delegate=true\nExecStartPost=/bin/true\nExecStopPost=/bin/rm -rf /run/web\n[X-Container]\nImage=app-web:3\n",
-			want: "[Service]\nExecStartPre=/bin/mkdir -p /run/web\n" +
+			name: "reset ExecStart and own KillMode/Delegate dropped, the rest kept in order",
+			text: "[Service]\nMemoryMax=1G\nExecStart=/old\nExecStart=\nKillMode=mixed\nExecStart=/usr/bin/web\n" +
+				"Delegate=true\nRestart=always\n[X-Container]\nImage=app-web:3\n",
+			want: "[Service]\nMemoryMax=1G\n" +
 				"ExecStart=" + head + " --machine=web --kill-signal=SIGTERM -- /usr/bin/web\nKillMode=mixed\nDelegate=yes\n" +
-				"ExecStartPost=/bin/true\nExecStopPost=/bin/rm -rf /run/web\n\n[X-Container]\nImage=app-web:3\n",
+				"Restart=always\n\n[X-Container]\nImage=app-web:3\n",
 		},
 	}
 	for _, tt := range tests {
