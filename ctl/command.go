@@ -57,6 +57,8 @@ func commands() []*command {
 		listUnitFilesCommand(),
 		listUnitsCommand(),
 		loadCommand(),
+		pkiCACommand(),
+		pkiCertCommand(),
 		planCommand(),
 		restartCommand(),
 		scaleCommand(),

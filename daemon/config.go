@@ -24,7 +24,10 @@ type Config struct {
 	EtcdCAFile    string
 	EtcdCertFile  string
 	EtcdKeyFile   string
-	DataDir       string
+	// The embedded member's TLS: its certificate and key, and the CA its
+	// clients' certificates must be signed by.
+	EtcdServerCertFile, EtcdServerKeyFile, EtcdServerCAFile string
+	DataDir                                                 string
 	// The embedded etcd member (see registry.EmbedConfig).
 	ClientURLs          []string
 	PeerURLs            []string
@@ -71,6 +74,9 @@ func flags(fs *pflag.FlagSet, c *Config) {
 	fs.StringVar(&c.EtcdCAFile, "etcd-cafile", "", "CA bundle to verify etcd's TLS certificate")
 	fs.StringVar(&c.EtcdCertFile, "etcd-certfile", "", "client TLS certificate for etcd")
 	fs.StringVar(&c.EtcdKeyFile, "etcd-keyfile", "", "client TLS key for etcd")
+	fs.StringVar(&c.EtcdServerCertFile, "etcd-server-cert-file", "", "embedded etcd: serve clients over TLS with this certificate (client URLs are then https; default https://127.0.0.1:2379); needs --etcd-server-key-file and --etcd-server-ca-file")
+	fs.StringVar(&c.EtcdServerKeyFile, "etcd-server-key-file", "", "embedded etcd: the key of --etcd-server-cert-file")
+	fs.StringVar(&c.EtcdServerCAFile, "etcd-server-ca-file", "", "embedded etcd: the CA every client's certificate must be signed by (client-certificate authentication); flotad's own client uses the server's certificate unless --etcd-certfile is given")
 	fs.StringVar(&c.DataDir, "data-dir", "/var/lib/flota", "where the embedded etcd keeps its data")
 	fs.StringSliceVar(&c.ClientURLs, "listen-client-urls", []string{"http://127.0.0.1:2379"}, "embedded etcd: client URLs to serve, IP and port (0.0.0.0 for every address)")
 	fs.StringSliceVar(&c.PeerURLs, "listen-peer-urls", []string{"http://127.0.0.1:2380"}, "embedded etcd: URLs to serve the other members on (--listen-peer-url is an older name)")
@@ -187,6 +193,9 @@ func parse(args []string, env func(string) string, stderr io.Writer) (*Config, *
 	}
 	if err == nil && (c.RebalanceLoadGap < 0 || c.RebalanceLoadGap == 1) {
 		err = fmt.Errorf("--rebalance-load-gap %d: want 0 (off) or 2 or more (a move from a machine holding one unit more than its target only swaps their loads)", c.RebalanceLoadGap)
+	}
+	if err == nil && c.EtcdServerCertFile != "" && !fs.Changed("listen-client-urls") {
+		c.ClientURLs = []string{"https://127.0.0.1:2379"}
 	}
 	if err == nil && (c.APIMaxFollows < 0 || c.APIFollowsPerCaller < 0 || c.APITimeout < 0) {
 		err = fmt.Errorf("--api-max-follows %d, --api-max-follows-per-caller %d, --api-timeout %v: want 0 (no limit) or more", c.APIMaxFollows, c.APIFollowsPerCaller, c.APITimeout)

@@ -143,9 +143,15 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 		log.Info("embedded etcd serving", "endpoints", strings.Join(emb.Endpoints(), ","), "data_dir", c.DataDir,
 			"name", member.Name, "cluster_endpoints", strings.Join(endpoints, ","))
 	}
+	ca, cert, key := c.EtcdCAFile, c.EtcdCertFile, c.EtcdKeyFile
+	if emb != nil && c.EtcdServerCertFile != "" && cert == "" {
+		// Our own member asks for a client certificate: the member's own
+		// serves (pki makes every certificate a client's too).
+		ca, cert, key = c.EtcdServerCAFile, c.EtcdServerCertFile, c.EtcdServerKeyFile
+	}
 	reg, err := registry.Connect(registry.Config{
 		Endpoints: endpoints, Prefix: c.EtcdPrefix,
-		CAFile: c.EtcdCAFile, CertFile: c.EtcdCertFile, KeyFile: c.EtcdKeyFile,
+		CAFile: ca, CertFile: cert, KeyFile: key,
 	})
 	if err != nil {
 		return err
@@ -207,6 +213,7 @@ func embedConfig(c *Config, id, ip string) (registry.EmbedConfig, error) {
 		AdvertiseClientURLs: c.AdvertiseClientURLs, AdvertisePeerURLs: c.AdvertisePeerURLs, HostIP: ip,
 		Name: name, InitialCluster: c.InitialCluster, ClusterState: c.InitialClusterState, ClusterToken: c.InitialClusterToken,
 		Join: c.EtcdJoin, Verbose: c.LogLevel == "debug",
+		CertFile: c.EtcdServerCertFile, KeyFile: c.EtcdServerKeyFile, TrustedCAFile: c.EtcdServerCAFile,
 	}
 	m, err := m.Resolve()
 	if err != nil && c.EtcdName == "" && strings.Contains(err.Error(), "(--etcd-name)") {

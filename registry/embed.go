@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
@@ -55,6 +56,12 @@ type EmbedConfig struct {
 	Join []string // --etcd-join
 	// UnsafeNoFsync trades durability for speed; for tests only.
 	UnsafeNoFsync bool
+	// CertFile and KeyFile, when set, serve the member's clients over TLS
+	// with that certificate (its client URLs are then https), and every
+	// client must present a certificate that TrustedCAFile signed
+	// (etcd's --client-cert-auth), whose common name etcd takes as the
+	// client's user. The peer URLs stay plain http for now.
+	CertFile, KeyFile, TrustedCAFile string
 	// Verbose keeps etcd's own logs (errors and up) on stderr. Off, etcd is
 	// silent and flotad reports what matters through its own errors: etcd
 	// otherwise logs every listener it closes at shutdown as an error.
@@ -130,6 +137,12 @@ func (c EmbedConfig) resolved() (EmbedConfig, []member, error) {
 	if c.ClusterToken == "" {
 		c.ClusterToken = DefaultClusterToken
 	}
+	if (c.CertFile == "") != (c.KeyFile == "") || (c.TrustedCAFile != "" && c.CertFile == "") || (c.CertFile != "" && c.TrustedCAFile == "") {
+		return c, nil, fmt.Errorf("%w --etcd-server-cert-file, --etcd-server-key-file, --etcd-server-ca-file: give all three (TLS with client certificates) or none", ErrInvalid)
+	}
+	if len(c.Join) > 0 && c.CertFile != "" {
+		return c, nil, fmt.Errorf("%w --etcd-join: not with TLS yet (the peers of a member with TLS files stay plain http, and joining needs a client of the cluster's own)", ErrInvalid)
+	}
 	switch c.ClusterState {
 	case "":
 		c.ClusterState = ClusterStateNew
@@ -138,14 +151,15 @@ func (c EmbedConfig) resolved() (EmbedConfig, []member, error) {
 		return c, nil, fmt.Errorf("%w --initial-cluster-state %q: want %s or %s", ErrInvalid, c.ClusterState, ClusterStateNew, ClusterStateExisting)
 	}
 	for _, f := range []struct {
-		flag string
-		urls []string
-	}{{"--listen-client-urls", c.ClientURLs}, {"--listen-peer-urls", c.PeerURLs}} {
+		flag   string
+		urls   []string
+		scheme string
+	}{{"--listen-client-urls", c.ClientURLs, c.clientScheme()}, {"--listen-peer-urls", c.PeerURLs, "http"}} {
 		if len(f.urls) == 0 {
 			return c, nil, fmt.Errorf("%w %s: empty", ErrInvalid, f.flag)
 		}
 		for _, u := range f.urls {
-			if _, err := checkURL(f.flag, u, true); err != nil {
+			if _, err := checkURL(f.flag, u, true, f.scheme); err != nil {
 				return c, nil, err
 			}
 		}
@@ -161,7 +175,7 @@ func (c EmbedConfig) resolved() (EmbedConfig, []member, error) {
 			return c, nil, fmt.Errorf("%w --etcd-join: not with --initial-cluster: a member that joins takes the membership from the cluster", ErrInvalid)
 		}
 		for _, u := range c.Join {
-			if _, err := checkURL("--etcd-join", u, false); err != nil {
+			if _, err := checkURL("--etcd-join", u, false, c.clientScheme()); err != nil {
 				return c, nil, err
 			}
 		}
@@ -185,11 +199,12 @@ func (c EmbedConfig) resolved() (EmbedConfig, []member, error) {
 	}
 	cluster := len(names) > 1
 	for _, f := range []struct {
-		flag string
-		urls []string
-	}{{"--advertise-client-urls", c.AdvertiseClientURLs}, {"--initial-advertise-peer-urls", c.AdvertisePeerURLs}} {
+		flag   string
+		urls   []string
+		scheme string
+	}{{"--advertise-client-urls", c.AdvertiseClientURLs, c.clientScheme()}, {"--initial-advertise-peer-urls", c.AdvertisePeerURLs, "http"}} {
 		for _, s := range f.urls {
-			u, err := checkURL(f.flag, s, false)
+			u, err := checkURL(f.flag, s, false, f.scheme)
 			if err != nil {
 				return c, nil, err
 			}
@@ -290,7 +305,7 @@ func parseInitialCluster(s string) ([]member, error) {
 		if !ok || name == "" || u == "" {
 			return nil, fmt.Errorf("%w --initial-cluster %q: entry %q: want name=peerURL", ErrInvalid, s, entry)
 		}
-		if _, err := checkURL("--initial-cluster", u, false); err != nil {
+		if _, err := checkURL("--initial-cluster", u, false, "http"); err != nil {
 			return nil, fmt.Errorf("%w --initial-cluster %q: entry %q: want name=http://host:port", ErrInvalid, s, entry)
 		}
 		if other, dup := byURL[u]; dup {
@@ -302,18 +317,36 @@ func parseInitialCluster(s string) ([]member, error) {
 	return out, nil
 }
 
-// checkURL parses one URL of flag: http (the embedded member has no TLS
-// yet), a host and a port, nothing else; a URL to listen on needs an IP (or
+// checkURL parses one URL of flag: of scheme (https for the client URLs
+// of a member with TLS files, else http), a host and a port, nothing else; a URL to listen on needs an IP (or
 // localhost), as etcd binds the address itself.
-func checkURL(flag, s string, listen bool) (*url.URL, error) {
+func checkURL(flag, s string, listen bool, scheme string) (*url.URL, error) {
 	u, err := url.Parse(s)
-	if err != nil || u.Scheme != "http" || u.Host == "" || u.Port() == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-		return nil, fmt.Errorf("%w %s %q: want http://host:port", ErrInvalid, flag, s)
+	if err != nil || u.Scheme != scheme || u.Host == "" || u.Port() == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		why := ""
+		switch {
+		case err == nil && scheme == "https" && u.Scheme == "http":
+			why = " (the member serves its clients over TLS)"
+		case err == nil && scheme == "http" && u.Scheme == "https" && clientFlags[flag]:
+			why = " (TLS needs --etcd-server-cert-file)"
+		}
+		return nil, fmt.Errorf("%w %s %q: want %s://host:port%s", ErrInvalid, flag, s, scheme, why)
 	}
 	if listen && u.Hostname() != "localhost" && net.ParseIP(u.Hostname()) == nil {
 		return nil, fmt.Errorf("%w %s %q: want an IP address to listen on (or 0.0.0.0 for all), not a host name", ErrInvalid, flag, s)
 	}
 	return u, nil
+}
+
+// clientFlags are the flags of client URLs.
+var clientFlags = map[string]bool{"--listen-client-urls": true, "--advertise-client-urls": true, "--etcd-join": true}
+
+// clientScheme is the scheme of the member's client URLs.
+func (c EmbedConfig) clientScheme() string {
+	if c.CertFile != "" {
+		return "https"
+	}
+	return "http"
 }
 
 // sameURLs compares two lists of URLs as sets.
@@ -372,6 +405,9 @@ func StartEmbedded(ctx context.Context, c EmbedConfig) (*Embedded, error) {
 	cfg.LogLevel = "error"
 	if !c.Verbose {
 		cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
+	}
+	if c.CertFile != "" {
+		cfg.ClientTLSInfo = transport.TLSInfo{CertFile: c.CertFile, KeyFile: c.KeyFile, TrustedCAFile: c.TrustedCAFile, ClientCertAuth: true}
 	}
 	cfg.UnsafeNoFsync = c.UnsafeNoFsync
 	// Keep an hour of history for watches to resume from, then compact.
@@ -467,7 +503,7 @@ func mustURLs(ss []string) []url.URL {
 func (e *Embedded) Endpoints() []string {
 	var out []string
 	for _, l := range e.e.Clients {
-		out = append(out, "http://"+l.Addr().String())
+		out = append(out, e.cfg.clientScheme()+"://"+l.Addr().String())
 	}
 	return out
 }
@@ -493,7 +529,7 @@ func (e *Embedded) ClusterEndpoints() []string {
 				ip = net.IPv4(127, 0, 0, 1)
 			}
 		}
-		out = append(out, "http://"+net.JoinHostPort(ip.String(), fmt.Sprint(addr.Port)))
+		out = append(out, e.cfg.clientScheme()+"://"+net.JoinHostPort(ip.String(), fmt.Sprint(addr.Port)))
 	}
 	self := e.e.Server.MemberID()
 	members := e.e.Server.Cluster().Members()
