@@ -63,9 +63,9 @@ func TestPlan(t *testing.T) {
 			quota: 2 << 30,
 		},
 		{
-			name: "private users: a user namespace, the snapshot and volumes idmapped",
-			unit: "web.service",
-			text: "[Service]\nExecStart=/usr/bin/web\n[X-Container]\nImage=app-web:3\nPrivateUsers=yes\nVolume=data:/var/lib/web\n",
+			name:    "private users: a user namespace, the snapshot and volumes idmapped",
+			unit:    "web.service",
+			text:    "[Service]\nExecStart=/usr/bin/web\n[X-Container]\nImage=app-web:3\nPrivateUsers=yes\nVolume=data:/var/lib/web\n",
 			volumes: map[string]string{"data": "/pool/volumes/data"},
 			want: "[Service]\nExecStart=" + head + " --machine=web --kill-signal=SIGTERM --private-users=pick --private-users-ownership=map" +
 				" --bind=/pool/volumes/data:/var/lib/web:idmap -- /usr/bin/web\n" +
