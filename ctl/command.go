@@ -47,6 +47,8 @@ func (cmd *command) usageLine() string {
 // commands is the command table, in the order help lists it.
 func commands() []*command {
 	return []*command{
+		authEnableCommand(),
+		authGrantCommand(),
 		catCommand(),
 		destroyCommand(),
 		drainCommand(),

@@ -49,4 +49,30 @@ func TestPKIAndTLS(t *testing.T) {
 		t.Fatalf("flotactl without a client certificate was served: %q", r.out)
 	}
 	t.Logf("without a certificate: exit %d, %s", r.code, strings.TrimSpace(r.errOut))
+
+	// Roles: the operator may do anything, a machine only its own keys, a
+	// certificate with no user nothing.
+	for _, n := range []string{"root", "machine-m1", "nobody"} {
+		check(t, runCtl(ctx, nil, "pki-cert", dir, n), 0, "Wrote "+dir+"/"+n+".crt and "+dir+"/"+n+".key\n", "")
+	}
+	as := func(name string, args ...string) result {
+		return runCtl(ctx, nil, append([]string{"--endpoint=" + endpoint, "--request-timeout=2", "--ca-file=" + filepath.Join(dir, "ca.crt"),
+			"--cert-file=" + filepath.Join(dir, name+".crt"), "--key-file=" + filepath.Join(dir, name+".key")}, args...)...)
+	}
+	check(t, as("root", "auth-grant", "operator", "operator"), 0, "Granted operator to operator\n", "")
+	check(t, as("root", "auth-grant", "machine-m1", "machine=m1"), 0, "Granted machine=m1 to machine-m1\n", "")
+	if r := as("root", "auth-grant", "x", "admin"); r.code == 0 || !strings.Contains(r.errOut, `role "admin": want operator, engine or machine=ID`) {
+		t.Errorf("auth-grant of an unknown role: exit %d, %q", r.code, r.errOut)
+	}
+	check(t, as("root", "auth-enable"), 0, "etcd's authentication is on\n", "")
+	check(t, as("operator", "list-machines"), 0, "MACHINE\tIP\tMETADATA\n", "")
+	unitDir := t.TempDir()
+	writeFile(t, unitDir, "a.service", "[Service]\nExecStart=/bin/true\n")
+	if r := as("machine-m1", "submit", filepath.Join(unitDir, "a.service")); r.code == 0 || !strings.Contains(r.errOut, "permission denied") {
+		t.Errorf("a machine's certificate submits a unit: exit %d, %q %q; want it refused, permission denied", r.code, r.out, r.errOut)
+	}
+	if r := as("nobody", "list-units"); r.code == 0 {
+		t.Errorf("a certificate of the CA with no user was served: %q", r.out)
+	}
+	check(t, as("operator", "list-unit-files", "--no-legend"), 0, "", "")
 }

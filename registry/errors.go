@@ -12,4 +12,5 @@ var (
 	ErrNotLeader   = errors.New("not the engine leader")
 	ErrUnavailable = errors.New("etcd unavailable")
 	ErrCompacted   = errors.New("watch revision compacted")
+	ErrDenied      = errors.New("permission denied")
 )

@@ -181,6 +181,8 @@ func (r *Registry) wrap(op string, err error) error {
 	switch code {
 	case codes.Unavailable, codes.DeadlineExceeded:
 		return fmt.Errorf("%s: %w at %s: %w", op, ErrUnavailable, r.endpoints, err)
+	case codes.PermissionDenied, codes.Unauthenticated:
+		return fmt.Errorf("%s: %w: etcd's roles do not let this client's certificate do it (%v)", op, ErrDenied, err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
