@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -90,20 +91,28 @@ func TestExecRunner(t *testing.T) {
 
 // follower is a Runner whose commands run until their context ends, as
 // journalctl --follow does while its caller reads; started says when one
-// began.
-type follower struct{ started chan string }
+// began. A command asked for 7 lines also ends when end is signalled, as
+// one whose journal went away.
+type follower struct{ started, end chan struct{} }
 
 func (f follower) Run(ctx context.Context, w io.Writer, name string, args ...string) (int, error) {
-	f.started <- name
+	f.started <- struct{}{}
+	if strings.Contains(strings.Join(args, " "), "-n 7 ") {
+		select {
+		case <-f.end:
+			return 0, nil
+		case <-ctx.Done():
+		}
+	}
 	<-ctx.Done()
 	return 0, ctx.Err()
 }
 
 // TestLimits: journal -f streams are capped per caller and in all, with a
 // 429 that names the cap and its flag; a slot is given back when its
-// caller goes; other requests end at the timeout.
+// stream ends; other requests end at the timeout.
 func TestLimits(t *testing.T) {
-	f := follower{started: make(chan string, 10)}
+	f := follower{started: make(chan struct{}, 10), end: make(chan struct{})}
 	srv := api.NewServer(func(string) bool { return true }, f, api.Limits{Follows: 3, PerCaller: 2, Timeout: 50 * time.Millisecond}, slog.New(slog.DiscardHandler))
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
@@ -111,20 +120,29 @@ func TestLimits(t *testing.T) {
 		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
 		return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
 	}
-	follow := func(c *http.Client) (*http.Response, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	follow := func(c *http.Client, lines int) *http.Response {
 		t.Helper()
-		ctx, cancel := context.WithCancel(t.Context())
-		req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL+"/v1/units/a.service/journal?follow=1", nil)
+		req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/v1/units/a.service/journal?follow=1&lines=%d", ts.URL, lines), nil)
 		resp, err := c.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return resp, cancel
+		return resp
+	}
+	admitted := func(c *http.Client, lines int) *http.Response {
+		t.Helper()
+		resp := follow(c, lines)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d, want 200", resp.StatusCode)
+		}
+		<-f.started
+		return resp
 	}
 	refused := func(c *http.Client, want string) {
 		t.Helper()
-		resp, cancel := follow(c)
-		defer cancel()
+		resp := follow(c, 10)
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(string(body), want) {
@@ -132,24 +150,20 @@ func TestLimits(t *testing.T) {
 		}
 	}
 	a, b := from("127.0.0.1"), from("127.0.0.2")
-	var cancels []context.CancelFunc
-	for _, c := range []*http.Client{a, a, b} {
-		resp, cancel := follow(c)
-		defer resp.Body.Close()
-		cancels = append(cancels, cancel)
-		<-f.started
-	}
-	refused(b, "too many journal -f streams on this machine: 3 at once (flotad --api-max-follows)")
-	cancels[2]() // b's stream ends: its slot is free again
-	eventually(t, func() bool { return srv.Follows() == 2 })
+	defer admitted(a, 10).Body.Close()
+	defer admitted(a, 10).Body.Close()
 	refused(a, "too many journal -f streams from 127.0.0.1: 2 at once (flotad --api-max-follows-per-caller)")
-	resp, cancel := follow(b)
-	defer cancel()
-	defer resp.Body.Close()
-	<-f.started
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("b's new stream: status %d, want 200", resp.StatusCode)
+	ending := admitted(b, 7)
+	refused(b, "too many journal -f streams on this machine: 3 at once (flotad --api-max-follows)")
+	// b's stream ends on the machine: once its answer is over, its slot is
+	// free again.
+	f.end <- struct{}{}
+	io.Copy(io.Discard, ending.Body)
+	ending.Body.Close()
+	if n := srv.Follows(); n != 2 {
+		t.Fatalf("%d streams counted after one of 3 ended, want 2", n)
 	}
+	defer admitted(b, 10).Body.Close()
 
 	// A status runs within the timeout, and says so when it runs out.
 	start := time.Now()
@@ -162,14 +176,5 @@ func TestLimits(t *testing.T) {
 	st.Body.Close()
 	if took := time.Since(start); took > 5*time.Second || !strings.Contains(string(body), "deadline exceeded") {
 		t.Fatalf("status took %v and said %q, want it ended by the 50 ms timeout", took, body)
-	}
-}
-
-func eventually(t *testing.T, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out")
-		}
 	}
 }
