@@ -3,13 +3,11 @@ package registry_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/flota-dev/flota/pki"
 	"github.com/flota-dev/flota/registry"
-	"github.com/flota-dev/flota/registry/registrytest"
 	"github.com/flota-dev/flota/unit"
 )
 
@@ -20,38 +18,9 @@ import (
 // submits. What is refused is ErrDenied and changes nothing.
 func TestRoles(t *testing.T) {
 	ctx := ctxT(t)
-	dir := t.TempDir()
-	now := time.Now()
-	ca, err := pki.NewCA("flota-ca", time.Hour, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pki.Write(dir, "ca", ca.Cert, ca.Key); err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range []string{"etcd", "root", "operator", "engine", "machine-m1"} {
-		var hosts []string
-		if n == "etcd" {
-			hosts = []string{"127.0.0.1"}
-		}
-		cert, key, err := ca.Issue(pki.Request{Name: n, Hosts: hosts, Valid: time.Hour}, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := pki.Write(dir, n, cert, key); err != nil {
-			t.Fatal(err)
-		}
-	}
-	endpoint := fmt.Sprintf("https://127.0.0.1:%d", registrytest.FreePort(t))
-	cert, key := pki.Files(dir, "etcd")
+	dir := testPKI(t, "etcd", "root", "operator", "engine", "machine-m1")
+	endpoint := startTLS(ctx, t, dir)
 	caFile, _ := pki.Files(dir, "ca")
-	e, err := registry.StartEmbedded(ctx, registry.EmbedConfig{Dir: t.TempDir(), ClientURLs: []string{endpoint},
-		PeerURLs: []string{fmt.Sprintf("http://127.0.0.1:%d", registrytest.FreePort(t))}, UnsafeNoFsync: true,
-		CertFile: cert, KeyFile: key, TrustedCAFile: caFile})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
 	as := func(name string) *registry.Registry {
 		t.Helper()
 		c, k := pki.Files(dir, name)

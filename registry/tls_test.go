@@ -12,59 +12,68 @@ import (
 	"github.com/flota-dev/flota/registry/registrytest"
 )
 
+// testPKI makes a CA in a directory of its own and a certificate for each
+// name, signed by it; "etcd"'s serves as 127.0.0.1.
+func testPKI(t *testing.T, names ...string) string {
+	t.Helper()
+	dir, now := t.TempDir(), time.Now()
+	ca, err := pki.NewCA("flota-test-ca", time.Hour, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pki.Write(dir, "ca", ca.Cert, ca.Key); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		var hosts []string
+		if n == "etcd" {
+			hosts = []string{"127.0.0.1"}
+		}
+		cert, key, err := ca.Issue(pki.Request{Name: n, Hosts: hosts, Valid: time.Hour}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pki.Write(dir, n, cert, key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// startTLS starts a lone embedded member serving its clients over TLS
+// with dir's "etcd" certificate, and returns its client URL.
+func startTLS(ctx context.Context, t *testing.T, dir string) string {
+	t.Helper()
+	endpoint := fmt.Sprintf("https://127.0.0.1:%d", registrytest.FreePort(t))
+	cert, key := pki.Files(dir, "etcd")
+	caFile, _ := pki.Files(dir, "ca")
+	e, err := registry.StartEmbedded(ctx, registry.EmbedConfig{Dir: t.TempDir(), ClientURLs: []string{endpoint},
+		PeerURLs: []string{fmt.Sprintf("http://127.0.0.1:%d", registrytest.FreePort(t))}, UnsafeNoFsync: true,
+		CertFile: cert, KeyFile: key, TrustedCAFile: caFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return endpoint
+}
+
 // TestEmbeddedTLS: a member given TLS files serves its clients over https
 // and only to clients whose certificate the cluster's CA signed; a client
 // without one, or with one of another CA, is refused; http client URLs are
 // refused at start, naming why.
 func TestEmbeddedTLS(t *testing.T) {
 	ctx := ctxT(t)
-	dir, other := t.TempDir(), t.TempDir()
-	now := time.Now()
-	issue := func(dir, name string, hosts ...string) {
-		t.Helper()
-		ca, err := pki.LoadCA(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cert, key, err := ca.Issue(pki.Request{Name: name, Hosts: hosts, Valid: time.Hour}, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := pki.Write(dir, name, cert, key); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, d := range []string{dir, other} {
-		ca, err := pki.NewCA("flota-test-ca", time.Hour, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := pki.Write(d, "ca", ca.Cert, ca.Key); err != nil {
-			t.Fatal(err)
-		}
-	}
-	issue(dir, "etcd", "127.0.0.1")
-	issue(dir, "operator")
-	issue(other, "intruder")
+	dir := testPKI(t, "etcd", "operator")
+	other := testPKI(t, "intruder")
 
-	client := fmt.Sprintf("https://127.0.0.1:%d", registrytest.FreePort(t))
-	peer := fmt.Sprintf("http://127.0.0.1:%d", registrytest.FreePort(t))
 	cert, key := pki.Files(dir, "etcd")
 	caFile, _ := pki.Files(dir, "ca")
-	cfg := registry.EmbedConfig{Dir: t.TempDir(), ClientURLs: []string{client}, PeerURLs: []string{peer}, UnsafeNoFsync: true,
+	plain := registry.EmbedConfig{Dir: t.TempDir(), ClientURLs: []string{"http://127.0.0.1:1"}, PeerURLs: []string{"http://127.0.0.1:2"},
 		CertFile: cert, KeyFile: key, TrustedCAFile: caFile}
-
-	plain := cfg
-	plain.ClientURLs = []string{"http://127.0.0.1:1"}
 	if _, err := registry.StartEmbedded(ctx, plain); !errors.Is(err, registry.ErrInvalid) {
 		t.Fatalf("an http client URL with TLS files: %v, want ErrInvalid", err)
 	}
-
-	e, err := registry.StartEmbedded(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	client := startTLS(ctx, t, dir)
 
 	connect := func(dir, name string) error {
 		c, k := pki.Files(dir, name)
