@@ -56,7 +56,7 @@ func (c *cli) agentGet(ctx context.Context, m registry.Machine, path string, q u
 	if err != nil {
 		return 0, fmt.Errorf("agent of machine %s: %w", machineID(m.ID, false), err)
 	}
-	client := &http.Client{Transport: &http.Transport{ResponseHeaderTimeout: c.timeout}}
+	client := &http.Client{Transport: &http.Transport{ResponseHeaderTimeout: c.timeout, TLSClientConfig: c.apiTLS}}
 	defer client.CloseIdleConnections()
 	c.log.Debug("agent request", "url", u)
 	resp, err := client.Do(req)

@@ -2,6 +2,7 @@ package ctl
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"log/slog"
 	"time"
@@ -24,6 +25,9 @@ type cli struct {
 	reg       *registry.Registry
 	endpoints string
 	timeout   time.Duration
+	// apiTLS is what flotactl presents to agent APIs served over https:
+	// the same CA and certificate as to etcd (nil: none given).
+	apiTLS *tls.Config
 }
 
 // request runs one etcd request under the per-request timeout

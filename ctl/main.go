@@ -102,6 +102,9 @@ func (c *cli) main(ctx context.Context, g *globals, args []string, env func(stri
 		c.log = slog.New(slog.NewTextHandler(c.errOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	c.log.Debug("flotactl", "command", cmd.name, "settings", s.String())
+	if c.apiTLS, err = registry.TLSConfig(s.reg); err != nil {
+		return err
+	}
 	reg, err := registry.Connect(s.reg)
 	if err != nil {
 		return err

@@ -2,13 +2,19 @@ package ctl
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"log/slog"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+
+	"github.com/flota-dev/flota/agent/api"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/registry/registrytest"
 )
@@ -75,4 +81,55 @@ func TestPKIAndTLS(t *testing.T) {
 		t.Errorf("a certificate of the CA with no user was served: %q", r.out)
 	}
 	check(t, as("operator", "list-unit-files", "--no-legend"), 0, "", "")
+}
+
+// TestAgentAPIOverTLS: flotactl presents its certificate (--ca-file,
+// --cert-file, --key-file) to an agent API served over https that asks for
+// one, and is refused without it.
+func TestAgentAPIOverTLS(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := filepath.Join(t.TempDir(), "pki")
+	for _, args := range [][]string{{"pki-ca", dir}, {"pki-cert", dir, "m1", "127.0.0.1"}, {"pki-cert", dir, "operator"}} {
+		if r := runCtl(ctx, nil, args...); r.code != 0 {
+			t.Fatalf("%v: %s", args, r.errOut)
+		}
+	}
+	info := transport.TLSInfo{CertFile: filepath.Join(dir, "m1.crt"), KeyFile: filepath.Join(dir, "m1.key"), TrustedCAFile: filepath.Join(dir, "ca.crt"), ClientCertAuth: true}
+	serverTLS, err := info.ServerConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// httptest puts its own certificate first unless given one.
+	pair, err := tls.LoadX509KeyPair(info.CertFile, info.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverTLS.Certificates = []tls.Certificate{pair}
+	log := &commandLog{}
+	srv := httptest.NewUnstartedServer(api.NewServer(func(u string) bool { return u == "x.service" }, log, api.DefaultLimits(), slog.New(slog.DiscardHandler)).Handler())
+	srv.TLS = serverTLS
+	srv.StartTLS()
+	defer srv.Close()
+	m := registry.Machine{ID: "m1", API: srv.URL}
+	ask := func(cert bool) (int, string, error) {
+		cfg := registry.Config{CAFile: filepath.Join(dir, "ca.crt")}
+		if cert {
+			cfg.CertFile, cfg.KeyFile = filepath.Join(dir, "operator.crt"), filepath.Join(dir, "operator.key")
+		}
+		tc, err := registry.TLSConfig(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &cli{apiTLS: tc, timeout: 5 * time.Second, log: slog.New(slog.DiscardHandler)}
+		var out strings.Builder
+		code, err := c.agentGet(ctx, m, "/v1/units/x.service/status", nil, &out)
+		return code, out.String(), err
+	}
+	if code, out, err := ask(true); err != nil || code != 3 || !strings.Contains(out, "● x.service") {
+		t.Fatalf("with a certificate: exit %d, %q, %v", code, out, err)
+	}
+	if _, _, err := ask(false); err == nil {
+		t.Fatal("the agent API answered a caller without a certificate")
+	}
 }

@@ -2,12 +2,45 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"time"
+
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+
+	"github.com/flota-dev/flota/registry"
 )
+
+// apiServerTLS is the agent API's server TLS: c's certificate, and the
+// callers' certificates required and checked against c's CA (nil when c
+// names no TLS files).
+func apiServerTLS(c *Config) (*tls.Config, error) {
+	if c.APICertFile == "" {
+		return nil, nil
+	}
+	info := transport.TLSInfo{CertFile: c.APICertFile, KeyFile: c.APIKeyFile, TrustedCAFile: c.APICAFile, ClientCertAuth: true}
+	tc, err := info.ServerConfig()
+	if err != nil {
+		return nil, fmt.Errorf("agent API TLS files: %w", err)
+	}
+	return tc, nil
+}
+
+// apiClient is how the agent asks other machines' APIs (images): with its
+// API certificate when it has one.
+func apiClient(c *Config) (*http.Client, error) {
+	if c.APICertFile == "" {
+		return nil, nil
+	}
+	tc, err := registry.TLSConfig(registry.Config{CAFile: c.APICAFile, CertFile: c.APICertFile, KeyFile: c.APIKeyFile})
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: tc}}, nil
+}
 
 // agentAPIPort is where the agent API listens unless told otherwise.
 const agentAPIPort = "4920"
@@ -15,7 +48,7 @@ const agentAPIPort = "4920"
 // agentAPIAddress turns --agent-api into the address to listen on and the
 // URL to advertise; both are "" when the API is off. An unspecified host
 // listens on every address and advertises the public IP.
-func agentAPIAddress(flag, publicIP string) (listen, advertise string, err error) {
+func agentAPIAddress(flag, publicIP string, tls bool) (listen, advertise string, err error) {
 	if flag == "off" {
 		return "", "", nil
 	}
@@ -37,14 +70,22 @@ func agentAPIAddress(flag, publicIP string) (listen, advertise string, err error
 	} else {
 		listen = net.JoinHostPort(host, port)
 	}
-	return listen, "http://" + net.JoinHostPort(host, port), nil
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	return listen, scheme + "://" + net.JoinHostPort(host, port), nil
 }
 
-// serve runs an HTTP server on addr until ctx ends.
-func serve(ctx context.Context, addr string, h http.Handler) error {
+// serve runs an HTTP server on addr until ctx ends, over TLS when tc is
+// set.
+func serve(ctx context.Context, addr string, h http.Handler, tc *tls.Config) error {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("agent API: %w", err)
+	}
+	if tc != nil {
+		l = tls.NewListener(l, tc)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan error, 1)

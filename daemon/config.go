@@ -56,15 +56,18 @@ type Config struct {
 	APIMaxFollows       int
 	APIFollowsPerCaller int
 	APITimeout          time.Duration
-	Systemd             bool
-	UnitDir             string
-	ImageStore          string
-	VolumeRoot          string
-	ImageSource         string
-	ServeImages         string
-	Containers          string // auto, true or false
-	LogLevel            string
-	ConfigFile          string
+	// The agent API's TLS: its certificate and key, and the CA its
+	// callers' certificates must be signed by.
+	APICertFile, APIKeyFile, APICAFile string
+	Systemd                            bool
+	UnitDir                            string
+	ImageStore                         string
+	VolumeRoot                         string
+	ImageSource                        string
+	ServeImages                        string
+	Containers                         string // auto, true or false
+	LogLevel                           string
+	ConfigFile                         string
 }
 
 // flags declares flotad's flags on fs, with the defaults --help shows.
@@ -113,6 +116,9 @@ func flags(fs *pflag.FlagSet, c *Config) {
 	lim := agentapi.DefaultLimits()
 	fs.IntVar(&c.APIMaxFollows, "api-max-follows", lim.Follows, "agent API: journal -f streams served at once (each a journalctl process and an inotify instance); 0: no limit")
 	fs.IntVar(&c.APIFollowsPerCaller, "api-max-follows-per-caller", lim.PerCaller, "agent API: journal -f streams served at once to one caller (by address); 0: no limit")
+	fs.StringVar(&c.APICertFile, "agent-api-cert-file", "", "serve the agent API over TLS (https) with this certificate, to callers with a certificate of --agent-api-ca-file only; the agent also presents it when it fetches images from an https --image-source")
+	fs.StringVar(&c.APIKeyFile, "agent-api-key-file", "", "the key of --agent-api-cert-file")
+	fs.StringVar(&c.APICAFile, "agent-api-ca-file", "", "the CA the agent API's callers' certificates (flotactl --cert-file, other machines' --agent-api-cert-file) must be signed by; also the CA that signs an https --image-source's")
 	fs.DurationVar(&c.APITimeout, "api-timeout", lim.Timeout, "agent API: how long a status or a journal without -f may run; 0: no limit")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.ConfigFile, "config", "", "config file of flag=value lines (e.g. /etc/flota/flotad.conf)")
@@ -194,6 +200,9 @@ func parse(args []string, env func(string) string, stderr io.Writer) (*Config, *
 	if err == nil && (c.RebalanceLoadGap < 0 || c.RebalanceLoadGap == 1) {
 		err = fmt.Errorf("--rebalance-load-gap %d: want 0 (off) or 2 or more (a move from a machine holding one unit more than its target only swaps their loads)", c.RebalanceLoadGap)
 	}
+	if err == nil && ((c.APICertFile == "") != (c.APIKeyFile == "") || (c.APICertFile == "") != (c.APICAFile == "")) {
+		err = fmt.Errorf("--agent-api-cert-file, --agent-api-key-file, --agent-api-ca-file: give all three (TLS with client certificates) or none")
+	}
 	if err == nil && c.EtcdServerCertFile != "" && !fs.Changed("listen-client-urls") {
 		c.ClientURLs = []string{"https://127.0.0.1:2379"}
 	}
@@ -204,7 +213,7 @@ func parse(args []string, env func(string) string, stderr io.Writer) (*Config, *
 		err = checkEmbedded(c, fs)
 	}
 	if err == nil {
-		_, err = imageSource(c.ImageSource)
+		_, err = imageSource(c.ImageSource, nil)
 	}
 	if err == nil {
 		err = checkServeImages(c)

@@ -169,7 +169,11 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 			Rebalance: engine.Rebalance{PerMinute: c.RebalancePerMinute, Threshold: c.RebalanceThreshold, LoadGap: c.RebalanceLoadGap}}, log.With("part", "engine"))
 		parts = append(parts, eng.Run)
 	}
-	listen, advertise, err := agentAPIAddress(c.AgentAPI, ip)
+	apiTLS, err := apiServerTLS(c)
+	if err != nil {
+		return err
+	}
+	listen, advertise, err := agentAPIAddress(c.AgentAPI, ip, apiTLS != nil)
 	if err != nil {
 		return err
 	}
@@ -190,7 +194,7 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 		if c.ServeImages != "" {
 			log.Info("serving images", "dir", c.ServeImages, "url", advertise+imagesPrefix)
 		}
-		parts = append(parts, func(ctx context.Context) error { return serve(ctx, listen, h) })
+		parts = append(parts, func(ctx context.Context) error { return serve(ctx, listen, h, apiTLS) })
 	}
 	if len(parts) == 0 {
 		// Neither engine nor agent, on another etcd: nothing to do.
@@ -267,7 +271,11 @@ func openContainers(ctx context.Context, c *Config, log *slog.Logger) (*runtime.
 	default:
 		return nil, fmt.Errorf("--containers %q: want true, false or auto", c.Containers)
 	}
-	src, err := imageSource(c.ImageSource)
+	client, err := apiClient(c)
+	if err != nil {
+		return nil, err
+	}
+	src, err := imageSource(c.ImageSource, client)
 	if err != nil {
 		return nil, err
 	}

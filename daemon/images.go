@@ -11,10 +11,11 @@ import (
 )
 
 // imageSource turns --image-source into the agent's Source: nil for "", an
-// HTTPSource for an http(s):// URL, else a DirSource. Anything with "://"
-// is taken for a URL, so that a mistyped scheme is an error rather than a
-// directory that never exists.
-func imageSource(flag string) (runtime.Source, error) {
+// HTTPSource for an http(s):// URL (asking with client; nil: Go's
+// default), else a DirSource. Anything with "://" is taken for a URL, so
+// that a mistyped scheme is an error rather than a directory that never
+// exists.
+func imageSource(flag string, client *http.Client) (runtime.Source, error) {
 	if flag == "" {
 		return nil, nil
 	}
@@ -31,7 +32,7 @@ func imageSource(flag string) (runtime.Source, error) {
 	if u.Host == "" {
 		return nil, fmt.Errorf("--image-source %q: the URL has no host", flag)
 	}
-	return runtime.HTTPSource{Base: flag}, nil
+	return runtime.HTTPSource{Base: flag, Client: client}, nil
 }
 
 // checkServeImages refuses --serve-images where nothing would serve it:

@@ -66,7 +66,7 @@ func TestConfigImages(t *testing.T) {
 			if c.ServeImages != tc.serve {
 				t.Errorf("ServeImages %q, want %q", c.ServeImages, tc.serve)
 			}
-			src, err := imageSource(c.ImageSource)
+			src, err := imageSource(c.ImageSource, nil)
 			if err != nil || src != tc.source {
 				t.Errorf("source %#v, %v; want %#v", src, err, tc.source)
 			}

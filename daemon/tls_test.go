@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/flota-dev/flota/ctl"
+	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/registry/registrytest"
 )
 
@@ -31,12 +34,15 @@ func TestDaemonTLS(t *testing.T) {
 		}
 	}
 	endpoint := fmt.Sprintf("https://127.0.0.1:%d", registrytest.FreePort(t))
+	apiPort := registrytest.FreePort(t)
 	args := []string{
 		"--machine-id=" + id, "--public-ip=127.0.0.1", "--data-dir=" + t.TempDir(),
 		"--listen-client-urls=" + endpoint, fmt.Sprintf("--listen-peer-url=http://127.0.0.1:%d", registrytest.FreePort(t)),
 		"--etcd-server-cert-file=" + filepath.Join(dir, "etcd.crt"), "--etcd-server-key-file=" + filepath.Join(dir, "etcd.key"),
 		"--etcd-server-ca-file=" + filepath.Join(dir, "ca.crt"),
-		"--machine-ttl=2s", "--systemd=false", "--agent-api=off",
+		"--machine-ttl=2s", "--systemd=false", fmt.Sprintf("--agent-api=127.0.0.1:%d", apiPort),
+		"--agent-api-cert-file=" + filepath.Join(dir, "etcd.crt"), "--agent-api-key-file=" + filepath.Join(dir, "etcd.key"),
+		"--agent-api-ca-file=" + filepath.Join(dir, "ca.crt"),
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -74,5 +80,42 @@ func TestDaemonTLS(t *testing.T) {
 	}
 	if code, out, _ := ctl("--endpoint="+endpoint, "--request-timeout=1", "--ca-file="+filepath.Join(dir, "ca.crt"), "list-machines"); code == 0 {
 		t.Fatalf("flotactl without a client certificate was served: %q", out)
+	}
+
+	// The agent API: https, advertised so, for callers with a certificate
+	// of the CA only.
+	api := fmt.Sprintf("https://127.0.0.1:%d", apiPort)
+	reg, err := registry.Connect(registry.Config{Endpoints: []string{endpoint}, CAFile: filepath.Join(dir, "ca.crt"),
+		CertFile: filepath.Join(dir, "operator.crt"), KeyFile: filepath.Join(dir, "operator.key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	if ms, err := reg.Machines(t.Context()); err != nil || len(ms) != 1 || ms[0].API != api {
+		t.Fatalf("machines %+v (err %v), want one advertising its API at %s", ms, err, api)
+	}
+	client := func(withCert bool) *http.Client {
+		cfg := registry.Config{CAFile: filepath.Join(dir, "ca.crt")}
+		if withCert {
+			cfg.CertFile, cfg.KeyFile = filepath.Join(dir, "operator.crt"), filepath.Join(dir, "operator.key")
+		}
+		tc, err := registry.TLSConfig(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: tc}}
+	}
+	resp, err := client(true).Get(api + "/v1/units/x.service/status")
+	if err != nil {
+		t.Fatalf("the agent API with an operator's certificate: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(body), "unit x.service is not placed on this machine") {
+		t.Fatalf("the agent API answered %d %q, want 404 for a unit not placed here", resp.StatusCode, body)
+	}
+	if resp, err := client(false).Get(api + "/v1/units/x.service/status"); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the agent API served a caller without a certificate: %d", resp.StatusCode)
 	}
 }

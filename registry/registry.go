@@ -83,7 +83,7 @@ func Connect(cfg Config) (*Registry, error) {
 	if r.txnOps <= 0 {
 		r.txnOps = DefaultTxnOps
 	}
-	tlsCfg, err := tlsConfig(cfg)
+	tlsCfg, err := TLSConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +131,10 @@ func Connect(cfg Config) (*Registry, error) {
 	return r, nil
 }
 
-func tlsConfig(cfg Config) (*tls.Config, error) {
+// TLSConfig is the client TLS configuration cfg's files make (nil when it
+// names none): the one the Registry talks to etcd with, and the one
+// flotactl and the agents present to the agent API.
+func TLSConfig(cfg Config) (*tls.Config, error) {
 	if cfg.CertFile == "" && cfg.KeyFile == "" && cfg.CAFile == "" {
 		return nil, nil
 	}
