@@ -41,7 +41,7 @@ func TestPKIAndTLS(t *testing.T) {
 
 	endpoint := fmt.Sprintf("https://127.0.0.1:%d", registrytest.FreePort(t))
 	e, err := registry.StartEmbedded(ctx, registry.EmbedConfig{Dir: t.TempDir(), ClientURLs: []string{endpoint},
-		PeerURLs: []string{fmt.Sprintf("http://127.0.0.1:%d", registrytest.FreePort(t))}, UnsafeNoFsync: true,
+		PeerURLs: []string{fmt.Sprintf("https://127.0.0.1:%d", registrytest.FreePort(t))}, UnsafeNoFsync: true,
 		CertFile: filepath.Join(dir, "etcd.crt"), KeyFile: filepath.Join(dir, "etcd.key"), TrustedCAFile: filepath.Join(dir, "ca.crt")})
 	if err != nil {
 		t.Fatal(err)

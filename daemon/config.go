@@ -77,9 +77,9 @@ func flags(fs *pflag.FlagSet, c *Config) {
 	fs.StringVar(&c.EtcdCAFile, "etcd-cafile", "", "CA bundle to verify etcd's TLS certificate")
 	fs.StringVar(&c.EtcdCertFile, "etcd-certfile", "", "client TLS certificate for etcd")
 	fs.StringVar(&c.EtcdKeyFile, "etcd-keyfile", "", "client TLS key for etcd")
-	fs.StringVar(&c.EtcdServerCertFile, "etcd-server-cert-file", "", "embedded etcd: serve clients over TLS with this certificate (client URLs are then https; default https://127.0.0.1:2379); needs --etcd-server-key-file and --etcd-server-ca-file")
+	fs.StringVar(&c.EtcdServerCertFile, "etcd-server-cert-file", "", "embedded etcd: serve clients and peers over TLS with this certificate (their URLs are then https; defaults https://127.0.0.1:2379 and :2380); needs --etcd-server-key-file and --etcd-server-ca-file")
 	fs.StringVar(&c.EtcdServerKeyFile, "etcd-server-key-file", "", "embedded etcd: the key of --etcd-server-cert-file")
-	fs.StringVar(&c.EtcdServerCAFile, "etcd-server-ca-file", "", "embedded etcd: the CA every client's certificate must be signed by (client-certificate authentication); flotad's own client uses the server's certificate unless --etcd-certfile is given")
+	fs.StringVar(&c.EtcdServerCAFile, "etcd-server-ca-file", "", "embedded etcd: the CA every client's and peer's certificate must be signed by (client-certificate authentication); flotad's own client uses the server's certificate unless --etcd-certfile is given")
 	fs.StringVar(&c.DataDir, "data-dir", "/var/lib/flota", "where the embedded etcd keeps its data")
 	fs.StringSliceVar(&c.ClientURLs, "listen-client-urls", []string{"http://127.0.0.1:2379"}, "embedded etcd: client URLs to serve, IP and port (0.0.0.0 for every address)")
 	fs.StringSliceVar(&c.PeerURLs, "listen-peer-urls", []string{"http://127.0.0.1:2380"}, "embedded etcd: URLs to serve the other members on (--listen-peer-url is an older name)")
@@ -205,6 +205,9 @@ func parse(args []string, env func(string) string, stderr io.Writer) (*Config, *
 	}
 	if err == nil && c.EtcdServerCertFile != "" && !fs.Changed("listen-client-urls") {
 		c.ClientURLs = []string{"https://127.0.0.1:2379"}
+	}
+	if err == nil && c.EtcdServerCertFile != "" && !fs.Changed("listen-peer-urls") {
+		c.PeerURLs = []string{"https://127.0.0.1:2380"}
 	}
 	if err == nil && (c.APIMaxFollows < 0 || c.APIFollowsPerCaller < 0 || c.APITimeout < 0) {
 		err = fmt.Errorf("--api-max-follows %d, --api-max-follows-per-caller %d, --api-timeout %v: want 0 (no limit) or more", c.APIMaxFollows, c.APIFollowsPerCaller, c.APITimeout)

@@ -37,7 +37,7 @@ func TestDaemonTLS(t *testing.T) {
 	apiPort := registrytest.FreePort(t)
 	args := []string{
 		"--machine-id=" + id, "--public-ip=127.0.0.1", "--data-dir=" + t.TempDir(),
-		"--listen-client-urls=" + endpoint, fmt.Sprintf("--listen-peer-url=http://127.0.0.1:%d", registrytest.FreePort(t)),
+		"--listen-client-urls=" + endpoint, fmt.Sprintf("--listen-peer-url=https://127.0.0.1:%d", registrytest.FreePort(t)),
 		"--etcd-server-cert-file=" + filepath.Join(dir, "etcd.crt"), "--etcd-server-key-file=" + filepath.Join(dir, "etcd.key"),
 		"--etcd-server-ca-file=" + filepath.Join(dir, "ca.crt"),
 		"--machine-ttl=2s", "--systemd=false", fmt.Sprintf("--agent-api=127.0.0.1:%d", apiPort),

@@ -56,11 +56,13 @@ type EmbedConfig struct {
 	Join []string // --etcd-join
 	// UnsafeNoFsync trades durability for speed; for tests only.
 	UnsafeNoFsync bool
-	// CertFile and KeyFile, when set, serve the member's clients over TLS
-	// with that certificate (its client URLs are then https), and every
-	// client must present a certificate that TrustedCAFile signed
-	// (etcd's --client-cert-auth), whose common name etcd takes as the
-	// client's user. The peer URLs stay plain http for now.
+	// CertFile and KeyFile, when set, serve the member's clients and peers
+	// over TLS with that certificate (its URLs, and the initial cluster's,
+	// are then https), and every client and peer must present a
+	// certificate that TrustedCAFile signed (etcd's --client-cert-auth and
+	// --peer-client-cert-auth); etcd takes a client's common name as its
+	// user. The member also presents its certificate as a client: to the
+	// members of --etcd-join.
 	CertFile, KeyFile, TrustedCAFile string
 	// Verbose keeps etcd's own logs (errors and up) on stderr. Off, etcd is
 	// silent and flotad reports what matters through its own errors: etcd
@@ -140,9 +142,6 @@ func (c EmbedConfig) resolved() (EmbedConfig, []member, error) {
 	if (c.CertFile == "") != (c.KeyFile == "") || (c.TrustedCAFile != "" && c.CertFile == "") || (c.CertFile != "" && c.TrustedCAFile == "") {
 		return c, nil, fmt.Errorf("%w --etcd-server-cert-file, --etcd-server-key-file, --etcd-server-ca-file: give all three (TLS with client certificates) or none", ErrInvalid)
 	}
-	if len(c.Join) > 0 && c.CertFile != "" {
-		return c, nil, fmt.Errorf("%w --etcd-join: not with TLS yet (the peers of a member with TLS files stay plain http, and joining needs a client of the cluster's own)", ErrInvalid)
-	}
 	switch c.ClusterState {
 	case "":
 		c.ClusterState = ClusterStateNew
@@ -154,7 +153,7 @@ func (c EmbedConfig) resolved() (EmbedConfig, []member, error) {
 		flag   string
 		urls   []string
 		scheme string
-	}{{"--listen-client-urls", c.ClientURLs, c.clientScheme()}, {"--listen-peer-urls", c.PeerURLs, "http"}} {
+	}{{"--listen-client-urls", c.ClientURLs, c.scheme()}, {"--listen-peer-urls", c.PeerURLs, c.scheme()}} {
 		if len(f.urls) == 0 {
 			return c, nil, fmt.Errorf("%w %s: empty", ErrInvalid, f.flag)
 		}
@@ -175,7 +174,7 @@ func (c EmbedConfig) resolved() (EmbedConfig, []member, error) {
 			return c, nil, fmt.Errorf("%w --etcd-join: not with --initial-cluster: a member that joins takes the membership from the cluster", ErrInvalid)
 		}
 		for _, u := range c.Join {
-			if _, err := checkURL("--etcd-join", u, false, c.clientScheme()); err != nil {
+			if _, err := checkURL("--etcd-join", u, false, c.scheme()); err != nil {
 				return c, nil, err
 			}
 		}
@@ -189,7 +188,7 @@ func (c EmbedConfig) resolved() (EmbedConfig, []member, error) {
 			c.InitialCluster = initial
 		}
 	}
-	members, err := parseInitialCluster(initial)
+	members, err := parseInitialCluster(initial, c.scheme())
 	if err != nil {
 		return c, nil, err
 	}
@@ -202,7 +201,7 @@ func (c EmbedConfig) resolved() (EmbedConfig, []member, error) {
 		flag   string
 		urls   []string
 		scheme string
-	}{{"--advertise-client-urls", c.AdvertiseClientURLs, c.clientScheme()}, {"--initial-advertise-peer-urls", c.AdvertisePeerURLs, "http"}} {
+	}{{"--advertise-client-urls", c.AdvertiseClientURLs, c.scheme()}, {"--initial-advertise-peer-urls", c.AdvertisePeerURLs, c.scheme()}} {
 		for _, s := range f.urls {
 			u, err := checkURL(f.flag, s, false, f.scheme)
 			if err != nil {
@@ -297,7 +296,7 @@ func (c EmbedConfig) Members() int {
 
 // parseInitialCluster reads name=URL,name=URL,... A name may repeat, for a
 // member with several peer URLs.
-func parseInitialCluster(s string) ([]member, error) {
+func parseInitialCluster(s, scheme string) ([]member, error) {
 	var out []member
 	byURL := map[string]string{}
 	for _, entry := range strings.Split(s, ",") {
@@ -305,8 +304,8 @@ func parseInitialCluster(s string) ([]member, error) {
 		if !ok || name == "" || u == "" {
 			return nil, fmt.Errorf("%w --initial-cluster %q: entry %q: want name=peerURL", ErrInvalid, s, entry)
 		}
-		if _, err := checkURL("--initial-cluster", u, false, "http"); err != nil {
-			return nil, fmt.Errorf("%w --initial-cluster %q: entry %q: want name=http://host:port", ErrInvalid, s, entry)
+		if _, err := checkURL("--initial-cluster", u, false, scheme); err != nil {
+			return nil, fmt.Errorf("%w --initial-cluster %q: entry %q: want name=%s://host:port", ErrInvalid, s, entry, scheme)
 		}
 		if other, dup := byURL[u]; dup {
 			return nil, fmt.Errorf("%w --initial-cluster %q: %s is given to both %q and %q", ErrInvalid, s, u, other, name)
@@ -326,8 +325,8 @@ func checkURL(flag, s string, listen bool, scheme string) (*url.URL, error) {
 		why := ""
 		switch {
 		case err == nil && scheme == "https" && u.Scheme == "http":
-			why = " (the member serves its clients over TLS)"
-		case err == nil && scheme == "http" && u.Scheme == "https" && clientFlags[flag]:
+			why = " (the member serves over TLS)"
+		case err == nil && scheme == "http" && u.Scheme == "https":
 			why = " (TLS needs --etcd-server-cert-file)"
 		}
 		return nil, fmt.Errorf("%w %s %q: want %s://host:port%s", ErrInvalid, flag, s, scheme, why)
@@ -338,11 +337,13 @@ func checkURL(flag, s string, listen bool, scheme string) (*url.URL, error) {
 	return u, nil
 }
 
-// clientFlags are the flags of client URLs.
-var clientFlags = map[string]bool{"--listen-client-urls": true, "--advertise-client-urls": true, "--etcd-join": true}
+// tlsInfo is the member's TLS, for its clients and its peers alike.
+func (c EmbedConfig) tlsInfo() transport.TLSInfo {
+	return transport.TLSInfo{CertFile: c.CertFile, KeyFile: c.KeyFile, TrustedCAFile: c.TrustedCAFile, ClientCertAuth: true}
+}
 
-// clientScheme is the scheme of the member's client URLs.
-func (c EmbedConfig) clientScheme() string {
+// scheme is the scheme of the member's client and peer URLs.
+func (c EmbedConfig) scheme() string {
 	if c.CertFile != "" {
 		return "https"
 	}
@@ -370,7 +371,7 @@ func StartEmbedded(ctx context.Context, c EmbedConfig) (*Embedded, error) {
 		if c, err = joinCluster(ctx, c); err != nil {
 			return nil, err
 		}
-		if members, err = parseInitialCluster(c.InitialCluster); err != nil {
+		if members, err = parseInitialCluster(c.InitialCluster, c.scheme()); err != nil {
 			return nil, err
 		}
 	}
@@ -407,7 +408,8 @@ func StartEmbedded(ctx context.Context, c EmbedConfig) (*Embedded, error) {
 		cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 	}
 	if c.CertFile != "" {
-		cfg.ClientTLSInfo = transport.TLSInfo{CertFile: c.CertFile, KeyFile: c.KeyFile, TrustedCAFile: c.TrustedCAFile, ClientCertAuth: true}
+		cfg.ClientTLSInfo = c.tlsInfo()
+		cfg.PeerTLSInfo = c.tlsInfo()
 	}
 	cfg.UnsafeNoFsync = c.UnsafeNoFsync
 	// Keep an hour of history for watches to resume from, then compact.
@@ -503,7 +505,7 @@ func mustURLs(ss []string) []url.URL {
 func (e *Embedded) Endpoints() []string {
 	var out []string
 	for _, l := range e.e.Clients {
-		out = append(out, e.cfg.clientScheme()+"://"+l.Addr().String())
+		out = append(out, e.cfg.scheme()+"://"+l.Addr().String())
 	}
 	return out
 }
@@ -529,7 +531,7 @@ func (e *Embedded) ClusterEndpoints() []string {
 				ip = net.IPv4(127, 0, 0, 1)
 			}
 		}
-		out = append(out, e.cfg.clientScheme()+"://"+net.JoinHostPort(ip.String(), fmt.Sprint(addr.Port)))
+		out = append(out, e.cfg.scheme()+"://"+net.JoinHostPort(ip.String(), fmt.Sprint(addr.Port)))
 	}
 	self := e.e.Server.MemberID()
 	members := e.e.Server.Cluster().Members()

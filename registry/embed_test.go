@@ -78,8 +78,14 @@ func TestEmbedConfigValidate(t *testing.T) {
 		{"no client URL", func(c *registry.EmbedConfig) { c.ClientURLs = nil }, 0, "invalid --listen-client-urls: empty"},
 		{"client URL without a port", func(c *registry.EmbedConfig) { c.ClientURLs = []string{"http://10.0.0.1"} }, 0,
 			`invalid --listen-client-urls "http://10.0.0.1": want http://host:port`},
-		{"https (the embedded member has no TLS)", func(c *registry.EmbedConfig) { c.PeerURLs = []string{"https://10.0.0.1:2380"} }, 0,
-			`invalid --listen-peer-urls "https://10.0.0.1:2380": want http://host:port`},
+		{"https without the TLS files", func(c *registry.EmbedConfig) { c.PeerURLs = []string{"https://10.0.0.1:2380"} }, 0,
+			`invalid --listen-peer-urls "https://10.0.0.1:2380": want http://host:port (TLS needs --etcd-server-cert-file)`},
+		{"http with the TLS files", func(c *registry.EmbedConfig) {
+			c.CertFile, c.KeyFile, c.TrustedCAFile = "c", "k", "ca"
+			c.ClientURLs = []string{"https://10.0.0.1:2379"}
+		}, 0, `invalid --listen-peer-urls "http://10.0.0.1:2380": want https://host:port (the member serves over TLS)`},
+		{"half the TLS files", func(c *registry.EmbedConfig) { c.CertFile = "c" }, 0,
+			`invalid --etcd-server-cert-file, --etcd-server-key-file, --etcd-server-ca-file: give all three (TLS with client certificates) or none`},
 		{"a URL with a path", func(c *registry.EmbedConfig) { c.PeerURLs = []string{"http://10.0.0.1:2380/etcd"} }, 0,
 			`invalid --listen-peer-urls "http://10.0.0.1:2380/etcd": want http://host:port`},
 		{"listening on a host name", func(c *registry.EmbedConfig) { c.PeerURLs = []string{"http://cp1:2380"} }, 0,

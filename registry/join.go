@@ -36,7 +36,7 @@ func hasMember(dir string) bool {
 // yet: etcd refuses one until its leader has heard from every member for
 // 5 s, and while another learner is catching up.
 func joinCluster(ctx context.Context, c EmbedConfig) (EmbedConfig, error) {
-	cli, err := joinClient(c.Join)
+	cli, err := joinClient(c)
 	if err != nil {
 		return c, err
 	}
@@ -119,7 +119,7 @@ func (e *Embedded) promote(ctx context.Context) error {
 	if !e.e.Server.IsLearner() {
 		return nil
 	}
-	cli, err := joinClient(e.cfg.Join)
+	cli, err := joinClient(e.cfg)
 	if err != nil {
 		return err
 	}
@@ -143,11 +143,21 @@ func (e *Embedded) promote(ctx context.Context) error {
 	}
 }
 
-// joinClient is a client of the members at urls, for membership requests.
-func joinClient(urls []string) (*clientv3.Client, error) {
-	cli, err := clientv3.New(clientv3.Config{Endpoints: urls, DialTimeout: 5 * time.Second, Logger: nopLogger()})
+// joinClient is a client of c's --etcd-join members, for membership
+// requests.
+func joinClient(c EmbedConfig) (*clientv3.Client, error) {
+	cfg := clientv3.Config{Endpoints: c.Join, DialTimeout: 5 * time.Second, Logger: nopLogger()}
+	if c.CertFile != "" {
+		// The member asks the cluster as a client, with its own certificate.
+		tc, err := TLSConfig(Config{CAFile: c.TrustedCAFile, CertFile: c.CertFile, KeyFile: c.KeyFile})
+		if err != nil {
+			return nil, err
+		}
+		cfg.TLS = tc
+	}
+	cli, err := clientv3.New(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("--etcd-join %s: %w: %w", strings.Join(urls, ","), ErrUnavailable, err)
+		return nil, fmt.Errorf("--etcd-join %s: %w: %w", strings.Join(c.Join, ","), ErrUnavailable, err)
 	}
 	return cli, nil
 }

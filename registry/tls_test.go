@@ -10,6 +10,7 @@ import (
 	"github.com/flota-dev/flota/pki"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/registry/registrytest"
+	"github.com/flota-dev/flota/unit"
 )
 
 // testPKI makes a CA in a directory of its own and a certificate for each
@@ -48,7 +49,7 @@ func startTLS(ctx context.Context, t *testing.T, dir string) string {
 	cert, key := pki.Files(dir, "etcd")
 	caFile, _ := pki.Files(dir, "ca")
 	e, err := registry.StartEmbedded(ctx, registry.EmbedConfig{Dir: t.TempDir(), ClientURLs: []string{endpoint},
-		PeerURLs: []string{fmt.Sprintf("http://127.0.0.1:%d", registrytest.FreePort(t))}, UnsafeNoFsync: true,
+		PeerURLs: []string{fmt.Sprintf("https://127.0.0.1:%d", registrytest.FreePort(t))}, UnsafeNoFsync: true,
 		CertFile: cert, KeyFile: key, TrustedCAFile: caFile})
 	if err != nil {
 		t.Fatal(err)
@@ -108,5 +109,49 @@ func TestEmbeddedTLS(t *testing.T) {
 		if _, err := r.Units(rctx); err == nil {
 			t.Fatal("a client with another CA's certificate was served")
 		}
+	}
+}
+
+// TestEmbeddedClusterTLS: three members bootstrap a cluster whose peers
+// talk TLS with client certificates too; what is written through one is
+// read through another, and a fourth member joins it over TLS.
+func TestEmbeddedClusterTLS(t *testing.T) {
+	ctx := ctxT(t)
+	dir := testPKI(t, "etcd", "operator")
+	cert, key := pki.Files(dir, "etcd")
+	caFile, _ := pki.Files(dir, "ca")
+	c := registrytest.NewClusterTLS(t, 3, registry.EmbedConfig{CertFile: cert, KeyFile: key, TrustedCAFile: caFile})
+	oc, ok := pki.Files(dir, "operator")
+	as := func(endpoint string) *registry.Registry {
+		t.Helper()
+		r, err := registry.Connect(registry.Config{Endpoints: []string{endpoint}, CAFile: caFile, CertFile: oc, KeyFile: ok})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		return r
+	}
+	f, err := unit.Parse("a.service", []byte("[Service]\nExecStart=/bin/true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := as(c.Endpoint(0)).CreateUnits(ctx, []*unit.File{f}, registry.StateLaunched); err != nil {
+		t.Fatal(err)
+	}
+	if us, err := as(c.Endpoint(2)).Units(ctx); err != nil || len(us) != 1 {
+		t.Fatalf("units through another member: %v, %v", us, err)
+	}
+
+	join := registry.EmbedConfig{Name: "m4", Dir: t.TempDir(), UnsafeNoFsync: true, Join: c.Endpoints(),
+		ClientURLs: []string{fmt.Sprintf("https://127.0.0.1:%d", registrytest.FreePort(t))},
+		PeerURLs:   []string{fmt.Sprintf("https://127.0.0.1:%d", registrytest.FreePort(t))},
+		CertFile:   cert, KeyFile: key, TrustedCAFile: caFile}
+	e, err := registry.StartEmbedded(ctx, join)
+	if err != nil {
+		t.Fatalf("a fourth member joins over TLS: %v", err)
+	}
+	defer e.Close()
+	if us, err := as(join.ClientURLs[0]).Units(ctx); err != nil || len(us) != 1 {
+		t.Fatalf("units through the member that joined: %v, %v", us, err)
 	}
 }

@@ -25,15 +25,33 @@ type Cluster struct {
 // waits until every one serves. They are stopped when t ends.
 func NewCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
+	return newCluster(t, n, registry.EmbedConfig{})
+}
+
+// NewClusterTLS is NewCluster with the members serving clients and peers
+// over TLS with tls's CertFile, KeyFile and TrustedCAFile (a certificate
+// for 127.0.0.1).
+func NewClusterTLS(t testing.TB, n int, tls registry.EmbedConfig) *Cluster {
+	t.Helper()
+	return newCluster(t, n, tls)
+}
+
+func newCluster(t testing.TB, n int, tls registry.EmbedConfig) *Cluster {
+	t.Helper()
 	c := &Cluster{t: t, members: make([]*registry.Embedded, n)}
+	scheme := "http"
+	if tls.CertFile != "" {
+		scheme = "https"
+	}
 	var initial []string
 	for i := range n {
 		cfg := registry.EmbedConfig{
 			Name:          fmt.Sprintf("m%d", i+1),
 			Dir:           t.TempDir(),
-			ClientURLs:    []string{fmt.Sprintf("http://127.0.0.1:%d", FreePort(t))},
-			PeerURLs:      []string{fmt.Sprintf("http://127.0.0.1:%d", FreePort(t))},
+			ClientURLs:    []string{fmt.Sprintf("%s://127.0.0.1:%d", scheme, FreePort(t))},
+			PeerURLs:      []string{fmt.Sprintf("%s://127.0.0.1:%d", scheme, FreePort(t))},
 			UnsafeNoFsync: true,
+			CertFile:      tls.CertFile, KeyFile: tls.KeyFile, TrustedCAFile: tls.TrustedCAFile,
 		}
 		initial = append(initial, cfg.Name+"="+cfg.PeerURLs[0])
 		c.configs = append(c.configs, cfg)
