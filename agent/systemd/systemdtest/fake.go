@@ -71,6 +71,9 @@ func NewFakeWith(o Options) *Fake {
 	if o.Clock == nil {
 		o.Clock = clock.System{}
 	}
+	if o.Foreign == nil {
+		o.Foreign = MachineUnits()
+	}
 	return &Fake{
 		files: map[string][]byte{}, links: map[string]bool{}, enabled: map[string][]string{},
 		units: map[string]*fakeUnit{}, calls: map[string]int{}, fail: map[string]error{},

@@ -42,16 +42,14 @@ func MachineUnits() map[string]string {
 	}
 }
 
+// foreign looks name, and an instance's template, up in Foreign (which
+// NewFakeWith defaults).
 func (o Options) foreign(name string) (string, bool) {
-	files := o.Foreign
-	if files == nil {
-		files = MachineUnits()
-	}
-	if p, ok := files[name]; ok {
+	if p, ok := o.Foreign[name]; ok {
 		return p, true
 	}
 	if t, ok := unit.TemplateOf(name); ok {
-		p, ok := files[t]
+		p, ok := o.Foreign[t]
 		return p, ok
 	}
 	return "", false
