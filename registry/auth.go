@@ -2,9 +2,11 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -104,7 +106,7 @@ func (r *Registry) ensureUser(ctx context.Context, user string) error {
 func (r *Registry) ensureRole(ctx context.Context, role string) error {
 	if role == "root" {
 		_, err := r.cli.RoleAdd(ctx, role)
-		if err != nil && !strings.Contains(err.Error(), "already exists") {
+		if err != nil && !errors.Is(err, rpctypes.ErrRoleAlreadyExist) {
 			return r.wrap("add role root", err)
 		}
 		return nil

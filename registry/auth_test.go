@@ -8,6 +8,7 @@ import (
 
 	"github.com/flota-dev/flota/pki"
 	"github.com/flota-dev/flota/registry"
+	"github.com/flota-dev/flota/registry/registrytest"
 	"github.com/flota-dev/flota/unit"
 )
 
@@ -92,5 +93,23 @@ func TestRoles(t *testing.T) {
 	ms, err := op.Machines(ctx)
 	if err != nil || len(ms) != 1 || ms[0].ID != "m1" {
 		t.Fatalf("machines %v (err %v): want m1 alone, nothing of the refused m2", ms, err)
+	}
+}
+
+// TestGrantTwice: granting again what a user has changes nothing and is
+// no error (a machine re-enrolled, an operator's script run twice).
+func TestGrantTwice(t *testing.T) {
+	ctx := ctxT(t)
+	r := registrytest.Registry(t, registrytest.Etcd(t))
+	for range 2 {
+		if err := r.Grant(ctx, "root", "root"); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Grant(ctx, "machine-m1", registry.RoleMachine("m1"), registry.RoleEngine); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Grant(ctx, "x", "admin"); !errors.Is(err, registry.ErrInvalid) {
+		t.Fatalf("an unknown role: %v, want ErrInvalid", err)
 	}
 }
