@@ -54,14 +54,16 @@ func requireHarness(t *testing.T) {
 // asking for the other mode tears the cluster down and brings that up.
 type cluster struct {
 	bin       string   // directory holding flotad and flotactl built for this run
-	mode      string   // modePlain or modeHA
+	mode      string   // modePlain, modeHA or modeSecure
+	pki       string   // modeSecure's certificates (secured_test.go)
 	endpoints []string // where etcd answers, from the host
 	env       []string // extra environment of harness/cluster and flotactl
 }
 
 const (
-	modePlain = "plain"
-	modeHA    = "ha"
+	modePlain  = "plain"
+	modeHA     = "ha"
+	modeSecure = "secure"
 )
 
 var (
@@ -130,6 +132,11 @@ func sharedCluster(mode string) (*cluster, error) {
 		c.endpoints = haEndpoints
 		c.env = []string{"FLOTA_HARNESS_CONTROL_PLANE=3", "FLOTACTL_ENDPOINT=" + strings.Join(haEndpoints, ",")}
 	}
+	if mode == modeSecure {
+		if err := c.makePKI(); err != nil {
+			return nil, err
+		}
+	}
 	// A clean slate: machines of an earlier run or mode would hold old units.
 	shared = c
 	if _, err := c.harness("down"); err != nil {
@@ -140,6 +147,9 @@ func sharedCluster(mode string) (*cluster, error) {
 			return nil, err
 		}
 		return c, nil
+	}
+	if mode == modeSecure {
+		return c, c.upSecure()
 	}
 	// Engines run on the machines, not on the host: the host holds etcd,
 	// so a leader killed in a test must be a machine.
