@@ -39,6 +39,28 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// runFlotad runs flotad's Main with args until the test ends or cancel is
+// called, and logs its output (also in logs) if the test failed. exited is
+// closed when Main returns, with its exit code in *code.
+func runFlotad(t *testing.T, args []string) (exited <-chan struct{}, code *int, logs *syncBuffer, cancel context.CancelFunc) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs = &syncBuffer{}
+	done, exit := make(chan struct{}), new(int)
+	go func() { defer close(done); *exit = Main(ctx, args, func(string) string { return "" }, logs) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+		}
+		if t.Failed() {
+			t.Logf("flotad's log:\n%s", logs.String())
+		}
+	})
+	return done, exit, logs, cancel
+}
+
 // flotactl runs ctl.Main against endpoint.
 func flotactl(endpoint string, args ...string) (code int, stdout, stderr string) {
 	var out, errOut bytes.Buffer
@@ -80,22 +102,7 @@ func TestDaemonSingleMachine(t *testing.T) {
 		fmt.Sprintf("--agent-api=127.0.0.1:%d", apiPort),
 		"--serve-images=" + images,
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var logs syncBuffer
-	var exit int // Main's exit code, once exited is closed
-	exited := make(chan struct{})
-	go func() { defer close(exited); exit = Main(ctx, args, func(string) string { return "" }, &logs) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-		}
-		if t.Failed() {
-			t.Logf("flotad's log:\n%s", logs.String())
-		}
-	})
+	exited, exitCode, logs, cancel := runFlotad(t, args)
 
 	// await runs flotactl until it prints want, for at most 20s.
 	await := func(t *testing.T, want string, args ...string) {
@@ -108,7 +115,7 @@ func TestDaemonSingleMachine(t *testing.T) {
 			}
 			select {
 			case <-exited:
-				t.Fatalf("flotad exited with %d while waiting for %q", exit, args)
+				t.Fatalf("flotad exited with %d while waiting for %q", *exitCode, args)
 			default:
 			}
 			if time.Now().After(deadline) {
@@ -171,8 +178,8 @@ func TestDaemonSingleMachine(t *testing.T) {
 		cancel()
 		select {
 		case <-exited:
-			if exit != 0 {
-				t.Errorf("Main returned %d after its context ended, want 0", exit)
+			if *exitCode != 0 {
+				t.Errorf("Main returned %d after its context ended, want 0", *exitCode)
 			}
 		case <-time.After(20 * time.Second):
 			t.Fatal("Main still running 20s after its context ended")

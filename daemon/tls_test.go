@@ -44,21 +44,7 @@ func TestDaemonTLS(t *testing.T) {
 		"--agent-api-cert-file=" + filepath.Join(dir, "etcd.crt"), "--agent-api-key-file=" + filepath.Join(dir, "etcd.key"),
 		"--agent-api-ca-file=" + filepath.Join(dir, "ca.crt"),
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var logs syncBuffer
-	exited := make(chan int, 1)
-	go func() { exited <- Main(ctx, args, func(string) string { return "" }, &logs) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-		}
-		if t.Failed() {
-			t.Logf("flotad's log:\n%s", logs.String())
-		}
-	})
+	exited, exitCode, _, _ := runFlotad(t, args)
 	creds := []string{"--endpoint=" + endpoint, "--request-timeout=1", "--ca-file=" + filepath.Join(dir, "ca.crt"),
 		"--cert-file=" + filepath.Join(dir, "operator.crt"), "--key-file=" + filepath.Join(dir, "operator.key")}
 	want := id[:8] + "...\t127.0.0.1\t-\n"
@@ -69,8 +55,8 @@ func TestDaemonTLS(t *testing.T) {
 			break
 		}
 		select {
-		case c := <-exited:
-			t.Fatalf("flotad exited with %d", c)
+		case <-exited:
+			t.Fatalf("flotad exited with %d", *exitCode)
 		default:
 		}
 		if time.Now().After(deadline) {
