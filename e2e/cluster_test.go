@@ -138,6 +138,9 @@ func sharedCluster(mode string) (*cluster, error) {
 		}
 	}
 	// A clean slate: machines of an earlier run or mode would hold old units.
+	if shared != nil && shared.pki != "" {
+		os.RemoveAll(shared.pki)
+	}
 	shared = c
 	if _, err := c.harness("down"); err != nil {
 		return nil, err
@@ -217,6 +220,9 @@ func tearDown() {
 		fmt.Fprintf(os.Stderr, "e2e: harness down: %v\n%s", err, out)
 	}
 	os.RemoveAll(shared.bin)
+	if shared.pki != "" {
+		os.RemoveAll(shared.pki)
+	}
 }
 
 func TestMain(m *testing.M) {
