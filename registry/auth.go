@@ -64,7 +64,7 @@ func (r *Registry) rolePermissions(role string) ([]permission, error) {
 		}
 		return []permission{
 			{k.machine(id), false, true},
-			{k.prefix + dirStates + id + "/", true, true},
+			{k.machineStates(id), true, true},
 			{k.machinePlacements(id), true, false},
 			{k.files(), true, false},
 		}, nil

@@ -71,7 +71,7 @@ func (r *Registry) ReadStates(ctx context.Context, machines []string, keys []Sta
 	out := map[string]map[string]UnitState{}
 	var ops []clientv3.Op
 	for _, m := range machines {
-		ops = append(ops, clientv3.OpGet(r.k.states()+m+"/", clientv3.WithPrefix()))
+		ops = append(ops, clientv3.OpGet(r.k.machineStates(m), clientv3.WithPrefix()))
 	}
 	for _, k := range keys {
 		ops = append(ops, clientv3.OpGet(r.k.state(k.Machine, k.Unit)))

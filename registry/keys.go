@@ -70,6 +70,7 @@ func (k keys) drain(m string) string             { return k.prefix + dirDrains +
 func (k keys) moves() string                     { return k.prefix + dirMoves }
 func (k keys) moveOf(u string) string            { return k.prefix + dirMoves + u }
 func (k keys) states() string                    { return k.prefix + dirStates }
+func (k keys) machineStates(m string) string     { return k.prefix + dirStates + m + "/" }
 func (k keys) state(m, u string) string          { return k.prefix + dirStates + m + "/" + u }
 func (k keys) leader() string                    { return k.prefix + dirLeader }
 
