@@ -45,24 +45,37 @@ func TestDaemonTLS(t *testing.T) {
 		"--agent-api-ca-file=" + filepath.Join(dir, "ca.crt"),
 	}
 	exited, exitCode, _, _ := runFlotad(t, args)
+	reg, err := registry.Connect(registry.Config{Endpoints: []string{endpoint}, CAFile: filepath.Join(dir, "ca.crt"),
+		CertFile: filepath.Join(dir, "operator.crt"), KeyFile: filepath.Join(dir, "operator.key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	// Wait for the machine's record, on the watch: the first read waits
+	// for the member to serve.
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	c, err := reg.LoadCluster(ctx, nil)
+	if err != nil {
+		t.Fatalf("read the cluster over TLS: %v", err)
+	}
+	updates := reg.WatchCluster(ctx, c.Revision+1)
+	for c.Machines[id].ID == "" {
+		select {
+		case u, ok := <-updates:
+			if !ok || u.Err != nil {
+				t.Fatalf("watch over TLS ended before machine %s registered: %v", id, u.Err)
+			}
+			c.Apply(u)
+		case <-exited:
+			t.Fatalf("flotad exited with %d", *exitCode)
+		}
+	}
 	creds := []string{"--endpoint=" + endpoint, "--request-timeout=1", "--ca-file=" + filepath.Join(dir, "ca.crt"),
 		"--cert-file=" + filepath.Join(dir, "operator.crt"), "--key-file=" + filepath.Join(dir, "operator.key")}
 	want := id[:8] + "...\t127.0.0.1\t-\n"
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		code, out, errOut := ctl(append(creds, "list-machines", "--no-legend")...)
-		if code == 0 && out == want {
-			break
-		}
-		select {
-		case <-exited:
-			t.Fatalf("flotad exited with %d", *exitCode)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("list-machines over TLS: exit %d, %q %q, want %q", code, out, errOut, want)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if code, out, errOut := ctl(append(creds, "list-machines", "--no-legend")...); code != 0 || out != want {
+		t.Fatalf("list-machines over TLS: exit %d, %q %q, want %q", code, out, errOut, want)
 	}
 	if code, out, _ := ctl("--endpoint="+endpoint, "--request-timeout=1", "--ca-file="+filepath.Join(dir, "ca.crt"), "list-machines"); code == 0 {
 		t.Fatalf("flotactl without a client certificate was served: %q", out)
@@ -71,12 +84,6 @@ func TestDaemonTLS(t *testing.T) {
 	// The agent API: https, advertised so, for callers with a certificate
 	// of the CA only.
 	api := fmt.Sprintf("https://127.0.0.1:%d", apiPort)
-	reg, err := registry.Connect(registry.Config{Endpoints: []string{endpoint}, CAFile: filepath.Join(dir, "ca.crt"),
-		CertFile: filepath.Join(dir, "operator.crt"), KeyFile: filepath.Join(dir, "operator.key")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reg.Close()
 	if ms, err := reg.Machines(t.Context()); err != nil || len(ms) != 1 || ms[0].API != api {
 		t.Fatalf("machines %+v (err %v), want one advertising its API at %s", ms, err, api)
 	}
