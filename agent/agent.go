@@ -55,6 +55,10 @@ type Config struct {
 	// units that stop on disconnect (default DefaultFenceLead, at most a
 	// third of TTL).
 	FenceLead time.Duration
+	// RecordCheck is how often the Agent reads its machine's record and
+	// writes it back if something else deleted or changed it (default
+	// DefaultRecordCheck; negative: only when units leave the machine).
+	RecordCheck time.Duration
 	// Clock tells the time (default the system's).
 	Clock clock.Clock
 	// OnFence, if set, is told each time the fence rises (true) or falls,
@@ -89,6 +93,9 @@ func New(store Store, cfg Config, log *slog.Logger) *Agent {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.System{}
+	}
+	if cfg.RecordCheck == 0 {
+		cfg.RecordCheck = DefaultRecordCheck
 	}
 	a := &Agent{store: store, cfg: cfg, log: log, placements: map[string]registry.Placement{}, changed: make(chan struct{})}
 	if cfg.Systemd != nil {
@@ -180,6 +187,7 @@ func (a *Agent) session(ctx context.Context) error {
 		a.fuse.renew(time.Time{}, true) // Placements read under a live lease: what is placed here may run
 	}
 	events := a.store.WatchPlacements(ctx, m.ID, rev)
+	checkRecord := a.checkRecord(ctx, presence)
 	for {
 		select {
 		case at := <-presence.Acked():
@@ -194,6 +202,9 @@ func (a *Agent) session(ctx context.Context) error {
 			}
 			if ev.Err != nil {
 				return ev.Err
+			}
+			if ev.Removed {
+				checkRecord() // the Engine moves the units of a machine whose record went
 			}
 			a.update(ev)
 		case <-ctx.Done():

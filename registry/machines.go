@@ -28,6 +28,9 @@ type Presence struct {
 	lost  chan struct{}
 	acked chan time.Time // the latest answer's time; holds at most one
 	read  *atomic.Int64  // when the latest answer was read off the stream (Unix ns), 0: none yet
+	// record is the Machine's record as this Presence last wrote it, which
+	// Check writes back when something else changed it (restore.go).
+	record atomic.Pointer[string]
 }
 
 // Register publishes m under a new lease of ttl and keeps the lease alive
@@ -67,6 +70,7 @@ func (r *Registry) Register(ctx context.Context, m Machine, ttl time.Duration) (
 	p := &Presence{r: r, m: m, lease: grant.ID, ttl: time.Duration(grant.TTL) * time.Second, lost: make(chan struct{}), acked: make(chan time.Time, 1),
 		read: r.kat.watch(int64(grant.ID))}
 	p.ack(asked)
+	p.record.Store(&val)
 	go p.keepAlive(ctx, ch, asked)
 	return p, nil
 }
@@ -86,7 +90,9 @@ func machineRecord(m Machine) string {
 func (p *Presence) Refuse(ctx context.Context, refused map[string]string) error {
 	m := p.m
 	m.Refused = refused
-	if _, err := p.r.cli.Put(ctx, p.r.k.machine(m.ID), machineRecord(m), clientv3.WithLease(p.lease)); err != nil {
+	val := machineRecord(m)
+	p.record.Store(&val) // before the write, so that Check takes it for ours
+	if _, err := p.r.cli.Put(ctx, p.r.k.machine(m.ID), val, clientv3.WithLease(p.lease)); err != nil {
 		return p.r.wrap("publish the units machine "+m.ID+" refuses", err)
 	}
 	return nil

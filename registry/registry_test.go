@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/registry/registrytest"
 	"github.com/flota-dev/flota/unit"
@@ -326,5 +328,63 @@ func TestFence(t *testing.T) {
 	}
 	if who, _ := r2.Leader(ctx); who != "e2" {
 		t.Fatalf("leader %q", who)
+	}
+}
+
+// TestPresenceRestoresItsRecord: Check writes a machine's record back,
+// under its lease, after someone else deleted it or rewrote it without
+// a lease, and leaves alone the record as written and one another lease
+// holds.
+func TestPresenceRestoresItsRecord(t *testing.T) {
+	ctx := ctxT(t)
+	endpoints := registrytest.Etcd(t)
+	r := registrytest.Registry(t, endpoints)
+	m := registry.Machine{ID: "m1", IP: "127.0.0.2", Metadata: map[string]string{"zone": "a"}}
+	p, err := r.Register(ctx, m, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	key := r.Prefix() + "cluster/machines/m1"
+	got, err := cli.Get(ctx, key)
+	if err != nil || len(got.Kvs) != 1 {
+		t.Fatalf("the record: %v, %v", got, err)
+	}
+	want := got.Kvs[0]
+	other, err := cli.Grant(ctx, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		op       clientv3.Op
+		restored bool
+	}{
+		{"as written", clientv3.OpGet(key), false},
+		{"deleted", clientv3.OpDelete(key), true},
+		{"rewritten without a lease", clientv3.OpPut(key, `{"ip":"10.6.6.6","metadata":{"zone":"evil"}}`), true},
+		{"rewritten under its lease", clientv3.OpPut(key, `{"ip":"10.6.6.6"}`, clientv3.WithLease(clientv3.LeaseID(want.Lease))), true},
+		{"held by another lease", clientv3.OpPut(key, `{"ip":"127.0.0.9"}`, clientv3.WithLease(other.ID)), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := cli.Do(ctx, tc.op); err != nil {
+				t.Fatal(err)
+			}
+			restored, err := p.Check(ctx)
+			if err != nil || restored != tc.restored {
+				t.Fatalf("Check = %v, %v; want %v", restored, err, tc.restored)
+			}
+			if !tc.restored {
+				return
+			}
+			got, err := cli.Get(ctx, key)
+			if err != nil || len(got.Kvs) != 1 || string(got.Kvs[0].Value) != string(want.Value) || got.Kvs[0].Lease != want.Lease {
+				t.Fatalf("after Check the record is %v (err %v), want %q under lease %x", got.Kvs, err, want.Value, want.Lease)
+			}
+		})
 	}
 }
