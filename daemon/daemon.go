@@ -187,6 +187,11 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 		// Its API answers flotactl status and journal for units placed here.
 		limits := agentapi.Limits{Follows: c.APIMaxFollows, PerCaller: c.APIFollowsPerCaller, Timeout: c.APITimeout}
 		api = agentapi.NewServer(ag.Placed, agentapi.ExecRunner{}, limits, log.With("part", "agent-api")).Handler()
+		if apiTLS != nil {
+			// Over TLS, every certificate of the CA may fetch images;
+			// only an operator's reads units.
+			api = agentapi.OperatorsOnly(api)
+		}
 	}
 	// The agent API, also for a flotad without agent that serves images.
 	if listen != "" && (api != nil || c.ServeImages != "") {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/flota-dev/flota/ctl"
+	"github.com/flota-dev/flota/pki"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/registry/registrytest"
 )
@@ -28,7 +29,7 @@ func TestDaemonTLS(t *testing.T) {
 		code := ctl.Main(context.Background(), args, func(string) string { return "" }, strings.NewReader(""), &out, &errOut)
 		return code, out.String(), errOut.String()
 	}
-	for _, args := range [][]string{{"pki-ca", dir}, {"pki-cert", dir, "etcd", "127.0.0.1"}, {"pki-cert", dir, "operator"}} {
+	for _, args := range [][]string{{"pki-ca", dir}, {"pki-cert", dir, "etcd", "127.0.0.1"}, {"pki-cert", dir, "operator", "--operator"}} {
 		if code, _, errOut := ctl(args...); code != 0 {
 			t.Fatalf("flotactl %v: exit %d: %s", args, code, errOut)
 		}
@@ -82,15 +83,15 @@ func TestDaemonTLS(t *testing.T) {
 	}
 
 	// The agent API: https, advertised so, for callers with a certificate
-	// of the CA only.
+	// of the CA only, and units for an operator's only.
 	api := fmt.Sprintf("https://127.0.0.1:%d", apiPort)
 	if ms, err := reg.Machines(t.Context()); err != nil || len(ms) != 1 || ms[0].API != api {
 		t.Fatalf("machines %+v (err %v), want one advertising its API at %s", ms, err, api)
 	}
-	client := func(withCert bool) *http.Client {
+	client := func(cert string) *http.Client {
 		cfg := registry.Config{CAFile: filepath.Join(dir, "ca.crt")}
-		if withCert {
-			cfg.CertFile, cfg.KeyFile = filepath.Join(dir, "operator.crt"), filepath.Join(dir, "operator.key")
+		if cert != "" {
+			cfg.CertFile, cfg.KeyFile = pki.Files(dir, cert)
 		}
 		tc, err := registry.TLSConfig(cfg)
 		if err != nil {
@@ -98,7 +99,7 @@ func TestDaemonTLS(t *testing.T) {
 		}
 		return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: tc}}
 	}
-	resp, err := client(true).Get(api + "/v1/units/x.service/status")
+	resp, err := client("operator").Get(api + "/v1/units/x.service/status")
 	if err != nil {
 		t.Fatalf("the agent API with an operator's certificate: %v", err)
 	}
@@ -107,7 +108,16 @@ func TestDaemonTLS(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(body), "unit x.service is not placed on this machine") {
 		t.Fatalf("the agent API answered %d %q, want 404 for a unit not placed here", resp.StatusCode, body)
 	}
-	if resp, err := client(false).Get(api + "/v1/units/x.service/status"); err == nil {
+	resp, err = client("etcd").Get(api + "/v1/units/x.service/status")
+	if err != nil {
+		t.Fatalf("the agent API with the member's certificate: %v", err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), `"etcd" is not one`) {
+		t.Fatalf("the agent API answered the member's certificate %d %q, want 403: not an operator's", resp.StatusCode, body)
+	}
+	if resp, err := client("").Get(api + "/v1/units/x.service/status"); err == nil {
 		resp.Body.Close()
 		t.Fatalf("the agent API served a caller without a certificate: %d", resp.StatusCode)
 	}

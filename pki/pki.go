@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -31,6 +32,20 @@ type Request struct {
 	Name  string   // the common name: the client's user name for etcd
 	Hosts []string // IP addresses and DNS names it serves as; none: a client only
 	Valid time.Duration
+	// Operator marks an operator's certificate (IsOperator): the one the
+	// agent APIs read a unit's status and journal for. A machine's or an
+	// etcd member's is not one: a machine's certificate fetches images
+	// from the others, and reads none of their units.
+	Operator bool
+}
+
+// operatorUnit is the organizational unit that marks an operator's
+// certificate.
+const operatorUnit = "flota-operator"
+
+// IsOperator says whether cert is an operator's (Request.Operator).
+func IsOperator(cert *x509.Certificate) bool {
+	return slices.Contains(cert.Subject.OrganizationalUnit, operatorUnit)
 }
 
 // Files of a certificate in a directory: NAME.crt and NAME.key; the CA's
@@ -78,6 +93,9 @@ func (ca *CA) Issue(r Request, now time.Time) (*x509.Certificate, *ecdsa.Private
 		return nil, nil, err
 	}
 	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	if r.Operator {
+		tmpl.Subject.OrganizationalUnit = []string{operatorUnit}
+	}
 	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
 	if len(r.Hosts) > 0 {
 		tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageServerAuth)

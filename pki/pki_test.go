@@ -24,7 +24,8 @@ func TestIssue(t *testing.T) {
 		usages  []x509.ExtKeyUsage
 		wantErr bool
 	}{
-		{"a client", pki.Request{Name: "operator", Valid: time.Hour}, []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, false},
+		{"a client", pki.Request{Name: "flota-m1", Valid: time.Hour}, []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, false},
+		{"an operator", pki.Request{Name: "operator", Valid: time.Hour, Operator: true}, []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, false},
 		{"a member, by IP and name", pki.Request{Name: "etcd", Hosts: []string{"10.0.0.1", "etcd.example"}, Valid: time.Hour},
 			[]x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth}, false},
 		{"a bad host", pki.Request{Name: "etcd", Hosts: []string{"a b"}, Valid: time.Hour}, nil, true},
@@ -45,6 +46,9 @@ func TestIssue(t *testing.T) {
 			}
 			if cert.Subject.CommonName != tt.req.Name {
 				t.Errorf("CN %q, want %q", cert.Subject.CommonName, tt.req.Name)
+			}
+			if pki.IsOperator(cert) != tt.req.Operator {
+				t.Errorf("IsOperator %v, want %v", pki.IsOperator(cert), tt.req.Operator)
 			}
 			for _, u := range tt.usages {
 				if _, err := cert.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{u}, CurrentTime: now}); err != nil {
