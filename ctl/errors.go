@@ -104,6 +104,10 @@ func (c *cli) exitCode(ctx context.Context, err error) int {
 		fmt.Fprintln(c.errOut, "Interrupted.")
 		return exitInterrupted
 	case errors.Is(err, registry.ErrUnavailable):
+		if why := c.tlsRefusal(ctx); why != nil {
+			fmt.Fprintf(c.errOut, "Error: %v (flotactl --ca-file, --cert-file, --key-file)\n", why)
+			return exitFailure
+		}
 		fmt.Fprintf(c.errOut, "Error: etcd unreachable at %s (request timeout %s): %v\n", c.endpoints, c.timeout, err)
 		return exitFailure
 	}
@@ -118,4 +122,13 @@ func writeUsageError(w io.Writer, e *usageError) {
 		return
 	}
 	fmt.Fprintln(w, "Run 'flotactl help' for usage.")
+}
+
+// tlsRefusal says whether etcd was unavailable because its TLS refused
+// flotactl, which etcd's client reports only as a timeout.
+func (c *cli) tlsRefusal(ctx context.Context) error {
+	if c.reg == nil {
+		return nil
+	}
+	return c.reg.TLSRefusal(ctx)
 }

@@ -15,20 +15,22 @@ import (
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 
 	"github.com/flota-dev/flota/agent/api"
+	"github.com/flota-dev/flota/pki"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/registry/registrytest"
 )
 
 // TestPKIAndTLS: the certificates flotactl makes secure an embedded etcd;
-// flotactl with its own certificate is served, without one it fails with
-// the error, and nothing is replaced by a second pki command.
+// flotactl with its own certificate is served; without one, or without
+// the CA, it fails saying that etcd's TLS refused it, not that etcd is
+// unreachable; nothing is replaced by a second pki command.
 func TestPKIAndTLS(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := filepath.Join(t.TempDir(), "pki")
 	check(t, runCtl(ctx, nil, "pki-ca", dir), 0, "Wrote "+dir+"/ca.crt and "+dir+"/ca.key\n", "")
 	check(t, runCtl(ctx, nil, "pki-cert", dir, "etcd", "127.0.0.1", "localhost"), 0, "Wrote "+dir+"/etcd.crt and "+dir+"/etcd.key\n", "")
-	check(t, runCtl(ctx, nil, "pki-cert", dir, "operator"), 0, "Wrote "+dir+"/operator.crt and "+dir+"/operator.key\n", "")
+	check(t, runCtl(ctx, nil, "pki-cert", dir, "operator", "--operator"), 0, "Wrote "+dir+"/operator.crt and "+dir+"/operator.key\n", "")
 	if r := runCtl(ctx, nil, "pki-ca", dir); r.code == 0 || !strings.Contains(r.errOut, "ca.crt exists: not replacing it") {
 		t.Errorf("a second pki-ca: exit %d, %q", r.code, r.errOut)
 	}
@@ -50,11 +52,22 @@ func TestPKIAndTLS(t *testing.T) {
 	tls := []string{"--endpoint=" + endpoint, "--ca-file=" + filepath.Join(dir, "ca.crt"),
 		"--cert-file=" + filepath.Join(dir, "operator.crt"), "--key-file=" + filepath.Join(dir, "operator.key")}
 	check(t, runCtl(ctx, nil, append(tls, "list-machines")...), 0, "MACHINE\tIP\tMETADATA\n", "")
-	r := runCtl(ctx, nil, "--endpoint="+endpoint, "--ca-file="+filepath.Join(dir, "ca.crt"), "--request-timeout=2", "list-machines")
-	if r.code == 0 {
-		t.Fatalf("flotactl without a client certificate was served: %q", r.out)
+	for _, tt := range []struct {
+		name  string
+		flags []string
+		why   string
+	}{
+		{"without a certificate", []string{"--ca-file=" + filepath.Join(dir, "ca.crt")}, "certificate required"},
+		{"without the CA", []string{"--cert-file=" + filepath.Join(dir, "operator.crt"), "--key-file=" + filepath.Join(dir, "operator.key")}, "certificate signed by unknown authority"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCtl(ctx, nil, append(append([]string{"--endpoint=" + endpoint, "--request-timeout=1"}, tt.flags...), "list-machines")...)
+			want := "Error: TLS refused by etcd at " + endpoint + ": "
+			if r.code == 0 || !strings.HasPrefix(r.errOut, want) || !strings.Contains(r.errOut, tt.why) || !strings.Contains(r.errOut, "(flotactl --ca-file, --cert-file, --key-file)") {
+				t.Fatalf("exit %d, %q; want non-zero and %q…%q", r.code, r.errOut, want, tt.why)
+			}
+		})
 	}
-	t.Logf("without a certificate: exit %d, %s", r.code, strings.TrimSpace(r.errOut))
 
 	// Roles: the operator may do anything, a machine only its own keys, a
 	// certificate with no user nothing.
@@ -85,12 +98,12 @@ func TestPKIAndTLS(t *testing.T) {
 
 // TestAgentAPIOverTLS: flotactl presents its certificate (--ca-file,
 // --cert-file, --key-file) to an agent API served over https that asks for
-// one, and is refused without it.
+// one, and is refused without it, or with one that is not an operator's.
 func TestAgentAPIOverTLS(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := filepath.Join(t.TempDir(), "pki")
-	for _, args := range [][]string{{"pki-ca", dir}, {"pki-cert", dir, "m1", "127.0.0.1"}, {"pki-cert", dir, "operator"}} {
+	for _, args := range [][]string{{"pki-ca", dir}, {"pki-cert", dir, "m1", "127.0.0.1"}, {"pki-cert", dir, "operator", "--operator"}} {
 		if r := runCtl(ctx, nil, args...); r.code != 0 {
 			t.Fatalf("%v: %s", args, r.errOut)
 		}
@@ -107,15 +120,15 @@ func TestAgentAPIOverTLS(t *testing.T) {
 	}
 	serverTLS.Certificates = []tls.Certificate{pair}
 	log := &commandLog{}
-	srv := httptest.NewUnstartedServer(api.NewServer(func(u string) bool { return u == "x.service" }, log, api.DefaultLimits(), slog.New(slog.DiscardHandler)).Handler())
+	srv := httptest.NewUnstartedServer(api.OperatorsOnly(api.NewServer(func(u string) bool { return u == "x.service" }, log, api.DefaultLimits(), slog.New(slog.DiscardHandler)).Handler()))
 	srv.TLS = serverTLS
 	srv.StartTLS()
 	defer srv.Close()
 	m := registry.Machine{ID: "m1", API: srv.URL}
-	ask := func(cert bool) (int, string, error) {
+	ask := func(cert string) (int, string, error) {
 		cfg := registry.Config{CAFile: filepath.Join(dir, "ca.crt")}
-		if cert {
-			cfg.CertFile, cfg.KeyFile = filepath.Join(dir, "operator.crt"), filepath.Join(dir, "operator.key")
+		if cert != "" {
+			cfg.CertFile, cfg.KeyFile = pki.Files(dir, cert)
 		}
 		tc, err := registry.TLSConfig(cfg)
 		if err != nil {
@@ -126,10 +139,13 @@ func TestAgentAPIOverTLS(t *testing.T) {
 		code, err := c.agentGet(ctx, m, "/v1/units/x.service/status", nil, &out)
 		return code, out.String(), err
 	}
-	if code, out, err := ask(true); err != nil || code != 3 || !strings.Contains(out, "● x.service") {
+	if code, out, err := ask("operator"); err != nil || code != 3 || !strings.Contains(out, "● x.service") {
 		t.Fatalf("with a certificate: exit %d, %q, %v", code, out, err)
 	}
-	if _, _, err := ask(false); err == nil {
+	if _, _, err := ask("m1"); err == nil || !strings.Contains(err.Error(), `"m1" is not one`) {
+		t.Fatalf("with a machine's certificate: %v, want a refusal saying it is not an operator's", err)
+	}
+	if _, _, err := ask(""); err == nil {
 		t.Fatal("the agent API answered a caller without a certificate")
 	}
 }

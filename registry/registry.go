@@ -56,6 +56,8 @@ type Registry struct {
 	cli       *clientv3.Client
 	k         keys
 	endpoints string
+	eps       []string    // the endpoints, one by one
+	tls       *tls.Config // what the client presents to etcd (nil: no TLS files)
 	txnOps    int
 	requests  atomic.Int64
 	txns      atomic.Int64
@@ -87,6 +89,7 @@ func Connect(cfg Config) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.eps, r.tls = cfg.Endpoints, tlsCfg
 	dial := cfg.DialTimeout
 	if dial == 0 {
 		dial = 5 * time.Second
