@@ -162,7 +162,7 @@ func sharedCluster(mode string) (*cluster, error) {
 	if _, err := c.harness("host", "start", "--engine=false", "--serve-images="+exportDir(), "--agent-api="+imagesAPI); err != nil {
 		return nil, err
 	}
-	if _, err := c.harness(append([]string{"up", fmt.Sprint(machines)}, plainMetadata()...)...); err != nil {
+	if _, err := c.harness(append([]string{"up", fmt.Sprint(machines)}, plainMetadata(machines)...)...); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -177,12 +177,13 @@ func sharedCluster(mode string) (*cluster, error) {
 // than machines, which rack=rN cannot give. A key of its own, not a change
 // to rack, so every other test sees the metadata it always saw. Set here,
 // not by FLOTA_METADATA_<NAME> in the environment, so that it reaches only
-// the plain cluster's `up`: the HA cluster's machines, and the machines
-// tests add later (TestSeedStory's flota-m4...), keep the harness's default
-// and have no pod.
-func plainMetadata() []string {
+// the `up` of the plain cluster and of the secured one (its first n
+// machines: TestSecuredCluster runs TestLabels there): the HA cluster's
+// machines, and the machines tests add later (TestSeedStory's
+// flota-m4...), keep the harness's default and have no pod.
+func plainMetadata(n int) []string {
 	var flags []string
-	for i := 1; i <= machines; i++ {
+	for i := 1; i <= n; i++ {
 		flags = append(flags, "--meta", fmt.Sprintf("flota-m%d=zone=dmz,rack=r%d,pod=%s", i, i, podOf(i)))
 	}
 	return flags

@@ -12,8 +12,12 @@ import (
 // keeps running where it ran, with the same main PID. The labels are reset
 // at the end: the cluster is shared, and its flags' metadata is what the
 // other tests count on.
-func TestLabels(t *testing.T) {
-	c := up(t)
+//
+// TestSecuredCluster runs it on the secured cluster too: flotactl label is
+// an operator's write, the engine's read.
+func TestLabels(t *testing.T) { labels(t, up(t)) }
+
+func labels(t *testing.T, c *cluster) {
 	m1, m2 := c.machineID(t, "flota-m1"), c.machineID(t, "flota-m2")
 	c.destroyAtEnd(t, "lbl-zone.service", "lbl-rack.service", "lbl-label.service", "lbl-free.service")
 	t.Cleanup(func() {

@@ -44,7 +44,7 @@ func (c *cluster) makePKI() error {
 		certs[fmt.Sprintf("flota-m%d", i)] = []string{fmt.Sprintf("10.77.0.%d", 10+i)}
 	}
 	for name, hosts := range certs {
-		cert, key, err := ca.Issue(pki.Request{Name: name, Hosts: hosts, Valid: 24 * time.Hour}, now)
+		cert, key, err := ca.Issue(pki.Request{Name: name, Hosts: hosts, Valid: 24 * time.Hour, Operator: name == "operator"}, now)
 		if err != nil {
 			return err
 		}
@@ -69,7 +69,7 @@ func (c *cluster) upSecure() error {
 	if _, err := c.harness("host", "start"); err != nil {
 		return err
 	}
-	if _, err := c.harness("up", fmt.Sprint(securedMachines)); err != nil {
+	if _, err := c.harness(append([]string{"up", fmt.Sprint(securedMachines)}, plainMetadata(securedMachines)...)...); err != nil {
 		return err
 	}
 	root, err := c.registryAs("root")
@@ -108,7 +108,8 @@ func (c *cluster) registryAs(name string) (*registry.Registry, error) {
 // through its machine's API; a machine's certificate cannot write another
 // machine's keys, nor any unit, nor delete another's record (the attempts
 // fail and change nothing); the agent API refuses a caller without a
-// certificate, or with another CA's, and serves the operator's.
+// certificate, with another CA's or with a machine's, and serves the
+// operator's. Then some of the plain cluster's tests run on it.
 func TestSecuredCluster(t *testing.T) {
 	requireHarness(t)
 	c, err := sharedCluster(modeSecure)
@@ -178,28 +179,38 @@ func TestSecuredCluster(t *testing.T) {
 
 	// The agent API over TLS.
 	url := "https://" + at.ip + ":4920/v1/units/sec-tls.service/status"
-	get := func(cfg registry.Config) (int, error) {
+	get := func(cfg registry.Config) (int, string, error) {
 		tc, err := registry.TLSConfig(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp, err := (&http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: tc}}).Get(url)
 		if err != nil {
-			return 0, err
+			return 0, "", err
 		}
 		defer resp.Body.Close()
-		_, _ = io.Copy(io.Discard, resp.Body)
-		return resp.StatusCode, nil
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body), nil
 	}
 	caFile := filepath.Join(c.pki, "ca.crt")
 	oc, ok := pki.Files(c.pki, "operator")
-	if code, err := get(registry.Config{CAFile: caFile, CertFile: oc, KeyFile: ok}); err != nil || code != http.StatusOK {
-		t.Errorf("the agent API with the operator's certificate: %d, %v", code, err)
+	if code, body, err := get(registry.Config{CAFile: caFile, CertFile: oc, KeyFile: ok}); err != nil || code != http.StatusOK || !strings.Contains(body, "sec-tls.service") {
+		t.Errorf("the agent API with the operator's certificate: %d %q, %v", code, body, err)
 	}
-	if _, err := get(registry.Config{CAFile: caFile}); err == nil {
+	// The other machine's certificate: one of the CA (it fetches images
+	// with it), but not an operator's.
+	other := "flota-m1"
+	if c.machineName(t, at.ip) == "flota-m1" {
+		other = "flota-m2"
+	}
+	mc, mk := pki.Files(c.pki, other)
+	if code, body, err := get(registry.Config{CAFile: caFile, CertFile: mc, KeyFile: mk}); err != nil || code != http.StatusForbidden || !strings.Contains(body, `"`+other+`" is not one`) {
+		t.Errorf("the agent API with %s's certificate: %d %q, %v; want 403 saying it is not an operator's", other, code, body, err)
+	}
+	if _, _, err := get(registry.Config{CAFile: caFile}); err == nil {
 		t.Error("the agent API served a caller without a certificate")
 	}
-	other := t.TempDir()
+	otherCA := t.TempDir()
 	oca, err := pki.NewCA("other-ca", time.Hour, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -208,11 +219,17 @@ func TestSecuredCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := pki.Write(other, "intruder", ic, ik); err != nil {
+	if err := pki.Write(otherCA, "intruder", ic, ik); err != nil {
 		t.Fatal(err)
 	}
-	icf, ikf := pki.Files(other, "intruder")
-	if _, err := get(registry.Config{CAFile: caFile, CertFile: icf, KeyFile: ikf}); err == nil {
+	icf, ikf := pki.Files(otherCA, "intruder")
+	if _, _, err := get(registry.Config{CAFile: caFile, CertFile: icf, KeyFile: ikf}); err == nil {
 		t.Error("the agent API served a caller with another CA's certificate")
 	}
+
+	// Tests of the plain cluster that need no more than two machines, run
+	// with every client under its role.
+	t.Run("TestUnitFileChanges", func(t *testing.T) { unitFileChanges(t, c) })
+	t.Run("TestLabels", func(t *testing.T) { labels(t, c) })
+	t.Run("TestMachinesOwnUnits", func(t *testing.T) { machinesOwnUnits(t, c) })
 }

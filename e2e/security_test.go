@@ -8,6 +8,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/flota-dev/flota/registry"
 )
 
 // TestMachinesOwnUnits: flota units named like units a machine has of its
@@ -18,8 +23,12 @@ import (
 // machine's own units keep running with their files untouched, no runtime
 // link of flota's shadows them, and destroying the flota units stops
 // nothing on flota-m1.
-func TestMachinesOwnUnits(t *testing.T) {
-	c := up(t)
+//
+// TestSecuredCluster runs it on the secured cluster too, where each
+// machine publishes what it refuses with its own machine's role.
+func TestMachinesOwnUnits(t *testing.T) { machinesOwnUnits(t, up(t)) }
+
+func machinesOwnUnits(t *testing.T, c *cluster) {
 	m1 := c.machineID(t, "flota-m1")
 	own := []string{"sec-own.service", "sec-own2.service"}
 	for _, name := range own {
@@ -74,9 +83,12 @@ func TestMachinesOwnUnits(t *testing.T) {
 }
 
 // TestAgentAPIFollowCap: one caller gets at most 8 journal -f streams of a
-// machine at once (--api-max-follows-per-caller); the 9th is refused with
-// the cap and its flag named, the machine runs one journalctl per stream
-// admitted and none once their callers go.
+// machine at once (--api-max-follows-per-caller); the 9th to the 200th
+// are refused with the cap and its flag named, the machine runs one
+// journalctl per stream admitted and none once their callers go, and
+// flotad's memory (its service's cgroup, journalctls included) grows by
+// what 8 streams cost. Before the caps, 200 streams started 110 journalctl
+// processes, 820 MiB.
 func TestAgentAPIFollowCap(t *testing.T) {
 	c := up(t)
 	c.destroyAtEnd(t, "sec-follow.service")
@@ -102,6 +114,15 @@ func TestAgentAPIFollowCap(t *testing.T) {
 		}
 		return resp
 	}
+	memory := func() int64 {
+		out := c.exec(t, m, "systemctl", "show", "-p", "MemoryCurrent", "--value", "flotad.service")
+		n, err := strconv.ParseInt(strings.TrimSpace(out), 10, 64)
+		if err != nil {
+			t.Fatalf("flotad.service's MemoryCurrent on %s: %q", m, out)
+		}
+		return n
+	}
+	before := memory()
 	for i := range 8 {
 		resp := open()
 		defer resp.Body.Close()
@@ -109,16 +130,26 @@ func TestAgentAPIFollowCap(t *testing.T) {
 			t.Fatalf("stream %d: status %d, want 200", i+1, resp.StatusCode)
 		}
 	}
-	resp := open()
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(string(body), "too many journal -f streams from ") || !strings.Contains(string(body), ": 8 at once (flotad --api-max-follows-per-caller)") {
-		t.Fatalf("9th stream: status %d %q, want 429 naming the per-caller cap", resp.StatusCode, body)
+	for i := 8; i < 200; i++ {
+		resp := open()
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(string(body), "too many journal -f streams from ") || !strings.Contains(string(body), ": 8 at once (flotad --api-max-follows-per-caller)") {
+			t.Fatalf("stream %d: status %d %q, want 429 naming the per-caller cap", i+1, resp.StatusCode, body)
+		}
 	}
 	eventually(t, 10*time.Second, "8 journalctl processes on "+m, func() (bool, string) {
 		n := journalctls()
 		return n == 8, strconv.Itoa(n)
 	})
+	// 8 journalctls of 7–8 MiB each, and flotad's share; 200 would be
+	// 1.5 GiB.
+	const bound = 8*16<<20 + 32<<20
+	grown := memory() - before
+	t.Logf("flotad.service on %s: %d MiB before, +%d MiB with 8 streams open and 192 refused", m, before>>20, grown>>20)
+	if grown > bound {
+		t.Errorf("flotad.service grew by %d MiB with 8 streams, want at most %d MiB", grown>>20, bound>>20)
+	}
 	cancel()
 	eventually(t, 10*time.Second, "no journalctl left on "+m, func() (bool, string) {
 		n := journalctls()
@@ -162,4 +193,53 @@ Volume=sec-userns:/data
 	if owner := c.exec(t, m, "stat", "-c", "%u", "/var/lib/flota/volumes/sec-userns/f"); owner != "0" {
 		t.Errorf("the file the container's root wrote in its volume is owned by UID %s on %s, want 0 (an idmapped volume)", owner, m)
 	}
+}
+
+// TestMachineRecordRestored: a machine's record deleted behind its back
+// (here by a client of the plain cluster, which has no roles) is written
+// back by its agent, under its lease, once the engine moves its units away
+// (it used to stay deleted for as long as the lease lived, 39 s, the
+// machine invisible to the engine).
+func TestMachineRecordRestored(t *testing.T) {
+	c := up(t)
+	c.destroyAtEnd(t, "sec-record.service")
+	c.must(t, "start", unitFile(t, "sec-record.service", sleeper+"\n[X-Fleet]\nMachineMetadata=pod=a\n"))
+	at := c.activeOn(t, "sec-record.service", 30*time.Second)
+	m := c.machineName(t, at.ip)
+	id := c.machineID(t, m)
+	cli, err := clientv3.New(clientv3.Config{Endpoints: c.endpoints, DialTimeout: 3 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	key := registry.DefaultPrefix + "cluster/machines/" + id
+	was, err := cli.Get(ctx, key)
+	if err != nil || len(was.Kvs) != 1 {
+		t.Fatalf("%s's record: %v, %v", m, was, err)
+	}
+	del, err := cli.Delete(ctx, key)
+	if err != nil || del.Deleted != 1 {
+		t.Fatalf("delete %s's record: %v, %v", m, del, err)
+	}
+	t0 := time.Now()
+	for wr := range cli.Watch(ctx, key, clientv3.WithRev(del.Header.Revision+1)) {
+		for _, ev := range wr.Events {
+			if ev.Type == clientv3.EventTypePut && string(ev.Kv.Value) == string(was.Kvs[0].Value) && ev.Kv.Lease == was.Kvs[0].Lease {
+				d := time.Since(t0)
+				t.Logf("%s's record back %v after it was deleted", m, d.Round(time.Millisecond))
+				if d > 5*time.Second {
+					t.Errorf("%s's record back only %v after it was deleted, want within 5 s", m, d)
+				}
+				// Where the unit runs now (the engine moves the units of
+				// a machine whose record went, as for any machine gone).
+				to := c.activeName(t, "sec-record.service", 30*time.Second)
+				t.Logf("sec-record.service ran on %s, runs on %s", m, to)
+				return
+			}
+			t.Logf("meanwhile: %s %q", ev.Type, ev.Kv.Value)
+		}
+	}
+	t.Fatalf("%s's record was not written back within 30 s", m)
 }

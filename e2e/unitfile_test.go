@@ -13,8 +13,11 @@ import (
 // same name placed again with other content runs that content, and a unit
 // systemd held as not-found (another unit wants it) is found once its file
 // is linked.
-func TestUnitFileChanges(t *testing.T) {
-	c := up(t)
+//
+// TestSecuredCluster runs it on the secured cluster too.
+func TestUnitFileChanges(t *testing.T) { unitFileChanges(t, up(t)) }
+
+func unitFileChanges(t *testing.T, c *cluster) {
 	c.destroyAtEnd(t, "edit.service", "late.service")
 	dir := t.TempDir()
 	show := func(m, prop, name string) string {
