@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,37 +23,27 @@ import (
 // securedMachines is the secured cluster's size.
 const securedMachines = 2
 
-// makePKI writes the secured cluster's certificates, as README's "Securing
-// a cluster" steps make them: a CA; the host etcd's, for its addresses; an
-// operator's and root's; and one per machine, for the address the harness
-// gives flota-mN (10.77.0.(10+N)). The machines read them at /etc/flota/pki.
+// makePKI writes the secured cluster's certificates with the commands of
+// README's "Securing a cluster": a CA; the host etcd's, for its addresses;
+// an operator's and root's; and one per machine, for the address the
+// harness gives flota-mN (10.77.0.(10+N)). The machines read them at
+// /etc/flota/pki.
 func (c *cluster) makePKI() error {
 	dir, err := os.MkdirTemp("", "flota-e2e-pki-")
 	if err != nil {
 		return err
 	}
-	now := time.Now()
-	ca, err := pki.NewCA("flota-ca", 24*time.Hour, now)
-	if err != nil {
-		return err
-	}
-	if err := pki.Write(dir, "ca", ca.Cert, ca.Key); err != nil {
-		return err
-	}
-	certs := map[string][]string{"etcd": {"10.77.0.1", "127.0.0.1"}, "operator": nil, "root": nil}
-	for i := 1; i <= securedMachines; i++ {
-		certs[fmt.Sprintf("flota-m%d", i)] = []string{fmt.Sprintf("10.77.0.%d", 10+i)}
-	}
-	for name, hosts := range certs {
-		cert, key, err := ca.Issue(pki.Request{Name: name, Hosts: hosts, Valid: 24 * time.Hour, Operator: name == "operator"}, now)
-		if err != nil {
-			return err
-		}
-		if err := pki.Write(dir, name, cert, key); err != nil {
-			return err
-		}
-	}
 	c.pki = dir
+	steps := [][]string{{"pki-ca", dir}, {"pki-cert", dir, "etcd", "10.77.0.1", "127.0.0.1"},
+		{"pki-cert", dir, "operator", "--operator"}, {"pki-cert", dir, "root"}}
+	for i := 1; i <= securedMachines; i++ {
+		steps = append(steps, []string{"pki-cert", dir, fmt.Sprintf("flota-m%d", i), fmt.Sprintf("10.77.0.%d", 10+i)})
+	}
+	for _, args := range steps {
+		if _, err := c.flotactl(args...); err != nil {
+			return err
+		}
+	}
 	c.endpoints = []string{"https://127.0.0.1:2379"}
 	c.env = []string{"FLOTA_HARNESS_PKI=" + dir, "FLOTA_HARNESS_BIND_RO=" + dir + ":/etc/flota/pki",
 		"FLOTA_HARNESS_ENGINE=false", // the host runs the engine: a machine's role is its machine's keys alone
@@ -61,10 +52,27 @@ func (c *cluster) makePKI() error {
 	return nil
 }
 
+// flotactl runs flotactl with args, outside any test (the cluster's own
+// set-up), and returns its output or an error with its stderr.
+func (c *cluster) flotactl(args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(c.bin, "flotactl"), args...)
+	cmd.Env = append(os.Environ(), c.env...)
+	var errOut strings.Builder
+	cmd.Stderr = &errOut
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("flotactl %s: %w: %s", strings.Join(args, " "), err, errOut.String())
+	}
+	return string(out), nil
+}
+
 // upSecure brings the secured cluster up: the host's etcd over TLS with
-// its engine, the machines, then the roles (each machine's certificate its
-// own machine's keys, the host's the engine's, the operator everything)
-// and etcd's authentication on.
+// its engine, the machines, then, as README says, the roles with flotactl
+// auth-grant (each machine's certificate its own machine's keys, the
+// host's the engine's, the operator everything) and etcd's authentication
+// on with flotactl auth-enable, both with root's certificate.
 func (c *cluster) upSecure() error {
 	if _, err := c.harness("host", "start"); err != nil {
 		return err
@@ -72,28 +80,23 @@ func (c *cluster) upSecure() error {
 	if _, err := c.harness(append([]string{"up", fmt.Sprint(securedMachines)}, plainMetadata(securedMachines)...)...); err != nil {
 		return err
 	}
-	root, err := c.registryAs("root")
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	grants := map[string][]string{"etcd": {registry.RoleEngine}, "operator": {registry.RoleOperator}}
+	cert, key := pki.Files(c.pki, "root")
+	root := []string{"--endpoint=" + c.endpoints[0], "--ca-file=" + filepath.Join(c.pki, "ca.crt"), "--cert-file=" + cert, "--key-file=" + key}
+	grants := [][]string{{"auth-grant", "operator", "operator"}, {"auth-grant", "etcd", "engine"}}
 	for i := 1; i <= securedMachines; i++ {
 		m := fmt.Sprintf("flota-m%d", i)
 		out, err := c.harness("exec", m, "cat", "/etc/machine-id")
 		if err != nil {
 			return err
 		}
-		grants[m] = []string{registry.RoleMachine(strings.TrimSpace(out))}
+		grants = append(grants, []string{"auth-grant", m, "machine=" + strings.TrimSpace(out)})
 	}
-	for user, roles := range grants {
-		if err := root.Grant(ctx, user, roles...); err != nil {
+	for _, args := range append(grants, []string{"auth-enable"}) {
+		if _, err := c.flotactl(append(root, args...)...); err != nil {
 			return err
 		}
 	}
-	return root.EnableAuth(ctx)
+	return nil
 }
 
 // registryAs is a Registry on the secured cluster with name's certificate.
