@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,7 +21,9 @@ import (
 // TestDaemonTLS runs a flotad whose embedded etcd serves TLS with client
 // certificates, made with flotactl pki-ca and pki-cert: its own agent and
 // engine reach it with the member's certificate, and flotactl with an
-// operator's lists the machine; flotactl without one is not served.
+// operator's lists the machine; flotactl without one is not served. Its
+// agent API, over TLS, serves units to the operator's certificate only,
+// and --serve-images to another machine's too.
 func TestDaemonTLS(t *testing.T) {
 	const id = "5e5b7d9f1a2c4e6b8d0f1a3c5e7b9d1f"
 	dir := filepath.Join(t.TempDir(), "pki")
@@ -29,10 +32,18 @@ func TestDaemonTLS(t *testing.T) {
 		code := ctl.Main(context.Background(), args, func(string) string { return "" }, strings.NewReader(""), &out, &errOut)
 		return code, out.String(), errOut.String()
 	}
-	for _, args := range [][]string{{"pki-ca", dir}, {"pki-cert", dir, "etcd", "127.0.0.1"}, {"pki-cert", dir, "operator", "--operator"}} {
+	for _, args := range [][]string{{"pki-ca", dir}, {"pki-cert", dir, "etcd", "127.0.0.1"}, {"pki-cert", dir, "operator", "--operator"},
+		{"pki-cert", dir, "m2", "127.0.0.2"}} {
 		if code, _, errOut := ctl(args...); code != 0 {
 			t.Fatalf("flotactl %v: exit %d: %s", args, code, errOut)
 		}
+	}
+	images := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(images, "web_1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(images, "web_1", "chain.json"), []byte(`{"layers":[]}`), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	endpoint := fmt.Sprintf("https://127.0.0.1:%d", registrytest.FreePort(t))
 	apiPort := registrytest.FreePort(t)
@@ -43,7 +54,7 @@ func TestDaemonTLS(t *testing.T) {
 		"--etcd-server-ca-file=" + filepath.Join(dir, "ca.crt"),
 		"--machine-ttl=2s", "--systemd=false", fmt.Sprintf("--agent-api=127.0.0.1:%d", apiPort),
 		"--agent-api-cert-file=" + filepath.Join(dir, "etcd.crt"), "--agent-api-key-file=" + filepath.Join(dir, "etcd.key"),
-		"--agent-api-ca-file=" + filepath.Join(dir, "ca.crt"),
+		"--agent-api-ca-file=" + filepath.Join(dir, "ca.crt"), "--serve-images=" + images,
 	}
 	exited, exitCode, _, _ := runFlotad(t, args)
 	reg, err := registry.Connect(registry.Config{Endpoints: []string{endpoint}, CAFile: filepath.Join(dir, "ca.crt"),
@@ -116,6 +127,21 @@ func TestDaemonTLS(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), `"etcd" is not one`) {
 		t.Fatalf("the agent API answered the member's certificate %d %q, want 403: not an operator's", resp.StatusCode, body)
+	}
+	// Another machine's certificate (not an operator's) fetches images,
+	// as its --image-source does.
+	resp, err = client("m2").Get(api + "/images/web_1/chain.json")
+	if err != nil {
+		t.Fatalf("images with a machine's certificate: %v", err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != `{"layers":[]}` {
+		t.Fatalf("images with a machine's certificate: %d %q, want 200 and the chain", resp.StatusCode, body)
+	}
+	if resp, err := client("").Get(api + "/images/web_1/chain.json"); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the agent API served images to a caller without a certificate: %d", resp.StatusCode)
 	}
 	if resp, err := client("").Get(api + "/v1/units/x.service/status"); err == nil {
 		resp.Body.Close()
