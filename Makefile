@@ -2,7 +2,7 @@
 GO      ?= go
 BIN     := bin
 VERSION ?= 0.1.0-dev
-LDFLAGS := -X github.com/flota-dev/flota/ctl.Version=$(VERSION)
+LDFLAGS := -X github.com/flota-dev/flota/ctl.Version=$(VERSION) -X github.com/flota-dev/flota/daemon.Version=$(VERSION)
 
 .PHONY: build deps demo demo-local test bench scale lint fuzz clean
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/flota-dev/flota/clock"
@@ -55,6 +56,8 @@ type Config struct {
 	// units that stop on disconnect (default DefaultFenceLead, at most a
 	// third of TTL).
 	FenceLead time.Duration
+	// Observer is told of passes and pulls, for metrics (default: none).
+	Observer Observer
 	// RecordCheck is how often the Agent reads its machine's record and
 	// writes it back if something else deleted or changed it (default
 	// DefaultRecordCheck; negative: only when units leave the machine).
@@ -81,6 +84,10 @@ type Agent struct {
 	placements map[string]registry.Placement // unit -> placement on this machine
 	read       bool                          // placements were read at least once
 	changed    chan struct{}                 // closed and replaced on every change
+
+	registered atomic.Bool   // a registration is live now
+	first      chan struct{} // closed at the first registration
+	firstOnce  sync.Once
 }
 
 // New returns an Agent for the machine cfg describes.
@@ -97,7 +104,7 @@ func New(store Store, cfg Config, log *slog.Logger) *Agent {
 	if cfg.RecordCheck == 0 {
 		cfg.RecordCheck = DefaultRecordCheck
 	}
-	a := &Agent{store: store, cfg: cfg, log: log, placements: map[string]registry.Placement{}, changed: make(chan struct{})}
+	a := &Agent{store: store, cfg: cfg, log: log, placements: map[string]registry.Placement{}, changed: make(chan struct{}), first: make(chan struct{})}
 	if cfg.Systemd != nil {
 		a.drv = newDriver(cfg.Systemd, store.File, a.snapshot, cfg, log)
 		set := a.drv.setFenced
@@ -172,6 +179,9 @@ func (a *Agent) session(ctx context.Context) error {
 		defer a.fuse.follow(nil)
 	}
 	a.log.Info("machine registered", "machine", m.ID, "ip", m.IP, "metadata", m.Metadata)
+	a.registered.Store(true)
+	defer a.registered.Store(false)
+	a.firstOnce.Do(func() { close(a.first) })
 	if a.drv != nil {
 		a.drv.setPublisher(presence) // a new lease holds no state rows: publish all
 		defer a.drv.setPublisher(nil)
@@ -284,3 +294,10 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	}
 }
+
+// Registered says whether the machine's registration is live now: its
+// lease kept alive, its record published.
+func (a *Agent) Registered() bool { return a.registered.Load() }
+
+// FirstRegistered is closed once the machine first registered.
+func (a *Agent) FirstRegistered() <-chan struct{} { return a.first }

@@ -211,6 +211,7 @@ func (d *driver) pull(ctx context.Context, img string) {
 	start := time.Now()
 	d.log.Info("pulling image", "image", img)
 	err := d.rt.Pull(ctx, img)
+	d.obs.Pulled(time.Since(start), err)
 	p := &d.pulls
 	p.mu.Lock()
 	delete(p.running, img)

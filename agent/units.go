@@ -29,6 +29,7 @@ type driver struct {
 	machine    string
 	debounce   time.Duration
 	resync     time.Duration
+	obs        Observer
 	log        *slog.Logger
 
 	mu     sync.Mutex
@@ -75,9 +76,12 @@ func newDriver(sd Systemd, file func(context.Context, unit.Hash) ([]byte, error)
 	if cfg.Debounce <= 0 {
 		cfg.Debounce = 10 * time.Millisecond
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
+	}
 	return &driver{
 		sd: sd, rt: cfg.Containers, file: file, placements: placements, machine: cfg.MachineID,
-		debounce: cfg.Debounce, resync: cfg.Resync, log: log,
+		debounce: cfg.Debounce, resync: cfg.Resync, obs: cfg.Observer, log: log,
 		kick:  make(chan struct{}, 1),
 		cache: map[unit.Hash][]byte{}, mem: Memory{}.clone(), status: map[string]UnitStatus{},
 		published: map[string]registry.UnitState{}, templates: map[string]bool{},
@@ -166,7 +170,10 @@ func (d *driver) run(ctx context.Context) error {
 			if !read {
 				continue // never act before the Placements were read once
 			}
-			if err := d.pass(ctx, ps, full, dirty); err != nil {
+			t0 := time.Now()
+			err := d.pass(ctx, ps, full, dirty)
+			d.obs.Reconciled(time.Since(t0), err)
+			if err != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}

@@ -140,7 +140,7 @@ func TestMainEmbeddedEtcdErrors(t *testing.T) {
 			var stderr bytes.Buffer
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			code := Main(ctx, args, envOf(tt.env), &stderr)
+			code := Main(ctx, args, envOf(tt.env), io.Discard, &stderr)
 			if code != tt.code || stderr.String() != tt.stderr {
 				t.Errorf("exit %d, stderr %q\nwant exit %d, stderr %q", code, stderr.String(), tt.code, tt.stderr)
 			}
@@ -170,7 +170,10 @@ type flotadProc struct {
 func startFlotad(t *testing.T, name string, args []string) *flotadProc {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &flotadProc{t: t, name: name, args: args, cancel: cancel, exited: make(chan struct{}), logs: &syncBuffer{}}
-	go func() { defer close(p.exited); p.exit = Main(ctx, args, func(string) string { return "" }, p.logs) }()
+	go func() {
+		defer close(p.exited)
+		p.exit = Main(ctx, args, func(string) string { return "" }, io.Discard, p.logs)
+	}()
 	t.Cleanup(func() {
 		p.stop()
 		if t.Failed() {

@@ -53,6 +53,7 @@ type Config struct {
 	Engine              bool
 	Agent               bool
 	AgentAPI            string
+	ShowVersion         bool // --version: print it and exit
 	APIMaxFollows       int
 	APIFollowsPerCaller int
 	APITimeout          time.Duration
@@ -103,6 +104,7 @@ func flags(fs *pflag.FlagSet, c *Config) {
 	fs.IntVar(&c.RebalanceLoadGap, "rebalance-load-gap", 0, "engine: also move units for load, within the same rate, off a machine holding at least this many units more than the machine a unit would go to (2 or more); 0: never for load alone; the same on every flotad")
 	fs.DurationVar(&c.Resync, "engine-resync", 5*time.Minute, "period of the engine's safety-net full reload")
 	fs.BoolVar(&c.Engine, "engine", true, "run the engine (it leads only when elected)")
+	fs.BoolVar(&c.ShowVersion, "version", false, "print flotad's version and exit")
 	fs.BoolVar(&c.Agent, "agent", true, "run the agent for this machine")
 	fs.BoolVar(&c.Systemd, "systemd", true, "let the agent run placed units on this machine's systemd, over the system bus ($DBUS_SYSTEM_BUS_ADDRESS, else /run/dbus/system_bus_socket); flotad exits if it cannot reach it. false: register and follow placements only, running no unit")
 	fs.StringVar(&c.UnitDir, "unit-dir", "/run/flota/units", "where the agent writes the unit files it links into systemd; every file there is one of its units")
@@ -173,8 +175,8 @@ func parse(args []string, env func(string) string, stderr io.Writer) (*Config, *
 	}
 	var err error
 	fs.VisitAll(func(f *pflag.Flag) {
-		if err != nil || set[f.Name] || f.Name == "config" {
-			return
+		if err != nil || set[f.Name] || f.Name == "config" || f.Name == "version" {
+			return // --version is a command-line request, not a setting
 		}
 		v, variable, ok := fromEnv(f.Name)
 		src := "environment variable " + variable

@@ -194,7 +194,7 @@ func TestMainUsage(t *testing.T) {
 			var stderr bytes.Buffer
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			code := Main(ctx, tt.args, envOf(tt.env), &stderr)
+			code := Main(ctx, tt.args, envOf(tt.env), io.Discard, &stderr)
 			got := stderr.String()
 			ok := got == tt.stderr
 			if p, cut := strings.CutSuffix(tt.stderr, "…"); cut {
@@ -216,7 +216,7 @@ func TestMainWithoutSystemBus(t *testing.T) {
 	var stderr bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	code := Main(ctx, append([]string{"--machine-id=m1"}, isolated(t)...), envOf(nil), &stderr)
+	code := Main(ctx, append([]string{"--machine-id=m1"}, isolated(t)...), envOf(nil), io.Discard, &stderr)
 	got := stderr.String()
 	if code != 1 || !strings.HasPrefix(got, "flotad: connect to systemd on "+bus+": ") || !strings.Contains(got, "--systemd=false") {
 		t.Errorf("exit %d, stderr %q\nwant exit 1 and an error naming %s and --systemd=false", code, got, bus)

@@ -21,14 +21,24 @@ import (
 	"github.com/flota-dev/flota/agent/subvol"
 	"github.com/flota-dev/flota/agent/systemd"
 	"github.com/flota-dev/flota/engine"
+	"github.com/flota-dev/flota/metrics"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
 )
 
+// Version is flotad's version. It is set at link time
+// (-ldflags "-X github.com/flota-dev/flota/daemon.Version=1.2.3") and never
+// changed at run time.
+var Version = "0.1.0-dev"
+
 // Main runs flotad with args until ctx ends and returns its exit code.
-func Main(ctx context.Context, args []string, env func(string) string, stderr io.Writer) int {
+func Main(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) int {
 	c, _, err := parse(args, env, stderr)
 	if errors.Is(err, pflag.ErrHelp) {
+		return 0
+	}
+	if err == nil && c.ShowVersion {
+		fmt.Fprintf(stdout, "flotad version %s\n", Version)
 		return 0
 	}
 	if err != nil {
@@ -158,16 +168,21 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 	}
 	defer reg.Close()
 
+	// Its series, for /metrics: the engine's and the agent's, beside the
+	// embedded etcd's and the process's.
+	m := metrics.New(Version)
 	var parts []func(context.Context) error
 	if emb != nil {
 		parts = append(parts, func(ctx context.Context) error { return followMember(ctx, emb, reg, endpoints, log) })
 	}
 	// The engine campaigns and schedules while it leads.
+	var leading func() bool
 	if c.Engine {
 		eng := engine.New(reg, engine.Config{ID: id, LeaderTTL: c.EngineTTL, Resync: c.Resync,
-			MachineTTL: c.MachineTTL, StopMargin: c.StopMargin, Disconnect: disconnect,
+			MachineTTL: c.MachineTTL, StopMargin: c.StopMargin, Disconnect: disconnect, Observer: m,
 			Rebalance: engine.Rebalance{PerMinute: c.RebalancePerMinute, Threshold: c.RebalanceThreshold, LoadGap: c.RebalanceLoadGap}}, log.With("part", "engine"))
 		parts = append(parts, eng.Run)
+		leading = eng.Leading
 	}
 	apiTLS, err := apiServerTLS(c)
 	if err != nil {
@@ -178,12 +193,16 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 		return err
 	}
 	var api http.Handler // what the agent API serves besides images
+	var registered func() bool
+	var ready <-chan struct{} // for systemd: the agent registered, or at once without one
 	// The agent registers this machine and follows its placements.
 	if c.Agent {
 		capacity := machineCapacity(ctx, log, c.ImageStore, c.VolumeRoot, c.DataDir, "/")
 		ag := agent.New(reg, agent.Config{MachineID: id, PublicIP: ip, Metadata: metadata, API: advertise, TTL: c.MachineTTL, Disconnect: disconnect,
-			Capacity: capacity, Systemd: sd, Containers: containers}, log.With("part", "agent"))
+			Capacity: capacity, Systemd: sd, Containers: containers, Observer: m}, log.With("part", "agent"))
 		parts = append(parts, ag.Run)
+		registered = ag.Registered
+		ready = ag.FirstRegistered()
 		// Its API answers flotactl status and journal for units placed here.
 		limits := agentapi.Limits{Follows: c.APIMaxFollows, PerCaller: c.APIFollowsPerCaller, Timeout: c.APITimeout}
 		api = agentapi.NewServer(ag.Placed, agentapi.ExecRunner{}, limits, log.With("part", "agent-api")).Handler()
@@ -193,19 +212,23 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 			api = agentapi.OperatorsOnly(api)
 		}
 	}
-	// The agent API, also for a flotad without agent that serves images.
-	if listen != "" && (api != nil || c.ServeImages != "") {
-		h := agentAPIHandler(api, c.ServeImages)
+	if !c.Agent {
+		now := make(chan struct{})
+		close(now)
+		ready = now
+	}
+	// The agent API, with /metrics and /health: on every flotad with an
+	// agent or images to serve, and on any other given --agent-api.
+	if listen != "" && (api != nil || c.ServeImages != "" || c.AgentAPI != "") {
+		h := m.Requests(apiHandler(agentAPIHandler(api, c.ServeImages), m.Handler(), healthHandler(registered, leading)))
 		if c.ServeImages != "" {
 			log.Info("serving images", "dir", c.ServeImages, "url", advertise+imagesPrefix)
 		}
 		parts = append(parts, func(ctx context.Context) error { return serve(ctx, listen, h, apiTLS) })
 	}
-	if len(parts) == 0 {
-		// Neither engine nor agent, on another etcd: nothing to do.
-		<-ctx.Done()
-		return nil
-	}
+	// systemd hears when flotad is ready (Type=notify) and its watchdog
+	// is fed.
+	parts = append(parts, func(ctx context.Context) error { return notify(ctx, ready, log) })
 	return runAll(ctx, parts)
 }
 

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -47,7 +49,10 @@ func runFlotad(t *testing.T, args []string) (exited <-chan struct{}, code *int, 
 	ctx, cancel := context.WithCancel(context.Background())
 	logs = &syncBuffer{}
 	done, exit := make(chan struct{}), new(int)
-	go func() { defer close(done); *exit = Main(ctx, args, func(string) string { return "" }, logs) }()
+	go func() {
+		defer close(done)
+		*exit = Main(ctx, args, func(string) string { return "" }, io.Discard, logs)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -170,6 +175,36 @@ func TestDaemonSingleMachine(t *testing.T) {
 			t.Fatalf("Layer = %q, %v", data, err)
 		}
 	})
+	ok = ok && t.Run("/metrics and /health", func(t *testing.T) {
+		get := func(path string) (int, string) {
+			t.Helper()
+			resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", apiPort, path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(body)
+		}
+		code, body := get("/metrics")
+		// flota's own series, the embedded etcd's and the process's, in
+		// one scrape; the engine led and placed hello.service.
+		for _, want := range []string{`flota_build_info{version="` + Version + `"} 1`, "flota_engine_leader 1",
+			"flota_engine_placements_total ", `flota_engine_pass_seconds_count{kind="whole"} `,
+			`flota_api_requests_total{code="200",route="/images/"} `, "etcd_server_has_leader 1", "go_goroutines "} {
+			if code != http.StatusOK || !strings.Contains(body, want) {
+				t.Errorf("/metrics: %d, no %q in it", code, want)
+			}
+		}
+		if n := metricValue(body, "flota_engine_placements_total"); n < 1 {
+			t.Errorf("flota_engine_placements_total %v, want at least 1 (hello.service)", n)
+		}
+		code, body = get("/health")
+		want := `{"status":"ok","version":"` + Version + `","agent":"registered","engine":"leading"}` + "\n"
+		if code != http.StatusOK || body != want {
+			t.Errorf("/health: %d %q, want 200 %q", code, body, want)
+		}
+	})
 	if !ok {
 		t.FailNow()
 	}
@@ -197,4 +232,26 @@ func TestDaemonSingleMachine(t *testing.T) {
 			t.Errorf("flotad logged errors:\n%s", l)
 		}
 	})
+}
+
+// metricValue is the value of the first sample of name (no labels) in a
+// Prometheus text exposition, or -1.
+func metricValue(text, name string) float64 {
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err == nil {
+				return f
+			}
+		}
+	}
+	return -1
+}
+
+// TestVersion: flotad --version prints its version and starts nothing.
+func TestVersion(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := Main(t.Context(), []string{"--version"}, func(string) string { return "" }, &out, &errOut); code != 0 || out.String() != "flotad version "+Version+"\n" {
+		t.Fatalf("flotad --version: exit %d, %q %q", code, out.String(), errOut.String())
+	}
 }

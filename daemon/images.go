@@ -69,12 +69,25 @@ const imagesPrefix = "/images/"
 // for other machines' --image-source http://<this machine>:4920/images.
 func agentAPIHandler(api http.Handler, serveImages string) http.Handler {
 	if serveImages == "" {
-		return api
+		return api // nil without an agent
 	}
 	mux := http.NewServeMux()
 	if api != nil {
 		mux.Handle("/", api)
 	}
 	mux.Handle(imagesPrefix, http.StripPrefix(strings.TrimSuffix(imagesPrefix, "/"), runtime.SourceHandler(serveImages)))
+	return mux
+}
+
+// apiHandler is everything flotad serves on its API address: /metrics,
+// /health, and the agent API (nil: none, on a flotad without agent or
+// images).
+func apiHandler(api, metrics, health http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
+	mux.Handle("GET /health", health)
+	if api != nil {
+		mux.Handle("/", api)
+	}
 	return mux
 }

@@ -45,6 +45,9 @@ type Config struct {
 	Disconnect unit.Disconnect
 	// Clock tells the time; default the system's.
 	Clock clock.Clock
+	// Observer is told of leadership, passes and unplaced units, for
+	// metrics (default: none).
+	Observer Observer
 	// Rebalance tunes rebalancing (rebalance.go); the zero value moves
 	// nothing.
 	Rebalance Rebalance
@@ -94,6 +97,7 @@ type Engine struct {
 	decided   atomic.Int64
 	decidedMu sync.Mutex
 	onDecide  chan struct{}
+	leading   atomic.Bool
 }
 
 // New returns an Engine over store.
@@ -109,6 +113,9 @@ func New(store Store, cfg Config, log *slog.Logger) *Engine {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.System{}
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
 	}
 	if cfg.Resync == 0 {
 		cfg.Resync = 5 * time.Minute
@@ -180,7 +187,11 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 		backoff = time.Second
 		e.log.Info("engine leads", "id", e.cfg.ID, "warm", kept.c != nil, "settled", kept.since != nil && kept.since.state != nil)
+		e.leading.Store(true)
+		e.cfg.Observer.Leading(true)
 		err = e.lead(ctx, l, kept)
+		e.leading.Store(false)
+		e.cfg.Observer.Leading(false)
 		resignCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		_ = l.Resign(resignCtx)
 		cancel()
@@ -341,7 +352,7 @@ func (e *Engine) gather(ctx context.Context, updates <-chan registry.ClusterUpda
 // changed units only, and the absences are those of the last pass, as no
 // machine came or went. Otherwise it is whole. A pass whose plan fails to
 // apply leaves no State: etcd may hold part of it.
-func (e *Engine) pass(ctx context.Context, l *registry.Leadership, c *registry.Cluster, absent *absences, since *sinceLast) (registry.Applied, time.Time, error) {
+func (e *Engine) pass(ctx context.Context, l *registry.Leadership, c *registry.Cluster, absent *absences, since *sinceLast) (_ registry.Applied, _ time.Time, err error) {
 	e.passes.Add(1)
 	t0 := time.Now()
 	st := since.state
@@ -390,13 +401,15 @@ func (e *Engine) pass(ctx context.Context, l *registry.Leadership, c *registry.C
 		e.narrowed.Add(1)
 	}
 	units := len(c.Units)
+	defer func() { e.observe(c, plan, next.Whole != "", time.Since(t0), err) }()
 	if plan.Empty() {
 		since.state = next
 		e.log.Debug("engine pass", "revision", c.Revision, "units", units, "machines", len(c.Machines), "changes", 0,
 			"whole", next.Whole, "build", t1.Sub(t0), "schedule", t2.Sub(t1))
 		return registry.Applied{}, plan.Wake, nil
 	}
-	written, err := e.store.Apply(ctx, l, c, plan.Changes)
+	var written registry.Applied
+	written, err = e.store.Apply(ctx, l, c, plan.Changes)
 	if err == nil {
 		e.logMoves(plan.Changes)
 		since.state = next
@@ -542,3 +555,31 @@ func drainReads(c *registry.Cluster) ([]string, []registry.StateKey) {
 	})
 	return machines, slices.Compact(keys)
 }
+
+// observe tells the Observer of a pass: its counts, and the unplaced
+// units as the cluster holds them with the plan's changes over them.
+func (e *Engine) observe(c *registry.Cluster, plan Plan, whole bool, took time.Duration, err error) {
+	put, removed := 0, 0
+	for _, ch := range plan.Changes {
+		put += len(ch.Put)
+		removed += len(ch.Delete)
+	}
+	e.cfg.Observer.Pass(whole, took, len(plan.Changes), put, removed, err)
+	if err != nil {
+		return
+	}
+	records := maps.Clone(c.Unplaced)
+	for _, ch := range plan.Changes {
+		switch {
+		case ch.Unplaced == nil:
+		case ch.Unplaced.IsZero():
+			delete(records, ch.Unit)
+		default:
+			records[ch.Unit] = *ch.Unplaced
+		}
+	}
+	e.cfg.Observer.Unplaced(records)
+}
+
+// Leading says whether this Engine leads now.
+func (e *Engine) Leading() bool { return e.leading.Load() }
