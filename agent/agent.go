@@ -32,6 +32,7 @@ type Config struct {
 	Metadata  map[string]string
 	API       string            // URL of this machine's agent API, advertised in its record
 	Capacity  registry.Capacity // what this machine has, advertised in its record
+	Version   string            // the flotad version, advertised in its record
 	TTL       time.Duration     // lease TTL: how long a silent machine counts as present
 
 	// Systemd is this machine's systemd. Nil: the Agent registers and
@@ -168,7 +169,7 @@ func (a *Agent) follow(ctx context.Context) error {
 func (a *Agent) session(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	m := registry.Machine{ID: a.cfg.MachineID, IP: a.cfg.PublicIP, Metadata: a.cfg.Metadata, API: a.cfg.API, Capacity: a.cfg.Capacity}
+	m := registry.Machine{ID: a.cfg.MachineID, IP: a.cfg.PublicIP, Metadata: a.cfg.Metadata, API: a.cfg.API, Capacity: a.cfg.Capacity, Version: a.cfg.Version}
 	presence, err := a.store.Register(ctx, m, a.cfg.TTL)
 	if err != nil {
 		return err

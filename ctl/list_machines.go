@@ -22,9 +22,10 @@ reported it has ("-" when it did not), e.g. flotactl list-machines
 key set and -k for a key removed ("-" when there are none): which of the
 metadata came from an operator rather than from the flags. DRAIN says
 "draining" while the machine is being drained (flotactl drain) and units are
-still to leave it, "drained" once none is, "-" otherwise.`)
+still to leave it, "drained" once none is, "-" otherwise. VERSION is the
+flotad version the machine's agent runs. -o json prints the rows as JSON.`)
 	cmd.maxArgs = 0
-	keys := []string{"machine", "ip", "metadata", "cpus", "memory", "disk", "labels", "drain"}
+	keys := []string{"machine", "ip", "metadata", "cpus", "memory", "disk", "labels", "drain", "version"}
 	var t tableFlags
 	t.register(cmd.flags, "machine,ip,metadata", keys, true)
 	cmd.run = func(ctx context.Context, c *cli, _ []string) error {
@@ -57,6 +58,8 @@ still to leave it, "drained" once none is, "-" otherwise.`)
 				return "draining"
 			case "ip":
 				return dash(m.IP)
+			case "version":
+				return dash(m.Version)
 			case "metadata":
 				return metadata(m.Metadata)
 			case "labels":

@@ -95,6 +95,17 @@ func TestTables(t *testing.T) {
 				hello.String() + "\t" + m1 + "/127.0.0.2\n" +
 				web.String() + "\t-\n" +
 				web.String() + "\tb1/10.0.0.3\n"},
+		{"list-machines -o json", []string{"list-machines", "-o", "json", "--fields=machine,ip,metadata,version"},
+			"[\n" +
+				`  {"machine": "` + m1 + `", "ip": "127.0.0.2", "metadata": "a.b=x,disk=ssd,region=us-east", "version": null},` + "\n" +
+				`  {"machine": "` + m2 + `", "ip": null, "metadata": null, "version": null},` + "\n" +
+				`  {"machine": "b1", "ip": "10.0.0.3", "metadata": "role=web", "version": null}` + "\n]\n"},
+		{"list-units --output=json", []string{"list-units", "--output=json"},
+			"[\n" +
+				`  {"unit": "hello.service", "machine": "` + m1 + `/127.0.0.2", "active": "active", "sub": "running"},` + "\n" +
+				`  {"unit": "old.service", "machine": "` + m2 + `", "active": "inactive", "sub": "dead"},` + "\n" +
+				`  {"unit": "web@1.service", "machine": "b1/10.0.0.3", "active": null, "sub": null}` + "\n]\n"},
+		{"empty list-unit-files -o json", []string{"--etcd-key-prefix=/empty/", "list-unit-files", "-o", "json"}, "[]\n"},
 		{"empty list-units", []string{"--etcd-key-prefix=/empty/", "list-units"}, "UNIT\tMACHINE\tACTIVE\tSUB\n"},
 		{"empty list-unit-files", []string{"--etcd-key-prefix=/empty/", "list-unit-files"}, "UNIT\tHASH\tDSTATE\tSTATE\tTARGET\n"},
 		{"empty list-machines", []string{"--etcd-key-prefix=/empty/", "list-machines"}, "MACHINE\tIP\tMETADATA\n"},
@@ -109,6 +120,9 @@ func TestTables(t *testing.T) {
 		t.Run(cmd+" invalid key", func(t *testing.T) {
 			check(t, c.ctl(cmd, "--fields=foo"), 1, "", "Invalid key in output format: \"foo\"\n")
 			check(t, c.ctl(cmd, "--fields=,"), 1, "", "Invalid key in output format: \"\"\n")
+		})
+		t.Run(cmd+" unknown output", func(t *testing.T) {
+			check(t, c.ctl(cmd, "-o", "yaml"), 1, "", "--output \"yaml\": want table or json\n")
 		})
 		t.Run(cmd+" no format", func(t *testing.T) {
 			check(t, c.ctl(cmd, "--fields="), 1, "", "Must define output format\n")

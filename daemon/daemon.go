@@ -199,7 +199,7 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 	if c.Agent {
 		capacity := machineCapacity(ctx, log, c.ImageStore, c.VolumeRoot, c.DataDir, "/")
 		ag := agent.New(reg, agent.Config{MachineID: id, PublicIP: ip, Metadata: metadata, API: advertise, TTL: c.MachineTTL, Disconnect: disconnect,
-			Capacity: capacity, Systemd: sd, Containers: containers, Observer: m}, log.With("part", "agent"))
+			Capacity: capacity, Version: Version, Systemd: sd, Containers: containers, Observer: m}, log.With("part", "agent"))
 		parts = append(parts, ag.Run)
 		registered = ag.Registered
 		ready = ag.FirstRegistered()

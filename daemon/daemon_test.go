@@ -138,6 +138,8 @@ func TestDaemonSingleMachine(t *testing.T) {
 		await(t, "MACHINE\t\t\t\t\tIP\t\tMETADATA\n"+id+"\t127.0.0.1\track=r1,zone=dmz\n", "list-machines", "--full")
 		// The agent read this machine's capacity and published it.
 		await(t, fmt.Sprintf("%s...\t%d\n", id[:8], runtime.NumCPU()), "list-machines", "--no-legend", "--fields=machine,cpus")
+		// And the flotad version it runs.
+		await(t, id[:8]+"...\t"+Version+"\n", "list-machines", "--no-legend", "--fields=machine,version")
 	})
 	ok = ok && t.Run("start places the unit on the machine", func(t *testing.T) {
 		// MachineMetadata makes the placement depend on the metadata

@@ -68,6 +68,7 @@ type machineValue struct {
 	API      string            `json:"api,omitempty"`
 	Capacity *Capacity         `json:"capacity,omitempty"`
 	Refused  map[string]string `json:"refused,omitempty"`
+	Version  string            `json:"version,omitempty"`
 }
 
 type placementValue struct {
@@ -116,7 +117,7 @@ func decodeMachine(id string, data []byte, rev int64) (Machine, error) {
 	if err := json.Unmarshal(data, &v); err != nil {
 		return Machine{}, fmt.Errorf("machine %s: corrupt record: %w", id, err)
 	}
-	m := Machine{ID: id, IP: v.IP, Metadata: v.Metadata, Registered: v.Metadata, API: v.API, Refused: v.Refused, Revision: rev}
+	m := Machine{ID: id, IP: v.IP, Metadata: v.Metadata, Registered: v.Metadata, API: v.API, Refused: v.Refused, Version: v.Version, Revision: rev}
 	if v.Capacity != nil {
 		m.Capacity = *v.Capacity
 	}

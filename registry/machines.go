@@ -77,7 +77,7 @@ func (r *Registry) Register(ctx context.Context, m Machine, ttl time.Duration) (
 
 // machineRecord is the value of m's presence key.
 func machineRecord(m Machine) string {
-	v := machineValue{IP: m.IP, Metadata: m.Metadata, API: m.API, Refused: m.Refused}
+	v := machineValue{IP: m.IP, Metadata: m.Metadata, API: m.API, Refused: m.Refused, Version: m.Version}
 	if m.Capacity != (Capacity{}) {
 		v.Capacity = &m.Capacity
 	}

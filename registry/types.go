@@ -69,6 +69,9 @@ type Machine struct {
 	// did not write) that already has the name. The Engine places them
 	// elsewhere.
 	Refused map[string]string
+	// Version is the flotad version the Machine's Agent runs ("" when it
+	// did not say).
+	Version string
 	// Revision is the CreateRevision of the presence key: it changes when the
 	// machine re-registers with a new lease, so a Placement decided for an
 	// earlier incarnation cannot land on a later one by accident.
