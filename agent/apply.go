@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
 )
@@ -27,14 +28,14 @@ func (d *driver) apply(ctx context.Context, p Plan) error {
 	}
 	files, bad := containerFiles(p.Write)
 	for name, err := range bad {
-		d.override[name] = UnitStatus{Load: "error", Active: "inactive", Sub: SubContainerFailed}
+		d.override[name] = holdBack{cond: reason.ConditionContainerFailed, detail: err.Error()}
 		fail(name, fmt.Errorf("prepare container of %s: %w", name, err))
 	}
 	// A container whose image is not here yet waits for its pull before
 	// anything of it is touched: a new version's old one keeps running
 	// meanwhile.
 	for name, err := range d.awaitImages(ctx, files, skip) {
-		d.override[name] = UnitStatus{Load: "error", Active: "inactive", Sub: SubContainerFailed}
+		d.override[name] = holdBack{cond: reason.ConditionImagePullFailed, detail: err.Error()}
 		fail(name, fmt.Errorf("pull the image of %s: %w", name, err))
 	}
 	for name, err := range d.stopAll(ctx, slices.DeleteFunc(slices.Clone(p.Stop), func(n string) bool { return skip[n] })) {
@@ -68,7 +69,7 @@ func (d *driver) apply(ctx context.Context, p Plan) error {
 		if container {
 			var err error
 			if data, err = d.containerFile(ctx, w, f); err != nil {
-				d.override[w.Name] = UnitStatus{Load: "error", Active: "inactive", Sub: SubContainerFailed}
+				d.override[w.Name] = holdBack{cond: reason.ConditionContainerFailed, detail: err.Error()}
 				fail(w.Name, fmt.Errorf("prepare container of %s: %w", w.Name, err))
 				continue
 			}
@@ -226,13 +227,16 @@ func (d *driver) publish(ctx context.Context, desired map[string]registry.Placem
 		d.published, d.pubSeen = map[string]registry.UnitState{}, gen
 	}
 	want := States(d.machine, desired, d.onDisk, d.status)
-	for name, ov := range d.override {
-		if s, ok := want[name]; ok {
-			if _, written := d.onDisk[name]; !written {
-				s.Load, s.Active, s.Sub, s.State = ov.Load, ov.Active, ov.Sub, Reached(ov)
-				want[name] = s
-			}
+	for name, h := range d.override {
+		if _, written := d.onDisk[name]; written {
+			continue // the version that runs meanwhile is systemd's to report
 		}
+		if _, placed := desired[name]; !placed || unit.IsTemplate(name) {
+			continue
+		}
+		st := heldStatus
+		want[name] = registry.UnitState{Unit: name, Machine: d.machine, Load: st.Load, Active: st.Active, Sub: st.Sub,
+			State: Reached(st), Condition: h.cond, Detail: h.detail}
 	}
 	var put []registry.UnitState
 	for _, name := range slices.Sorted(maps.Keys(want)) {

@@ -12,6 +12,7 @@ import (
 	sdunit "github.com/coreos/go-systemd/v22/unit"
 
 	"github.com/flota-dev/flota/agent/runtime"
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
 )
@@ -19,7 +20,7 @@ import (
 // ContainerRuntime runs the units whose file has an [X-Container] section
 // (agent/runtime.Runtime). Nil in Config: this machine runs no
 // containers, and a container unit placed on it is not written; its state
-// says so (Load "error", Sub "no-container-runtime").
+// says so (condition no-container-runtime).
 type ContainerRuntime interface {
 	// Prepare makes the unit's Task ready (image, snapshot, volumes,
 	// quota) and returns the options to write as its unit file. On error
@@ -59,13 +60,6 @@ func FileHash(data []byte) unit.Hash {
 	}
 	return sha1.Sum(data)
 }
-
-// Sub states published for container units the Agent did not write.
-const (
-	SubNoContainerRuntime = "no-container-runtime"
-	SubContainerFailed    = "container-prepare-failed"
-	SubPullingImage       = "pulling-image"
-)
 
 // isContainer reports whether a placed file has an [X-Container] section.
 func isContainer(data []byte) bool {
@@ -175,7 +169,7 @@ func (d *driver) awaitImages(ctx context.Context, files map[string]*unit.File, s
 		case !ready:
 			skip[name] = true
 			if _, running := d.onDisk[name]; !running {
-				d.override[name] = UnitStatus{Load: "not-found", Active: "activating", Sub: SubPullingImage}
+				d.override[name] = holdBack{cond: reason.ConditionPullingImage, detail: f.Container.Image.String()}
 			}
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/flota-dev/flota/agent"
 	"github.com/flota-dev/flota/agent/runtime"
 	"github.com/flota-dev/flota/agent/systemd/systemdtest"
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
 )
@@ -259,7 +260,7 @@ func TestContainerImagePulledInBackground(t *testing.T) {
 	// The small one runs while the big image is still on its way.
 	r.published(t, "small.service", isLaunched)
 	r.published(t, "big.service", func(s registry.UnitState) bool {
-		return s.Active == "activating" && s.Sub == agent.SubPullingImage
+		return s.Condition == reason.ConditionPullingImage && s.Detail == "big:1" && s.Load == "not-found" && s.Active == "inactive"
 	})
 	if _, ok := r.fake.File("big.service"); ok {
 		t.Fatal("big.service written before its image arrived")
@@ -306,7 +307,9 @@ func TestContainerImagePullFailsThenHeals(t *testing.T) {
 	r := newContainerRig(t, rt)
 	h := r.files.addContainer("/app/web", "web:9")
 	r.src.set(launched("web.service", h))
-	r.published(t, "web.service", func(s registry.UnitState) bool { return s.Sub == agent.SubContainerFailed })
+	r.published(t, "web.service", func(s registry.UnitState) bool {
+		return s.Condition == reason.ConditionImagePullFailed && strings.Contains(s.Detail, "source unreachable")
+	})
 	rt.mu.Lock()
 	rt.pullErr = nil
 	rt.mu.Unlock()
@@ -324,8 +327,8 @@ func TestContainerUnitWithoutRuntime(t *testing.T) {
 	hp := r.files.add("/bin/sleep 3600")
 	r.src.set(launched("web.service", hc), launched("plain.service", hp))
 	r.published(t, "plain.service", isLaunched)
-	s := r.published(t, "web.service", func(s registry.UnitState) bool { return s.Sub == agent.SubNoContainerRuntime })
-	if s.Load != "error" || s.State != registry.StateInactive {
+	s := r.published(t, "web.service", func(s registry.UnitState) bool { return s.Condition == reason.ConditionNoContainerRuntime })
+	if s.Load != "not-found" || s.Active != "inactive" || s.Sub != "dead" || s.State != registry.StateInactive {
 		t.Errorf("row %+v", s)
 	}
 	if _, ok := r.fake.File("web.service"); ok {
@@ -342,7 +345,9 @@ func TestContainerPrepareFailsThenHeals(t *testing.T) {
 	r := newContainerRig(t, rt)
 	h := r.files.addContainer("/app/web", "web:1")
 	r.src.set(launched("web.service", h))
-	r.published(t, "web.service", func(s registry.UnitState) bool { return s.Sub == agent.SubContainerFailed && s.Load == "error" })
+	r.published(t, "web.service", func(s registry.UnitState) bool {
+		return s.Condition == reason.ConditionContainerFailed && strings.Contains(s.Detail, "image web:1 not found")
+	})
 	if _, ok := r.fake.File("web.service"); ok {
 		t.Fatal("written though Prepare failed")
 	}

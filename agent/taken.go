@@ -4,12 +4,9 @@ import (
 	"context"
 	"maps"
 
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/registry"
 )
-
-// SubNameTaken is the Sub state published for a placed unit the Agent
-// refuses to run because a unit of the machine's own has its name.
-const SubNameTaken = "name-taken"
 
 // untaken returns desired without the units whose names a unit of the
 // machine's own holds (Systemd.Foreign): a file the Agent did not write,
@@ -17,7 +14,7 @@ const SubNameTaken = "name-taken"
 // in /etc/systemd/system. Linking a file of its own over such a name would
 // replace that unit (a runtime link beats a vendor file), and removing it
 // on destroy would stop it. Those units are never written, started,
-// fenced or removed; they are published as refused (SubNameTaken) and
+// fenced or removed; they are published with the condition name-taken and
 // listed in the machine's record (publishRefused), for the Engine to
 // place them elsewhere.
 //
@@ -48,7 +45,7 @@ func (d *driver) untaken(ctx context.Context, desired map[string]registry.Placem
 		if _, known := d.taken[name]; !known {
 			d.log.Warn("a unit placed here has the name of one of this machine's own units: not running it", "unit", name, "file", path)
 		}
-		d.override[name] = UnitStatus{Load: "error", Active: "inactive", Sub: SubNameTaken}
+		d.override[name] = holdBack{cond: reason.ConditionNameTaken, detail: path}
 	}
 	for name := range d.taken {
 		if _, still := taken[name]; !still {

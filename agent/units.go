@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
 )
@@ -46,9 +47,9 @@ type driver struct {
 	pubSeen   int
 	templates map[string]bool // placed templates already logged
 	reloadDue bool            // a daemon-reload failed after files changed
-	// override is what is published, instead of systemd's view, for a
-	// placed container unit the Agent could not write.
-	override map[string]UnitStatus
+	// override is why the Agent holds a placed unit back, published as
+	// its condition (held.go).
+	override map[string]holdBack
 	// taken are the units refused as named like the machine's own, name ->
 	// that unit's file (taken.go); refusedPub is what registration
 	// refusedGen's record says of them.
@@ -85,7 +86,7 @@ func newDriver(sd Systemd, file func(context.Context, unit.Hash) ([]byte, error)
 		kick:  make(chan struct{}, 1),
 		cache: map[unit.Hash][]byte{}, mem: Memory{}.clone(), status: map[string]UnitStatus{},
 		published: map[string]registry.UnitState{}, templates: map[string]bool{},
-		override:   map[string]UnitStatus{},
+		override:   map[string]holdBack{},
 		sweepDue:   true, // what a crash left behind
 		pulls:      pulls{running: map[string]bool{}, failed: map[string]error{}},
 		disconnect: cfg.Disconnect, policies: map[stopPolicy]bool{}, fenceStopped: map[string]bool{},
@@ -258,9 +259,9 @@ func (d *driver) pass(ctx context.Context, desired map[string]registry.Placement
 		if _, ok := d.override[n]; !ok {
 			d.log.Warn("a container unit is placed on this machine, which runs no containers; not writing it", "unit", n)
 		}
-		d.override[n] = UnitStatus{Load: "error", Active: "inactive", Sub: SubNoContainerRuntime}
+		d.override[n] = holdBack{cond: reason.ConditionNoContainerRuntime}
 	}
-	maps.DeleteFunc(d.override, func(n string, _ UnitStatus) bool {
+	maps.DeleteFunc(d.override, func(n string, _ holdBack) bool {
 		_, placed := desired[n]
 		return !placed
 	})

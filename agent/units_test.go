@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flota-dev/flota/agent"
 	"github.com/flota-dev/flota/agent/systemd/systemdtest"
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
 )
@@ -348,8 +348,8 @@ func TestUnitsNeverTakeOverTheMachinesOwnUnits(t *testing.T) {
 	h := r.files.add("/bin/sleep 3600")
 	r.src.set(launched("a.service", h), launched("cron.service", h))
 	r.published(t, "a.service", isLaunched)
-	row := r.published(t, "cron.service", func(s registry.UnitState) bool { return s.Sub == agent.SubNameTaken })
-	if row.Active == "active" {
+	row := r.published(t, "cron.service", func(s registry.UnitState) bool { return s.Condition == reason.ConditionNameTaken })
+	if row.Active != "inactive" || row.Load != "not-found" || row.Detail == "" {
 		t.Errorf("cron.service published as %+v", row)
 	}
 	eventually(t, "the record refuses cron.service", func() bool { return r.pub.refusedOf("cron.service") != "" })

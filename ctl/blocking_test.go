@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/registry"
 )
 
@@ -172,4 +173,43 @@ func TestInterrupt(t *testing.T) {
 	if code := r.wait(t, 5*time.Second); code != 130 || r.errOut.String() != "Interrupted.\n" {
 		t.Errorf("exit %d stderr %q", code, r.errOut.String())
 	}
+}
+
+// TestStartStopsWhenStuck: a blocking start says what a unit waits for
+// (its image being pulled) and stops, with its own exit code, once
+// waiting will not get it there: the agent failed it for good (4), or it
+// cannot be placed until the machines change (3).
+func TestStartStopsWhenStuck(t *testing.T) {
+	t.Run("a failed image pull", func(t *testing.T) {
+		c := newCluster(t)
+		ctx := context.Background()
+		p := c.register(m1, "127.0.0.2", nil)
+		r := c.start(ctx, "start", writeFile(t, t.TempDir(), "web.service", "[Service]\nExecStart=/bin/web\n"))
+		eventually(t, "the unit to be created", func() bool { return r.out.String() == "Unit web.service inactive\n" })
+		c.place("web.service", m1, "")
+		publish := func(cond reason.Condition, detail string) {
+			t.Helper()
+			s := registry.UnitState{Unit: "web.service", Machine: m1, Load: "not-found", Active: "inactive", Sub: "dead",
+				State: registry.StateInactive, Condition: cond, Detail: detail}
+			if err := p.PublishState(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		publish(reason.ConditionPullingImage, "web:1")
+		eventually(t, "the pull said", func() bool { return strings.Contains(r.errOut.String(), "pulling image web:1") })
+		publish(reason.ConditionImagePullFailed, "web:1: 404 Not Found")
+		code := r.wait(t, 10*time.Second)
+		check(t, result{code, r.out.String(), r.errOut.String()}, exitUnitFailed, "Unit web.service inactive\n",
+			"Unit web.service waits on 54a526e2.../127.0.0.2: pulling image web:1\n"+
+				"Unit web.service failed on 54a526e2.../127.0.0.2: image-pull-failed: web:1: 404 Not Found\n")
+	})
+	t.Run("no machine with its metadata", func(t *testing.T) {
+		c := newCluster(t)
+		c.register(m1, "127.0.0.2", map[string]string{"disk": "hdd"})
+		c.startEngine()
+		r := c.start(context.Background(), "start", writeFile(t, t.TempDir(), "ssd.service", "[Service]\nExecStart=/bin/x\n\n[X-Fleet]\nMachineMetadata=disk=ssd\n"))
+		code := r.wait(t, 20*time.Second)
+		check(t, result{code, r.out.String(), r.errOut.String()}, exitUnplaceable, "Unit ssd.service inactive\n",
+			"Unit ssd.service cannot be placed: no eligible machine among 1: MachineMetadata \"disk=ssd\" filtered 1 machine\n")
+	})
 }

@@ -14,9 +14,17 @@ import (
 // wait), 2 a usage error (unknown command or flag, missing arguments, a bad
 // flag value), 130 interrupted.
 const (
-	exitOK          = 0
-	exitFailure     = 1
-	exitUsage       = 2
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+	// exitUnplaceable: a unit cannot be placed (plan), or not until the
+	// machines change (a blocking start, scale or load): apart from 1, a
+	// failure, so that a script can tell "not now" from "broken". Nomad
+	// exits 2 for its placement failures, which here is the usage error's.
+	exitUnplaceable = 3
+	// exitUnitFailed: a unit failed on its machine in a way waiting does
+	// not mend (reason.Condition.Failed).
+	exitUnitFailed  = 4
 	exitInterrupted = 130
 )
 

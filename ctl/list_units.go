@@ -20,10 +20,15 @@ func listUnitsCommand() *command {
 	cmd := newCommand("list-units", "", "List the current state of units in the cluster",
 		`One row per unit and machine: every unit placed on a machine, and every unit
 a machine reports, with systemd's LOAD, ACTIVE and SUB ("-" until the machine
-reports). Units placed nowhere are not listed (see list-unit-files). Rows are
-sorted by unit, then machine.`)
+reports). While the machine's agent holds a unit back from systemd (its image
+is being pulled, its container could not be prepared, the machine has a unit
+of its own by that name), SUB shows why, as a code of flota's own
+(pulling-image, image-pull-failed, container-prepare-failed,
+no-container-runtime, name-taken), and CONDITION, a field of flota's own, the
+code and its detail. Units placed nowhere are not listed (see
+list-unit-files). Rows are sorted by unit, then machine.`)
 	cmd.maxArgs = 0
-	keys := []string{"unit", "load", "active", "sub", "machine", "hash"}
+	keys := []string{"unit", "load", "active", "sub", "machine", "hash", "condition"}
 	var t tableFlags
 	t.register(cmd.flags, "unit,machine,active,sub", keys, true)
 	cmd.run = func(ctx context.Context, c *cli, _ []string) error {
@@ -85,7 +90,12 @@ func (r unitRow) cell(v *view, col string, full bool) string {
 	case "active":
 		return dash(s.Active)
 	case "sub":
+		if s.Condition != "" {
+			return string(s.Condition) // systemd's says only that it has no such unit
+		}
 		return dash(s.Sub)
+	case "condition":
+		return conditionText(s)
 	case "machine":
 		return v.legend(r.machine, full)
 	case "hash":
@@ -96,4 +106,16 @@ func (r unitRow) cell(v *view, col string, full bool) string {
 		return hashText(h, full)
 	}
 	return ""
+}
+
+// conditionText shows why an agent holds a unit back: the code, and its
+// detail after a colon; "-" for none.
+func conditionText(s registry.UnitState) string {
+	switch {
+	case s.Condition == "":
+		return "-"
+	case s.Detail == "":
+		return string(s.Condition)
+	}
+	return string(s.Condition) + ": " + s.Detail
 }

@@ -18,11 +18,6 @@ import (
 	"github.com/flota-dev/flota/unit"
 )
 
-// exitUnplaceable is plan's exit status when a unit it was asked about
-// cannot be placed (Nomad's plan exits non-zero the same way): apart from
-// 1, a failure, so that a script can tell "not now" from "broken".
-const exitUnplaceable = 3
-
 func planCommand() *command {
 	cmd := newCommand("plan", "UNIT...", "Show where units would be placed, without changing anything",
 		`A dry run against the live cluster: the units named are scheduled as if they

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
 )
@@ -120,23 +121,35 @@ func (v *view) reached(unit string, target registry.State, global bool) (string,
 
 // obstacle says why a unit has not reached target yet, when flota knows:
 // the Engine could not place it, or systemd failed it. "" otherwise.
-func (v *view) obstacle(unit string, target registry.State) string {
+func (v *view) obstacle(unit string, target registry.State) (string, int) {
 	ps := v.placements[unit]
 	if len(ps) == 0 {
 		if r := v.Unplaced[unit]; !r.IsZero() && target != registry.StateInactive {
-			return "cannot be placed: " + r.String()
+			if r.Lasting() {
+				return "cannot be placed: " + r.String(), exitUnplaceable
+			}
+			return "cannot be placed: " + r.String(), 0
 		}
-		return ""
+		return "", 0
 	}
 	if target != registry.StateLaunched {
-		return ""
+		return "", 0
 	}
 	for _, p := range ps {
-		if s, ok := v.state(unit, p.Machine); ok && s.Active == "failed" {
-			return "failed on " + v.legend(p.Machine, false) + " (" + s.Sub + "); waiting for it to become active"
+		s, ok := v.state(unit, p.Machine)
+		switch {
+		case !ok:
+		case s.Condition.Failed():
+			return "failed on " + v.legend(p.Machine, false) + ": " + conditionText(s), exitUnitFailed
+		case s.Condition == reason.ConditionPullingImage:
+			return "waits on " + v.legend(p.Machine, false) + ": pulling image " + s.Detail, 0
+		case s.Condition != "":
+			return "is held back on " + v.legend(p.Machine, false) + ": " + conditionText(s) + "; waiting for it to be placed elsewhere", 0
+		case s.Active == "failed":
+			return "failed on " + v.legend(p.Machine, false) + " (" + s.Sub + "); waiting for it to become active", 0
 		}
 	}
-	return ""
+	return "", 0
 }
 
 // machineID shows a machine ID as fleetctl did: its first 8 characters and

@@ -22,14 +22,19 @@ type waitItem struct {
 // it does (in the order given when several arrive at once). It reads the
 // status once, then again only when the watch says something changed: it
 // never polls. While a unit waits for a reason flota knows (it cannot be
-// placed, systemd failed it), the reason is said once on stderr, and again
-// if it changes. attempts > 0 gives up after attempts×2s, reporting every
-// unit still pending; 0 waits until ctx ends.
+// placed, its image is being pulled, systemd failed it), the reason is
+// said once on stderr, and again if it changes. Once every unit left is
+// stuck, as waiting will not bring it there (it cannot be placed until the
+// machines change, or it failed in a way no retry mends), it stops, with
+// exitUnitFailed if one failed, else exitUnplaceable. attempts > 0 gives
+// up after attempts×2s, reporting every unit still pending; 0 waits until
+// ctx ends.
 func (c *cli) waitFor(ctx context.Context, items []waitItem, target registry.State, attempts int, done func(v *view, name, machine string)) error {
 	if len(items) == 0 {
 		return nil
 	}
 	pending := items
+	stuck := 0 // once check is done with units left: the exit code they are stuck with
 	said := map[string]string{}
 	counted := map[string]reason.Unplaced{} // the reasons counted so far, by unit
 	check := func(st *registry.Status) bool {
@@ -47,27 +52,40 @@ func (c *cli) waitFor(ctx context.Context, items []waitItem, target registry.Sta
 		}
 		v := newView(st)
 		left := pending[:0:0]
+		stuck = 0
 		for _, it := range pending {
 			if m, ok := v.reached(it.name, target, it.global); ok {
 				done(v, it.name, m)
 				continue
 			}
 			left = append(left, it)
-			why := v.obstacle(it.name, target)
+			why, code := v.obstacle(it.name, target)
 			if why != "" && why != said[it.name] {
 				fmt.Fprintf(c.errOut, "Unit %s %s\n", it.name, why)
 			}
 			said[it.name] = why
+			switch {
+			case code == 0:
+				stuck = -1 // one still may get there
+			case stuck >= 0:
+				stuck = max(stuck, code) // exitUnitFailed over exitUnplaceable
+			}
 		}
 		pending = left
-		return len(pending) == 0
+		return len(pending) == 0 || stuck > 0
 	}
 	timedOut := func() {
 		for _, it := range pending {
 			fmt.Fprintf(c.errOut, "Error waiting for units: timed out waiting for unit %s to report state %s\n", it.name, target)
 		}
 	}
-	return c.follow(ctx, attempts, check, timedOut)
+	if err := c.follow(ctx, attempts, check, timedOut); err != nil {
+		return err
+	}
+	if len(pending) > 0 {
+		return &reportedError{code: stuck}
+	}
+	return nil
 }
 
 // follow reads the status, then again only when the watch says something

@@ -164,3 +164,33 @@ func TestFormat(t *testing.T) {
 		})
 	}
 }
+
+func TestUnplacedLasting(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		u    Unplaced
+		want bool
+	}{
+		{"every filter lasting", Unplaced{Code: NoEligible, Filters: []Filter{{Code: MachineMetadata}, {Code: MachineID}}}, true},
+		{"one that waits for room", Unplaced{Code: NoEligible, Filters: []Filter{{Code: MachineMetadata}, {Code: Conflicts}}}, false},
+		{"no machines yet", Unplaced{Code: NoMachines}, false},
+		{"no filters", Unplaced{Code: NoEligible}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.u.Lasting(); got != tt.want {
+				t.Errorf("Lasting() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestConditionFailed(t *testing.T) {
+	for c, want := range map[Condition]bool{
+		ConditionPullingImage: false, ConditionNameTaken: false,
+		ConditionImagePullFailed: true, ConditionContainerFailed: true, ConditionNoContainerRuntime: true,
+	} {
+		if got := c.Failed(); got != want {
+			t.Errorf("%s.Failed() = %v, want %v", c, got, want)
+		}
+	}
+}

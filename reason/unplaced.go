@@ -87,6 +87,14 @@ func (u Unplaced) Machines() int {
 	return n
 }
 
+// Lasting says whether u holds until the machines (or the unit) change:
+// every machine was filtered, each by a rule no other unit's stopping,
+// moving or freeing room lifts (Code.Lasting). A unit that waits for room
+// is not lasting.
+func (u Unplaced) Lasting() bool {
+	return u.Code == NoEligible && len(u.Filters) > 0 && !slices.ContainsFunc(u.Filters, func(f Filter) bool { return !f.Code.Lasting() })
+}
+
 // Filtered says whether some filter of u has code c.
 func (u Unplaced) Filtered(c Code) bool {
 	return slices.ContainsFunc(u.Filters, func(f Filter) bool { return f.Code == c })

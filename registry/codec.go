@@ -6,6 +6,7 @@ import (
 
 	sdunit "github.com/coreos/go-systemd/v22/unit"
 
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/unit"
 )
 
@@ -82,6 +83,9 @@ type stateValue struct {
 	Active string `json:"active,omitempty"`
 	Sub    string `json:"sub,omitempty"`
 	State  State  `json:"state,omitempty"`
+	// Condition and Detail: UnitState's.
+	Condition reason.Condition `json:"condition,omitempty"`
+	Detail    string           `json:"detail,omitempty"`
 }
 
 func mustJSON(v any) string {
@@ -141,7 +145,7 @@ func decodeState(machine, name string, data []byte) (UnitState, error) {
 	if err := json.Unmarshal(data, &v); err != nil {
 		return UnitState{}, fmt.Errorf("state of %s on %s: corrupt record: %w", name, machine, err)
 	}
-	s := UnitState{Unit: name, Machine: machine, Load: v.Load, Active: v.Active, Sub: v.Sub, State: v.State}
+	s := UnitState{Unit: name, Machine: machine, Load: v.Load, Active: v.Active, Sub: v.Sub, State: v.State, Condition: v.Condition, Detail: v.Detail}
 	if v.Hash != "" {
 		h, err := unit.ParseHash(v.Hash)
 		if err != nil {

@@ -31,7 +31,7 @@ func (p *Presence) DeleteState(ctx context.Context, machine, unitName string) er
 func (p *Presence) PublishStates(ctx context.Context, machine string, put []UnitState, del []string) error {
 	ops := make([]clientv3.Op, 0, len(put)+len(del))
 	for _, s := range put {
-		v := stateValue{Load: s.Load, Active: s.Active, Sub: s.Sub, State: s.State}
+		v := stateValue{Load: s.Load, Active: s.Active, Sub: s.Sub, State: s.State, Condition: s.Condition, Detail: s.Detail}
 		if !s.Hash.IsZero() {
 			v.Hash = s.Hash.String()
 		}

@@ -5,6 +5,7 @@ import (
 
 	sdunit "github.com/coreos/go-systemd/v22/unit"
 
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/unit"
 )
 
@@ -105,4 +106,9 @@ type UnitState struct {
 	Active  string
 	Sub     string
 	State   State
+	// Condition is why the Agent holds the unit back from systemd (none
+	// while systemd has it), and Detail the rest of it: flota's own
+	// fields, beside systemd's.
+	Condition reason.Condition
+	Detail    string
 }
