@@ -52,6 +52,7 @@ func commands() []*command {
 		catCommand(),
 		destroyCommand(),
 		drainCommand(),
+		endpointsCommand(),
 		helpCommand(),
 		journalCommand(),
 		labelCommand(),

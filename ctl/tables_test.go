@@ -149,3 +149,55 @@ func TestBytesText(t *testing.T) {
 		})
 	}
 }
+
+// TestEndpoints: a unit's endpoints are its machine's IP with each port
+// it declares, while its machine reports it active, and only then.
+func TestEndpoints(t *testing.T) {
+	c := newCluster(t)
+	ctx := context.Background()
+	const m2 = "9f3c1b7e00000000000000000000000a"
+	p1 := c.register(m1, "127.0.0.2", nil)
+	p2 := c.register(m2, "127.0.0.3", nil)
+	dir := t.TempDir()
+	web := "[Service]\nExecStart=/bin/web\n\n[X-Fleet]\nPorts=http=8080 metrics=9100\n"
+	c.must("start", "--no-block", writeFile(t, dir, "web@1.service", web), writeFile(t, dir, "web@2.service", web))
+	c.must("start", "--no-block", writeFile(t, dir, "dns.service", "[Service]\nExecStart=/bin/dns\n\n[X-Fleet]\nPorts=53/udp\n"))
+	c.must("start", "--no-block", writeFile(t, dir, "plain.service", "[Service]\nExecStart=/bin/plain\n"))
+	publish := func(p *registry.Presence, machine, name, active string) {
+		t.Helper()
+		if err := p.PublishState(ctx, registry.UnitState{Unit: name, Machine: machine, Load: "loaded", Active: active, Sub: "running"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish(p1, m1, "web@1.service", "active")
+	publish(p2, m2, "web@2.service", "failed") // not answering
+	publish(p2, m2, "dns.service", "active")
+	publish(p1, m1, "plain.service", "active")
+	tests := []struct {
+		name string
+		args []string
+		out  string
+	}{
+		{"every unit", []string{"endpoints"},
+			"UNIT\t\tMACHINE\t\tADDRESS\t\tNAME\n" +
+				"dns.service\t9f3c1b7e...\t127.0.0.3:53\t-\n" +
+				"plain.service\t54a526e2...\t127.0.0.2\t-\n" +
+				"web@1.service\t54a526e2...\t127.0.0.2:8080\thttp\n" +
+				"web@1.service\t54a526e2...\t127.0.0.2:9100\tmetrics\n"},
+		{"a glob", []string{"endpoints", "--no-legend", "--fields=address,proto", "web@*", "dns*"},
+			"127.0.0.3:53\tudp\n127.0.0.2:8080\ttcp\n127.0.0.2:9100\ttcp\n"},
+		{"json", []string{"endpoints", "-o", "json", "--fields=unit,ip,port", "web@*"},
+			"[\n" + `  {"unit": "web@1.service", "ip": "127.0.0.2", "port": "8080"},` + "\n" +
+				`  {"unit": "web@1.service", "ip": "127.0.0.2", "port": "9100"}` + "\n]\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			check(t, c.ctl(tt.args...), 0, tt.out, "")
+		})
+	}
+	t.Run("a bad glob", func(t *testing.T) {
+		if r := c.ctl("endpoints", "web@["); r.code != exitUsage || !strings.Contains(r.errOut, `endpoints: bad glob "web@["`) {
+			t.Errorf("exit %d, %q", r.code, r.errOut)
+		}
+	})
+}

@@ -33,6 +33,9 @@ type Requirements struct {
 	// better (engine/rebalance.go), for a unit whose restart costs more
 	// than an uneven spread.
 	NoRebalance bool
+	// Ports are the ports the unit serves on (Ports=, flota's own): its
+	// endpoints once it runs. They change no placement.
+	Ports []Port
 }
 
 // MatchesMetadata reports whether a machine with metadata md may run the
@@ -90,6 +93,7 @@ const (
 	reqMaxSkew
 	reqSpreadTarget
 	reqRebalance
+	reqPorts
 	numReqKinds
 )
 
@@ -119,6 +123,7 @@ var reqKeys = map[string]reqKey{
 	"MaxSkew":                    {reqMaxSkew, ""},
 	"SpreadTarget":               {reqSpreadTarget, ""},
 	"Rebalance":                  {reqRebalance, ""},
+	"Ports":                      {reqPorts, ""},
 }
 
 // ParseOptions reads the [X-Fleet] options among opts for the unit called
@@ -329,6 +334,18 @@ func (b *reqBuilder) add(kind reqKind, key string, in value, line int) error {
 			return unitError(b.name, line, "invalid %s value %s: want true or false", key, in)
 		}
 		r.NoRebalance = !on
+	case reqPorts:
+		p, err := parsePort(v)
+		if err != nil {
+			return unitError(b.name, line, "invalid %s %s: %v", key, in, err)
+		}
+		if slices.ContainsFunc(r.Ports, func(o Port) bool { return o.Number == p.Number && o.Proto == p.Proto }) {
+			return unitError(b.name, line, "invalid %s %s: port %d/%s declared twice", key, in, p.Number, p.Proto)
+		}
+		if p.Name != "" && slices.ContainsFunc(r.Ports, func(o Port) bool { return o.Name == p.Name }) {
+			return unitError(b.name, line, "invalid %s %s: name %q declared twice", key, in, p.Name)
+		}
+		r.Ports = append(r.Ports, p)
 	case reqOnDisconnect:
 		d, err := ParseDisconnect(v)
 		if err != nil {
@@ -409,7 +426,7 @@ func splitValues(kind reqKind, value string) []string {
 		vals = splitQuoted(value)
 	}
 	if kind == reqConflicts || kind == reqReplaces || kind == reqSoftConflicts || kind == reqSpreadBy ||
-		kind == reqMaxSkew || kind == reqSpreadTarget {
+		kind == reqMaxSkew || kind == reqSpreadTarget || kind == reqPorts {
 		var fields []string
 		for _, v := range vals {
 			fields = append(fields, strings.Fields(v)...)
