@@ -4,7 +4,7 @@ BIN     := bin
 VERSION ?= 0.1.0-dev
 LDFLAGS := -X github.com/flota-dev/flota/ctl.Version=$(VERSION) -X github.com/flota-dev/flota/daemon.Version=$(VERSION)
 
-.PHONY: build deps demo demo-local test bench scale lint fuzz clean
+.PHONY: build man install deb deps demo demo-local test bench scale lint fuzz clean
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/flotad ./cmd/flotad
@@ -12,6 +12,34 @@ build:
 	$(GO) build -o $(BIN)/flota-image ./cmd/flota-image
 	$(GO) build -o $(BIN)/flota-sim ./cmd/flota-sim
 	$(GO) build -o $(BIN)/flota-scale ./cmd/flota-scale
+
+# Man pages from the commands' own definitions, dated by the last commit.
+MAN_DATE ?= $(shell git log -1 --format=%cs 2>/dev/null || date +%F)
+man:
+	$(GO) run ./cmd/flota-man --date=$(MAN_DATE) $(BIN)/man
+
+# make install [DESTDIR=...] [PREFIX=/usr]: the binaries, flotad.service
+# (Type=notify), the default config (kept if there) and the man pages.
+PREFIX  ?= /usr
+DESTDIR ?=
+install: build man
+	install -D -m 0755 $(BIN)/flotad $(DESTDIR)$(PREFIX)/bin/flotad
+	install -D -m 0755 $(BIN)/flotactl $(DESTDIR)$(PREFIX)/bin/flotactl
+	install -D -m 0755 $(BIN)/flota-image $(DESTDIR)$(PREFIX)/bin/flota-image
+	install -D -m 0644 packaging/flotad.service $(DESTDIR)/lib/systemd/system/flotad.service
+	[ -e $(DESTDIR)/etc/flota/flotad.conf ] || install -D -m 0644 packaging/flotad.conf $(DESTDIR)/etc/flota/flotad.conf
+	install -D -m 0644 $(BIN)/man/flotactl.1 $(DESTDIR)$(PREFIX)/share/man/man1/flotactl.1
+	install -D -m 0644 $(BIN)/man/flotad.8 $(DESTDIR)$(PREFIX)/share/man/man8/flotad.8
+
+# make deb: $(BIN)/flota_$(VERSION)_<arch>.deb, with dpkg-deb.
+DEB_ARCH ?= $(shell dpkg --print-architecture 2>/dev/null || echo amd64)
+deb:
+	rm -rf $(BIN)/deb
+	$(MAKE) install DESTDIR=$(abspath $(BIN)/deb) PREFIX=/usr BIN=$(BIN)
+	mkdir -p $(BIN)/deb/DEBIAN
+	sed -e 's/@VERSION@/$(VERSION)/' -e 's/@ARCH@/$(DEB_ARCH)/' packaging/control >$(BIN)/deb/DEBIAN/control
+	cp packaging/conffiles $(BIN)/deb/DEBIAN/conffiles
+	dpkg-deb --root-owner-group --build $(BIN)/deb $(BIN)/flota_$(VERSION)_$(DEB_ARCH).deb
 
 # What the test machines need (Debian packages), when we can install them:
 # the end-to-end tests skip without them (and fail under CI=true).
