@@ -30,6 +30,9 @@ install: build man
 	[ -e $(DESTDIR)/etc/flota/flotad.conf ] || install -D -m 0644 packaging/flotad.conf $(DESTDIR)/etc/flota/flotad.conf
 	install -D -m 0644 $(BIN)/man/flotactl.1 $(DESTDIR)$(PREFIX)/share/man/man1/flotactl.1
 	install -D -m 0644 $(BIN)/man/flotad.8 $(DESTDIR)$(PREFIX)/share/man/man8/flotad.8
+	mkdir -p $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions
+	$(BIN)/flotactl completion bash >$(DESTDIR)$(PREFIX)/share/bash-completion/completions/flotactl
+	$(BIN)/flotactl completion zsh >$(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_flotactl
 
 # make deb: $(BIN)/flota_$(VERSION)_<arch>.deb, with dpkg-deb.
 DEB_ARCH ?= $(shell dpkg --print-architecture 2>/dev/null || echo amd64)

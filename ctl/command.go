@@ -50,6 +50,7 @@ func commands() []*command {
 		authEnableCommand(),
 		authGrantCommand(),
 		catCommand(),
+		completionCommand(),
 		destroyCommand(),
 		drainCommand(),
 		endpointsCommand(),
