@@ -53,7 +53,8 @@ type Config struct {
 	Engine              bool
 	Agent               bool
 	AgentAPI            string
-	ShowVersion         bool // --version: print it and exit
+	API                 string // --api: where fleet's API v1 is served
+	ShowVersion         bool   // --version: print it and exit
 	APIMaxFollows       int
 	APIFollowsPerCaller int
 	APITimeout          time.Duration
@@ -105,6 +106,7 @@ func flags(fs *pflag.FlagSet, c *Config) {
 	fs.DurationVar(&c.Resync, "engine-resync", 5*time.Minute, "period of the engine's safety-net full reload")
 	fs.BoolVar(&c.Engine, "engine", true, "run the engine (it leads only when elected)")
 	fs.BoolVar(&c.ShowVersion, "version", false, "print flotad's version and exit")
+	fs.StringVar(&c.API, "api", "", `where flotad serves fleet's HTTP API v1 (/fleet/v1/units, /state, /machines): unix:///PATH, a socket only root reaches (default: flota.sock in --data-dir), tcp://HOST:PORT over the agent API's TLS for operators' certificates only, or "off"`)
 	fs.BoolVar(&c.Agent, "agent", true, "run the agent for this machine")
 	fs.BoolVar(&c.Systemd, "systemd", true, "let the agent run placed units on this machine's systemd, over the system bus ($DBUS_SYSTEM_BUS_ADDRESS, else /run/dbus/system_bus_socket); flotad exits if it cannot reach it. false: register and follow placements only, running no unit")
 	fs.StringVar(&c.UnitDir, "unit-dir", "/run/flota/units", "where the agent writes the unit files it links into systemd; every file there is one of its units")

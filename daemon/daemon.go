@@ -21,6 +21,7 @@ import (
 	"github.com/flota-dev/flota/agent/subvol"
 	"github.com/flota-dev/flota/agent/systemd"
 	"github.com/flota-dev/flota/engine"
+	"github.com/flota-dev/flota/fleetapi"
 	"github.com/flota-dev/flota/metrics"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
@@ -225,6 +226,15 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 			log.Info("serving images", "dir", c.ServeImages, "url", advertise+imagesPrefix)
 		}
 		parts = append(parts, func(ctx context.Context) error { return serve(ctx, listen, h, apiTLS) })
+	}
+	// fleet's API v1, over the cluster this flotad reaches.
+	fl, fh, err := fleetAPIListener(c, m.Requests(fleetapi.NewServer(reg).Handler()), apiTLS)
+	if err != nil {
+		return err
+	}
+	if fl != nil {
+		log.Info("serving fleet's API v1", "address", fl.Addr().Network()+"://"+fl.Addr().String())
+		parts = append(parts, func(ctx context.Context) error { return serveAPI(ctx, fl, fh) })
 	}
 	// systemd hears when flotad is ready (Type=notify) and its watchdog
 	// is fed.

@@ -177,6 +177,29 @@ func TestDaemonSingleMachine(t *testing.T) {
 			t.Fatalf("Layer = %q, %v", data, err)
 		}
 	})
+	ok = ok && t.Run("fleet's API v1 on its socket, for root only", func(t *testing.T) {
+		sock := filepath.Join(dataDir, "flota.sock")
+		if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v, mode %v, want a socket of mode 0600", sock, err, fi.Mode())
+		}
+		client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		}}}
+		for path, want := range map[string]string{
+			"/fleet/v1/machines": `{"machines":[{"id":"` + id + `","primaryIP":"127.0.0.1","metadata":{"rack":"r1","zone":"dmz"}}]}`,
+			"/fleet/v1/units":    `"name":"hello.service"`,
+		} {
+			resp, err := client.Get("http://flotad" + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+				t.Errorf("GET %s: %d %q, want %q in it", path, resp.StatusCode, body, want)
+			}
+		}
+	})
 	ok = ok && t.Run("/metrics and /health", func(t *testing.T) {
 		get := func(path string) (int, string) {
 			t.Helper()
