@@ -33,7 +33,14 @@ be placed, 3 when some cannot, 1 on a failure.`)
 	perMinute := cmd.flags.Int("rebalance-per-minute", engine.DefaultRebalancePerMinute, "with --rebalance: the engine's flotad --rebalance-per-minute")
 	threshold := cmd.flags.Float64("rebalance-threshold", engine.DefaultRebalanceThreshold, "with --rebalance: the engine's flotad --rebalance-threshold")
 	loadGap := cmd.flags.Int("rebalance-load-gap", 0, "with --rebalance: the engine's flotad --rebalance-load-gap")
+	output := cmd.flags.StringP("output", "o", "table", `"table", or "json": each unit's machines, reason and scores as codes and arguments, and the other units' moves (plan UNIT... only)`)
 	cmd.run = func(ctx context.Context, c *cli, args []string) error {
+		switch {
+		case *output != "table" && *output != "json":
+			return usageErrorf(cmd, "plan: --output %q: want table or json", *output)
+		case *output == "json" && (*rebalance || *scale != ""):
+			return usageErrorf(cmd, "plan: --output json is for plan UNIT... only, not --rebalance or --scale")
+		}
 		if *rebalance {
 			if len(args) > 0 {
 				return usageErrorf(cmd, "plan: --rebalance takes no UNIT: %q", args)
@@ -66,7 +73,15 @@ be placed, 3 when some cannot, 1 on a failure.`)
 			return err
 		}
 		pv := engine.SchedulePreview(in, names)
-		if n := writePlan(c.out, cluster, pv, names, *top); n > 0 {
+		n := 0
+		if *output == "json" {
+			if n, err = writePlanJSON(c.out, cluster, pv, names); err != nil {
+				return err
+			}
+		} else {
+			n = writePlan(c.out, cluster, pv, names, *top)
+		}
+		if n > 0 {
 			return &reportedError{code: exitUnplaceable}
 		}
 		return nil
@@ -128,35 +143,8 @@ func indexUnit(us []engine.Unit, name string) int {
 // writePlan prints the preview and returns how many of the units named
 // cannot be placed.
 func writePlan(w io.Writer, cluster *registry.Cluster, pv engine.Preview, names []string, top int) int {
-	where := map[string][]string{}  // unit -> machines after the run
-	before := map[string][]string{} // unit -> machines now
-	for u, byM := range cluster.Placements {
-		for m := range byM {
-			before[u] = append(before[u], m)
-			where[u] = append(where[u], m)
-		}
-	}
-	reasons := map[string]reason.Unplaced{}
-	notes := map[string][]reason.Note{}
-	for u, ns := range cluster.Notes {
-		notes[u] = ns
-	}
-	for _, ch := range pv.Changes {
-		for _, p := range ch.Delete {
-			where[ch.Unit] = remove(where[ch.Unit], p.Machine)
-		}
-		for _, p := range ch.Put {
-			if !slices.Contains(where[ch.Unit], p.Machine) {
-				where[ch.Unit] = append(where[ch.Unit], p.Machine)
-			}
-		}
-		if ch.Unplaced != nil {
-			reasons[ch.Unit] = *ch.Unplaced
-		}
-		if ch.Notes != nil {
-			notes[ch.Unit] = *ch.Notes
-		}
-	}
+	o := outcomeOf(cluster, pv)
+	where, before, reasons, notes := o.where, o.before, o.reasons, o.notes
 	legend := func(id string) string { return clusterLegend(cluster, id) }
 	unplaceable := 0
 	tw := tabwriter.NewWriter(w, 0, 8, 1, '\t', 0)
@@ -289,4 +277,42 @@ func clusterLegend(cluster *registry.Cluster, id string) string {
 		return short + "/" + m.IP
 	}
 	return short
+}
+
+// outcome is where a preview leaves the units: the machines each is on
+// after the run and before it, and the reasons and notes the run gives.
+type outcome struct {
+	where, before map[string][]string
+	reasons       map[string]reason.Unplaced
+	notes         map[string][]reason.Note
+}
+
+func outcomeOf(cluster *registry.Cluster, pv engine.Preview) outcome {
+	o := outcome{where: map[string][]string{}, before: map[string][]string{}, reasons: map[string]reason.Unplaced{}, notes: map[string][]reason.Note{}}
+	for u, byM := range cluster.Placements {
+		for m := range byM {
+			o.before[u] = append(o.before[u], m)
+			o.where[u] = append(o.where[u], m)
+		}
+	}
+	for u, ns := range cluster.Notes {
+		o.notes[u] = ns
+	}
+	for _, ch := range pv.Changes {
+		for _, p := range ch.Delete {
+			o.where[ch.Unit] = remove(o.where[ch.Unit], p.Machine)
+		}
+		for _, p := range ch.Put {
+			if !slices.Contains(o.where[ch.Unit], p.Machine) {
+				o.where[ch.Unit] = append(o.where[ch.Unit], p.Machine)
+			}
+		}
+		if ch.Unplaced != nil {
+			o.reasons[ch.Unit] = *ch.Unplaced
+		}
+		if ch.Notes != nil {
+			o.notes[ch.Unit] = *ch.Notes
+		}
+	}
+	return o
 }

@@ -1,7 +1,9 @@
 package ctl
 
 import (
+	"encoding/json"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -52,6 +54,59 @@ func TestPlan(t *testing.T) {
 			if !strings.Contains(r.out, strings.ReplaceAll(want, `\t`, "\t")) {
 				t.Errorf("output lacks %q:\n%s", want, r.out)
 			}
+		}
+	})
+	t.Run("-o json: the same as data", func(t *testing.T) {
+		r := c.ctl("plan", "-o", "json", filepath.Join(dir, "db.service"), filepath.Join(dir, "web@1"), filepath.Join(dir, "web@2"), filepath.Join(dir, "web@3"))
+		if r.code != exitUnplaceable {
+			t.Fatalf("exit %d, want %d\n%s%s", r.code, exitUnplaceable, r.out, r.errOut)
+		}
+		var got struct {
+			Units []struct {
+				Unit     string   `json:"unit"`
+				Machines []string `json:"machines"`
+				Reason   *struct {
+					Code    string `json:"code"`
+					Filters []struct {
+						Code     string   `json:"code"`
+						Args     []string `json:"args"`
+						Machines int      `json:"machines"`
+					} `json:"filters"`
+				} `json:"reason"`
+				Scores []struct {
+					Machine string   `json:"machine"`
+					Total   *float64 `json:"total"`
+					Parts   []struct {
+						Scorer string  `json:"scorer"`
+						Value  float64 `json:"value"`
+					} `json:"parts"`
+					Rejected *struct {
+						Code string `json:"code"`
+					} `json:"rejected"`
+				} `json:"scores"`
+			} `json:"units"`
+		}
+		if err := json.Unmarshal([]byte(r.out), &got); err != nil || len(got.Units) != 4 {
+			t.Fatalf("%v: %s", err, r.out)
+		}
+		db, web3 := got.Units[0], got.Units[3]
+		if db.Unit != "db.service" || len(db.Machines) != 1 || db.Machines[0] != "m2bbbbbbbbbb" || db.Scores[0].Total == nil || *db.Scores[0].Total != 50 {
+			t.Errorf("db.service: %+v", db)
+		}
+		if !slices.ContainsFunc(db.Scores[0].Parts, func(p struct {
+			Scorer string  `json:"scorer"`
+			Value  float64 `json:"value"`
+		}) bool {
+			return p.Scorer == "prefer" && p.Value == 50
+		}) {
+			t.Errorf("db.service's best score has no prefer part of 50: %+v", db.Scores[0])
+		}
+		if web3.Unit != "web@3.service" || len(web3.Machines) != 0 || web3.Reason == nil || web3.Reason.Code != "no-eligible" ||
+			len(web3.Reason.Filters) != 1 || web3.Reason.Filters[0].Code != "distinct-by" || web3.Reason.Filters[0].Machines != 2 {
+			t.Errorf("web@3.service: %+v", web3)
+		}
+		if r := c.ctl("plan", "-o", "yaml", filepath.Join(dir, "db.service")); r.code != exitUsage {
+			t.Errorf("-o yaml: exit %d", r.code)
 		}
 	})
 	t.Run("soft rules given up are noted", func(t *testing.T) {

@@ -1,0 +1,116 @@
+package ctl
+
+import (
+	"encoding/json"
+	"io"
+
+	"github.com/flota-dev/flota/engine"
+	"github.com/flota-dev/flota/reason"
+	"github.com/flota-dev/flota/registry"
+)
+
+// planJSON is plan -o json: the table's facts as data, the reasons and
+// notes as their codes and arguments (with their words beside them), so a
+// program tells "never fits" from "full now" without parsing a sentence.
+type planJSON struct {
+	Units []planUnitJSON `json:"units"`
+	Moves []planMoveJSON `json:"moves"`
+}
+
+type planUnitJSON struct {
+	Unit       string           `json:"unit"`
+	Machines   []string         `json:"machines"` // after the run; none: it cannot be placed
+	Stays      bool             `json:"stays"`    // where it is now
+	Reason     *reason.Unplaced `json:"reason,omitempty"`
+	ReasonText string           `json:"reasonText,omitempty"`
+	Notes      []reason.Note    `json:"notes,omitempty"`
+	NotesText  string           `json:"notesText,omitempty"`
+	Scores     []planScoreJSON  `json:"scores"`
+}
+
+type planScoreJSON struct {
+	Machine      string       `json:"machine"`
+	Total        *float64     `json:"total,omitempty"` // absent when rejected
+	Load         int          `json:"load"`
+	Parts        []partJSON   `json:"parts,omitempty"`
+	Rejected     *refusalJSON `json:"rejected,omitempty"`
+	RejectedText string       `json:"rejectedText,omitempty"`
+}
+
+type partJSON struct {
+	Scorer string  `json:"scorer"`
+	Value  float64 `json:"value"`
+}
+
+type refusalJSON struct {
+	Code reason.Code `json:"code"`
+	Args []string    `json:"args,omitempty"`
+}
+
+type planMoveJSON struct {
+	Unit string   `json:"unit"`
+	From []string `json:"from"`
+	To   []string `json:"to"` // none: it leaves
+}
+
+// writePlanJSON prints the preview as JSON and returns how many of the
+// units named cannot be placed, as writePlan.
+func writePlanJSON(w io.Writer, cluster *registry.Cluster, pv engine.Preview, names []string) (int, error) {
+	o := outcomeOf(cluster, pv)
+	out := planJSON{Units: []planUnitJSON{}, Moves: []planMoveJSON{}}
+	unplaceable := 0
+	asked := map[string]bool{}
+	for _, n := range names {
+		asked[n] = true
+		u := planUnitJSON{Unit: n, Machines: o.where[n], Scores: []planScoreJSON{}}
+		if u.Machines == nil {
+			u.Machines = []string{}
+		}
+		if len(u.Machines) == 0 {
+			unplaceable++
+			why := pv.Reasons[n]
+			if why.IsZero() {
+				why = o.reasons[n]
+			}
+			if !why.IsZero() {
+				u.Reason, u.ReasonText = &why, why.String()
+			}
+		} else {
+			u.Stays = sameSet(o.before[n], u.Machines)
+		}
+		if ns := o.notes[n]; len(ns) > 0 {
+			u.Notes, u.NotesText = ns, reason.Notes(ns)
+		}
+		for _, s := range pv.Scores[n] {
+			sj := planScoreJSON{Machine: s.Machine, Load: s.Load}
+			if s.Rejected.Accepted() {
+				total := s.Total
+				sj.Total = &total
+				for _, p := range s.Parts {
+					sj.Parts = append(sj.Parts, partJSON{Scorer: p.Scorer, Value: p.Value})
+				}
+			} else {
+				sj.Rejected = &refusalJSON{Code: s.Rejected.Code, Args: s.Rejected.Args}
+				sj.RejectedText = s.Rejected.String()
+			}
+			u.Scores = append(u.Scores, sj)
+		}
+		out.Units = append(out.Units, u)
+	}
+	for _, ch := range pv.Changes {
+		if asked[ch.Unit] || len(ch.Delete) == 0 {
+			continue
+		}
+		m := planMoveJSON{Unit: ch.Unit, From: []string{}, To: []string{}}
+		for _, p := range ch.Delete {
+			m.From = append(m.From, p.Machine)
+		}
+		for _, p := range ch.Put {
+			m.To = append(m.To, p.Machine)
+		}
+		out.Moves = append(out.Moves, m)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return unplaceable, enc.Encode(out)
+}
