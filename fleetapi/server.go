@@ -47,12 +47,8 @@ func (s *Server) Handler() http.Handler {
 }
 
 func (s *Server) listUnits(w http.ResponseWriter, r *http.Request) {
-	if !onePage(w, r) {
-		return
-	}
-	st, err := s.store.ReadStatus(r.Context())
-	if err != nil {
-		fail(w, err)
+	st, ok := s.collection(w, r)
+	if !ok {
 		return
 	}
 	page := UnitPage{Units: []*Unit{}}
@@ -192,12 +188,8 @@ func (s *Server) deleteUnit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listStates(w http.ResponseWriter, r *http.Request) {
-	if !onePage(w, r) {
-		return
-	}
-	st, err := s.store.ReadStatus(r.Context())
-	if err != nil {
-		fail(w, err)
+	st, ok := s.collection(w, r)
+	if !ok {
 		return
 	}
 	machine, name := r.URL.Query().Get("machineID"), r.URL.Query().Get("unitName")
@@ -216,12 +208,8 @@ func (s *Server) listStates(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listMachines(w http.ResponseWriter, r *http.Request) {
-	if !onePage(w, r) {
-		return
-	}
-	st, err := s.store.ReadStatus(r.Context())
-	if err != nil {
-		fail(w, err)
+	st, ok := s.collection(w, r)
+	if !ok {
 		return
 	}
 	page := MachinePage{Machines: []*Machine{}}
@@ -229,6 +217,20 @@ func (s *Server) listMachines(w http.ResponseWriter, r *http.Request) {
 		page.Machines = append(page.Machines, &Machine{ID: m.ID, PrimaryIP: m.IP, Metadata: m.Metadata})
 	}
 	reply(w, http.StatusOK, page)
+}
+
+// collection reads the cluster for a collection's one page, or answers
+// why not.
+func (s *Server) collection(w http.ResponseWriter, r *http.Request) (*registry.Status, bool) {
+	if !onePage(w, r) {
+		return nil, false
+	}
+	st, err := s.store.ReadStatus(r.Context())
+	if err != nil {
+		fail(w, err)
+		return nil, false
+	}
+	return st, true
 }
 
 // onePage refuses a nextPageToken: every collection is one page, so no
