@@ -71,7 +71,7 @@ func TestDebPackage(t *testing.T) {
 	// the cluster's engine places nothing on it.
 	t0 := time.Now()
 	run := fmt.Sprintf("systemd-run --unit=flota-pkg-test -p Type=notify -p TimeoutStartSec=60 /usr/bin/flotad --config=/etc/flota/flotad.conf"+
-		" --etcd-endpoints=http://10.77.0.1:2379 --etcd-key-prefix=/flota-pkg-test/ --machine-id=%032x --systemd=false --engine=false --agent-api=off", time.Now().UnixNano())
+		" --etcd-endpoints=http://10.77.0.1:2379 --etcd-key-prefix=/flota-pkg-test/ --machine-id=%032x --systemd=false --engine=false --agent-api=off --api=off", time.Now().UnixNano())
 	if out, err := c.harness("exec", m, "sh", "-c", run); err != nil {
 		t.Fatalf("start the packaged flotad as a notify service: %v\n%s", err, out)
 	}

@@ -129,16 +129,24 @@ func (e *Embedded) promote(ctx context.Context) error {
 		cctx, cancel := context.WithTimeout(ctx, joinCallTimeout)
 		_, err := cli.MemberPromote(cctx, id)
 		cancel()
-		if err == nil || !e.e.Server.IsLearner() {
+		if !e.e.Server.IsLearner() {
 			return nil
 		}
 		// Refused while the learner lags behind the leader: try again.
+		// Granted, the promotion is the cluster's once committed, this
+		// member's once it applied it, which may come a little later: a
+		// learner serves no request, so it is waited for (etcd tells of it
+		// by no event), in short steps.
+		wait := 500 * time.Millisecond
+		if err == nil {
+			wait = 20 * time.Millisecond
+		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("embedded etcd member %s: waiting to be promoted from learner (%v): %w", e.cfg.Name, err, ctx.Err())
 		case err := <-e.e.Err():
 			return fmt.Errorf("embedded etcd: %w", err)
-		case <-time.After(500 * time.Millisecond):
+		case <-time.After(wait):
 		}
 	}
 }
