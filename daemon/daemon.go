@@ -106,6 +106,9 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 			return err
 		}
 	}
+	// Its series, for /metrics: the engine's, the agent's and its systemd
+	// calls', beside the embedded etcd's and the process's.
+	m := metrics.New(Version)
 	// systemd too, before etcd: an agent that cannot run units fails fast.
 	var sd agent.Systemd
 	if c.Agent && c.Systemd {
@@ -116,7 +119,7 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 			return fmt.Errorf("%w (--systemd=false runs the agent without units)", err)
 		}
 		defer conn.Close()
-		sd = conn
+		sd = m.Systemd(conn)
 	}
 	// Containers, with systemd: the image store, volumes and their source.
 	var containers agent.ContainerRuntime
@@ -169,9 +172,6 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 	}
 	defer reg.Close()
 
-	// Its series, for /metrics: the engine's and the agent's, beside the
-	// embedded etcd's and the process's.
-	m := metrics.New(Version)
 	var parts []func(context.Context) error
 	if emb != nil {
 		parts = append(parts, func(ctx context.Context) error { return followMember(ctx, emb, reg, endpoints, log) })

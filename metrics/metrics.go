@@ -28,6 +28,8 @@ type Metrics struct {
 	pullSeconds prometheus.Histogram
 	requests    *prometheus.CounterVec
 	info        *prometheus.GaugeVec
+	sdCalls     *prometheus.CounterVec
+	sdSeconds   *prometheus.HistogramVec
 }
 
 // New makes the series of a flotad of version, registered on a registry
@@ -62,11 +64,16 @@ func New(version string) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.05, 3, 9)}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flota_api_requests_total",
 			Help: "Requests flotad's HTTP API answered, by route and status code."}, []string{"route", "code"}),
+		sdCalls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flota_agent_systemd_calls_total",
+			Help: "Calls the agent made of its machine's systemd (over D-Bus), by call and result: ok or error."}, []string{"call", "result"}),
+		sdSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "flota_agent_systemd_call_seconds",
+			Help:    "How long the agent's calls of its machine's systemd took, by call.",
+			Buckets: prometheus.ExponentialBuckets(0.0002, 4, 10)}, []string{"call"}),
 		info: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "flota_build_info",
 			Help: "1, labelled with the flotad version."}, []string{"version"}),
 	}
 	m.reg.MustRegister(m.leader, m.passes, m.changes, m.placements, m.removals, m.passErrors, m.unplaced,
-		m.reconciles, m.reconErrors, m.pulls, m.pullSeconds, m.requests, m.info)
+		m.reconciles, m.reconErrors, m.pulls, m.pullSeconds, m.requests, m.info, m.sdCalls, m.sdSeconds)
 	m.info.WithLabelValues(version).Set(1)
 	return m
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flota-dev/flota/agent/systemd/systemdtest"
 	"github.com/flota-dev/flota/metrics"
 	"github.com/flota-dev/flota/reason"
 )
@@ -30,6 +31,11 @@ func TestSeries(t *testing.T) {
 	m.Reconciled(5*time.Millisecond, errors.New("systemd"))
 	m.Pulled(time.Second, nil)
 	m.Pulled(time.Second, errors.New("404"))
+	sd := m.Systemd(systemdtest.NewFake())
+	if _, err := sd.Units(t.Context(), []string{"a.service"}); err != nil {
+		t.Fatal(err)
+	}
+	_ = sd.Start(t.Context(), "missing.service") // no such unit: an error
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/units/{unit}/status", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNotFound) })
 	srv := httptest.NewServer(m.Requests(mux))
@@ -61,6 +67,9 @@ func TestSeries(t *testing.T) {
 		{"pulls ok", `flota_agent_image_pulls_total{result="ok"} 1`},
 		{"pulls failed", `flota_agent_image_pulls_total{result="failed"} 1`},
 		{"API requests by route and code", `flota_api_requests_total{code="404",route="GET /v1/units/{unit}/status"} 2`},
+		{"systemd calls", `flota_agent_systemd_calls_total{call="Units",result="ok"} 1`},
+		{"systemd calls that failed", `flota_agent_systemd_calls_total{call="Start",result="error"} 1`},
+		{"systemd call times", `flota_agent_systemd_call_seconds_count{call="Units"} 1`},
 		{"the default registry's", "go_goroutines "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
