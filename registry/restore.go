@@ -26,29 +26,39 @@ func (p *Presence) Check(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, p.r.wrap("read machine "+p.m.ID+"'s record", err)
 	}
-	if len(resp.Kvs) == 1 && !p.stolen(&clientv3.Event{Type: mvccpb.PUT, Kv: resp.Kvs[0]}) {
+	var kv *mvccpb.KeyValue // nil: no record
+	var rev int64           // the record's ModRevision as read; 0 when absent, as etcd compares it
+	if len(resp.Kvs) == 1 {
+		kv, rev = resp.Kvs[0], resp.Kvs[0].ModRevision
+	}
+	if !p.stolen(kv) {
 		return false, nil
 	}
-	if _, err := p.r.cli.Put(ctx, key, *p.record.Load(), clientv3.WithLease(p.lease)); err != nil {
+	// Written back only over what was read: a record another Presence
+	// wrote meanwhile is its to keep, and a member's stale read changes
+	// nothing.
+	txn, err := p.r.txn(ctx).If(clientv3.Compare(clientv3.ModRevision(key), "=", rev)).
+		Then(clientv3.OpPut(key, *p.record.Load(), clientv3.WithLease(p.lease))).Commit()
+	if err != nil {
 		return false, p.r.wrap(fmt.Sprintf("write machine %s's record back", p.m.ID), err)
 	}
-	return true, nil
+	return txn.Succeeded, nil
 }
 
-// stolen says whether ev took the record from this Presence: a delete, or
-// a write under no lease, or a different record under its lease. A write
-// under another lease is another Presence's, which holds the ID now (two
-// flotads given one machine ID, or one registering anew); writing back
-// over that would make the two rewrite each other's.
-func (p *Presence) stolen(ev *clientv3.Event) bool {
-	if ev.Type == mvccpb.DELETE {
+// stolen says whether the record kv (nil: none) was taken from this
+// Presence: deleted, written under no lease, or changed under its lease. A
+// record under another lease is another Presence's, which holds the ID now
+// (two flotads given one machine ID, or one registering anew); writing
+// back over that would make the two rewrite each other's.
+func (p *Presence) stolen(kv *mvccpb.KeyValue) bool {
+	if kv == nil {
 		return true
 	}
-	switch clientv3.LeaseID(ev.Kv.Lease) {
+	switch clientv3.LeaseID(kv.Lease) {
 	case 0:
 		return true
 	case p.lease:
-		return string(ev.Kv.Value) != *p.record.Load()
+		return string(kv.Value) != *p.record.Load()
 	}
 	return false
 }
