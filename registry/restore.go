@@ -18,8 +18,9 @@ import (
 //
 // It is a read, not a watch: a watch of its own record for each of 5,000
 // simulated machines made the scale run lose 12,393 registrations where
-// none was lost without it (README). The read is serializable: a member
-// behind the others at worst makes it write a record that was there.
+// none was lost without it (README). The read is serializable: what a
+// member behind the others answers at worst fails the write's compare,
+// and the next check looks again.
 func (p *Presence) Check(ctx context.Context) (bool, error) {
 	key := p.r.k.machine(p.m.ID)
 	resp, err := p.r.cli.Get(ctx, key, clientv3.WithSerializable())
