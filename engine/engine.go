@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/flota-dev/flota/clock"
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
 )
@@ -557,7 +558,8 @@ func drainReads(c *registry.Cluster) ([]string, []registry.StateKey) {
 }
 
 // observe tells the Observer of a pass: its counts, and the unplaced
-// units as the cluster holds them with the plan's changes over them.
+// units as the cluster holds them with the plan's changes over them,
+// walked, not copied (there may be thousands, and a pass for one unit).
 func (e *Engine) observe(c *registry.Cluster, plan Plan, whole bool, took time.Duration, err error) {
 	put, removed := 0, 0
 	for _, ch := range plan.Changes {
@@ -568,17 +570,24 @@ func (e *Engine) observe(c *registry.Cluster, plan Plan, whole bool, took time.D
 	if err != nil {
 		return
 	}
-	records := maps.Clone(c.Unplaced)
+	changed := map[string]*reason.Unplaced{}
 	for _, ch := range plan.Changes {
-		switch {
-		case ch.Unplaced == nil:
-		case ch.Unplaced.IsZero():
-			delete(records, ch.Unit)
-		default:
-			records[ch.Unit] = *ch.Unplaced
+		if ch.Unplaced != nil {
+			changed[ch.Unit] = ch.Unplaced
 		}
 	}
-	e.cfg.Observer.Unplaced(records)
+	e.cfg.Observer.Unplaced(func(yield func(reason.Unplaced) bool) {
+		for u, r := range c.Unplaced {
+			if _, over := changed[u]; !over && !yield(r) {
+				return
+			}
+		}
+		for _, r := range changed {
+			if !r.IsZero() && !yield(*r) {
+				return
+			}
+		}
+	})
 }
 
 // Leading says whether this Engine leads now.

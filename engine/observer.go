@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"iter"
 	"time"
 
 	"github.com/flota-dev/flota/reason"
@@ -17,9 +18,9 @@ type Observer interface {
 	// placements it wrote and removed, and whether its plan failed to
 	// apply.
 	Pass(whole bool, took time.Duration, units, put, removed int, err error)
-	// Unplaced: the units that cannot be placed, with their reasons, as
-	// the pass left them.
-	Unplaced(records map[string]reason.Unplaced)
+	// Unplaced: the reasons of the units that cannot be placed, as the
+	// pass left them, one by one (no copy of them is made for it).
+	Unplaced(records iter.Seq[reason.Unplaced])
 }
 
 // noObserver is the Observer of an Engine given none.
@@ -27,4 +28,4 @@ type noObserver struct{}
 
 func (noObserver) Leading(bool)                                   {}
 func (noObserver) Pass(bool, time.Duration, int, int, int, error) {}
-func (noObserver) Unplaced(map[string]reason.Unplaced)            {}
+func (noObserver) Unplaced(iter.Seq[reason.Unplaced])             {}

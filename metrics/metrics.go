@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"iter"
 	"net/http"
 	"strconv"
 	"time"
@@ -113,15 +114,20 @@ func (m *Metrics) Pass(whole bool, took time.Duration, units, put, removed int, 
 }
 
 // Unplaced sets the units the engine could not place, as its records
-// stand.
-func (m *Metrics) Unplaced(records map[string]reason.Unplaced) {
-	m.unplaced.Reset()
-	for _, r := range records {
-		rule := ""
+// stand: counted here, then one gauge set a label pair.
+func (m *Metrics) Unplaced(records iter.Seq[reason.Unplaced]) {
+	type labels struct{ code, rule string }
+	counts := map[labels]int{}
+	for r := range records {
+		l := labels{code: string(r.Code)}
 		if len(r.Filters) > 0 {
-			rule = string(r.Filters[0].Code)
+			l.rule = string(r.Filters[0].Code)
 		}
-		m.unplaced.WithLabelValues(string(r.Code), rule).Inc()
+		counts[l]++
+	}
+	m.unplaced.Reset()
+	for l, n := range counts {
+		m.unplaced.WithLabelValues(l.code, l.rule).Set(float64(n))
 	}
 }
 

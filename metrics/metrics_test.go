@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -22,11 +23,11 @@ func TestSeries(t *testing.T) {
 	m.Pass(true, 20*time.Millisecond, 3, 2, 1, nil)
 	m.Pass(false, time.Millisecond, 1, 1, 0, nil)
 	m.Pass(false, time.Millisecond, 1, 1, 0, errors.New("stale"))
-	m.Unplaced(map[string]reason.Unplaced{
+	m.Unplaced(maps.Values(map[string]reason.Unplaced{
 		"a.service": {Code: reason.NoEligible, Filters: []reason.Filter{{Code: reason.MachineMetadata}}},
 		"b.service": {Code: reason.NoEligible, Filters: []reason.Filter{{Code: reason.MachineMetadata}}},
 		"c.service": {Code: reason.NoMachines},
-	})
+	}))
 	m.Reconciled(5*time.Millisecond, nil)
 	m.Reconciled(5*time.Millisecond, errors.New("systemd"))
 	m.Pulled(time.Second, nil)
