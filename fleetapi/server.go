@@ -53,8 +53,9 @@ func (s *Server) listUnits(w http.ResponseWriter, r *http.Request) {
 	}
 	page := UnitPage{Units: []*Unit{}}
 	files := map[unit.Hash][]*UnitOption{} // templates' instances share files
+	where := placedOn(st)
 	for _, u := range st.Units {
-		e, err := s.entity(r.Context(), st, u, files)
+		e, err := s.entity(r.Context(), where, u, files)
 		if err != nil {
 			fail(w, err)
 			return
@@ -76,7 +77,7 @@ func (s *Server) getUnit(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusNotFound, fmt.Sprintf("unit %s does not exist", name))
 		return
 	}
-	e, err := s.entity(r.Context(), st, st.Units[i], map[unit.Hash][]*UnitOption{})
+	e, err := s.entity(r.Context(), placedOn(st), st.Units[i], map[unit.Hash][]*UnitOption{})
 	if err != nil {
 		fail(w, err)
 		return
@@ -84,9 +85,33 @@ func (s *Server) getUnit(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, e)
 }
 
+// placement is where a unit is placed (its first machine, for a global
+// unit) and the state that machine reports of it ("" when none).
+type placement struct {
+	machine string
+	state   registry.State
+}
+
+// placedOn indexes st's placements and states by unit, once a request.
+func placedOn(st *registry.Status) map[string]placement {
+	out := map[string]placement{}
+	for _, p := range st.Placements {
+		if _, seen := out[p.Unit]; !seen {
+			out[p.Unit] = placement{machine: p.Machine}
+		}
+	}
+	for _, us := range st.States {
+		if p, ok := out[us.Unit]; ok && p.machine == us.Machine {
+			p.state = us.State
+			out[us.Unit] = p
+		}
+	}
+	return out
+}
+
 // entity is u as fleet's Unit: its file's options, its desired state, and
 // where it is placed and what that machine reports.
-func (s *Server) entity(ctx context.Context, st *registry.Status, u registry.Unit, files map[unit.Hash][]*UnitOption) (*Unit, error) {
+func (s *Server) entity(ctx context.Context, where map[string]placement, u registry.Unit, files map[unit.Hash][]*UnitOption) (*Unit, error) {
 	opts, ok := files[u.Hash]
 	if !ok {
 		data, err := s.store.File(ctx, u.Hash)
@@ -103,17 +128,11 @@ func (s *Server) entity(ctx context.Context, st *registry.Status, u registry.Uni
 		files[u.Hash] = opts
 	}
 	e := &Unit{Name: u.Name, Options: opts, DesiredState: string(u.Desired), CurrentState: string(registry.StateInactive)}
-	for _, p := range st.Placements {
-		if p.Unit != u.Name {
-			continue
+	if p, ok := where[u.Name]; ok {
+		e.MachineID = p.machine
+		if p.state != "" {
+			e.CurrentState = string(p.state)
 		}
-		e.MachineID = p.Machine
-		for _, us := range st.States {
-			if us.Unit == u.Name && us.Machine == p.Machine && us.State != "" {
-				e.CurrentState = string(us.State)
-			}
-		}
-		break
 	}
 	return e, nil
 }
