@@ -87,18 +87,24 @@ func serve(ctx context.Context, addr string, h http.Handler, tc *tls.Config) err
 	if tc != nil {
 		l = tls.NewListener(l, tc)
 	}
+	return serveOn(ctx, "agent API", l, h)
+}
+
+// serveOn runs an HTTP server on l until ctx ends; what names it in
+// errors.
+func serveOn(ctx context.Context, what string, l net.Listener, h http.Handler) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	select {
 	case err := <-done:
-		return fmt.Errorf("agent API on %s: %w", addr, err)
+		return fmt.Errorf("%s on %s: %w", what, l.Addr(), err)
 	case <-ctx.Done():
 		// journal --follow streams end with their requests' contexts.
 		shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(shut); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("agent API shutdown: %w", err)
+			return fmt.Errorf("%s shutdown: %w", what, err)
 		}
 		_ = srv.Close()
 		return ctx.Err()

@@ -234,7 +234,7 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 	}
 	if fl != nil {
 		log.Info("serving fleet's API v1", "address", fl.Addr().Network()+"://"+fl.Addr().String())
-		parts = append(parts, func(ctx context.Context) error { return serveAPI(ctx, fl, fh) })
+		parts = append(parts, func(ctx context.Context) error { return serveOn(ctx, "fleet API", fl, fh) })
 	}
 	// systemd hears when flotad is ready (Type=notify) and its watchdog
 	// is fed.

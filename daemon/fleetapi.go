@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	agentapi "github.com/flota-dev/flota/agent/api"
 )
@@ -68,18 +66,4 @@ func fleetAPIListener(c *Config, h http.Handler, tc *tls.Config) (net.Listener, 
 		return tls.NewListener(l, tc), agentapi.OperatorsOnly(h), nil
 	}
 	return nil, nil, fmt.Errorf("--api %q: want unix:///PATH, tcp://HOST:PORT or off", spec)
-}
-
-// serveAPI serves h on l until ctx ends.
-func serveAPI(ctx context.Context, l net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
-	select {
-	case err := <-done:
-		return fmt.Errorf("fleet API on %s: %w", l.Addr(), err)
-	case <-ctx.Done():
-		_ = srv.Close()
-		return ctx.Err()
-	}
 }
