@@ -234,7 +234,7 @@ func (d *driver) publish(ctx context.Context, desired map[string]registry.Placem
 		if _, placed := desired[name]; !placed || unit.IsTemplate(name) {
 			continue
 		}
-		st := heldStatus
+		st := notFound
 		want[name] = registry.UnitState{Unit: name, Machine: d.machine, Load: st.Load, Active: st.Active, Sub: st.Sub,
 			State: Reached(st), Condition: h.cond, Detail: h.detail}
 	}
