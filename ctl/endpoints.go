@@ -98,7 +98,7 @@ func endpointRows(st *registry.Status, globs []string) []endpoint {
 	var out []endpoint
 	for _, s := range st.States {
 		u, ok := units[s.Unit]
-		if !ok || s.Active != "active" || s.Condition != "" || !matchesAny(globs, s.Unit) {
+		if !ok || s.Active != "active" || s.Condition != "" || len(globs) > 0 && !unit.AnyMatch(globs, s.Unit) {
 			continue
 		}
 		req, _, err := unit.ParseOptions(s.Unit, u.Fleet)
@@ -118,15 +118,4 @@ func endpointRows(st *registry.Status, globs []string) []endpoint {
 			cmp.Compare(a.port.Number, b.port.Number), cmp.Compare(a.port.Proto, b.port.Proto))
 	})
 	return out
-}
-
-// matchesAny says whether name matches one of globs, or there are none.
-func matchesAny(globs []string, name string) bool {
-	if len(globs) == 0 {
-		return true
-	}
-	return slices.ContainsFunc(globs, func(g string) bool {
-		ok, _ := path.Match(g, name)
-		return ok
-	})
 }

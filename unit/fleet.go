@@ -59,12 +59,14 @@ func (r Requirements) MatchesMetadata(md map[string]string) bool {
 // ConflictsWith reports whether one of the unit's Conflicts globs matches
 // other. Conflicts are symmetric, so the engine asks both units; and a unit
 // never conflicts with itself, so the engine does not ask about it.
-func (r Requirements) ConflictsWith(other string) bool { return anyMatch(r.Conflicts, other) }
+func (r Requirements) ConflictsWith(other string) bool { return AnyMatch(r.Conflicts, other) }
 
 // ReplacesUnit reports whether one of the unit's Replaces globs matches other.
-func (r Requirements) ReplacesUnit(other string) bool { return anyMatch(r.Replaces, other) }
+func (r Requirements) ReplacesUnit(other string) bool { return AnyMatch(r.Replaces, other) }
 
-func anyMatch(globs []string, name string) bool {
+// AnyMatch reports whether one of globs (path.Match patterns over unit
+// names, as Conflicts= takes) matches name.
+func AnyMatch(globs []string, name string) bool {
 	for _, g := range globs {
 		if ok, _ := path.Match(g, name); ok {
 			return true
