@@ -210,27 +210,13 @@ func writePlan(w io.Writer, cluster *registry.Cluster, pv engine.Preview, names 
 		}
 		tw.Flush()
 	}
-	// Units not asked about that the run would move or take off a machine.
-	asked := map[string]bool{}
-	for _, n := range names {
-		asked[n] = true
-	}
 	var moves []string
-	for _, ch := range pv.Changes {
-		if asked[ch.Unit] || len(ch.Delete) == 0 {
-			continue
-		}
-		var from, to []string
-		for _, p := range ch.Delete {
-			from = append(from, legend(p.Machine))
-		}
-		for _, p := range ch.Put {
-			to = append(to, legend(p.Machine))
-		}
+	for _, m := range otherMoves(pv, names) {
+		from, to := mapStrings(m.From, legend), mapStrings(m.To, legend)
 		if len(to) == 0 {
-			moves = append(moves, fmt.Sprintf("%s would leave %s", ch.Unit, strings.Join(from, ",")))
+			moves = append(moves, fmt.Sprintf("%s would leave %s", m.Unit, strings.Join(from, ",")))
 		} else {
-			moves = append(moves, fmt.Sprintf("%s would move from %s to %s", ch.Unit, strings.Join(from, ","), strings.Join(to, ",")))
+			moves = append(moves, fmt.Sprintf("%s would move from %s to %s", m.Unit, strings.Join(from, ","), strings.Join(to, ",")))
 		}
 	}
 	if len(moves) > 0 {
@@ -315,4 +301,32 @@ func outcomeOf(cluster *registry.Cluster, pv engine.Preview) outcome {
 		}
 	}
 	return o
+}
+
+// otherMoves are the units not asked about that the run would move (To:
+// their new machines) or take off a machine (no To).
+func otherMoves(pv engine.Preview, names []string) []planMoveJSON {
+	out := []planMoveJSON{}
+	for _, ch := range pv.Changes {
+		if slices.Contains(names, ch.Unit) || len(ch.Delete) == 0 {
+			continue
+		}
+		m := planMoveJSON{Unit: ch.Unit, From: []string{}, To: []string{}}
+		for _, p := range ch.Delete {
+			m.From = append(m.From, p.Machine)
+		}
+		for _, p := range ch.Put {
+			m.To = append(m.To, p.Machine)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func mapStrings(in []string, f func(string) string) []string {
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = f(s)
+	}
+	return out
 }

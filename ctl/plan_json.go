@@ -57,11 +57,9 @@ type planMoveJSON struct {
 // units named cannot be placed, as writePlan.
 func writePlanJSON(w io.Writer, cluster *registry.Cluster, pv engine.Preview, names []string) (int, error) {
 	o := outcomeOf(cluster, pv)
-	out := planJSON{Units: []planUnitJSON{}, Moves: []planMoveJSON{}}
+	out := planJSON{Units: []planUnitJSON{}}
 	unplaceable := 0
-	asked := map[string]bool{}
 	for _, n := range names {
-		asked[n] = true
 		u := planUnitJSON{Unit: n, Machines: o.where[n], Scores: []planScoreJSON{}}
 		if u.Machines == nil {
 			u.Machines = []string{}
@@ -97,19 +95,7 @@ func writePlanJSON(w io.Writer, cluster *registry.Cluster, pv engine.Preview, na
 		}
 		out.Units = append(out.Units, u)
 	}
-	for _, ch := range pv.Changes {
-		if asked[ch.Unit] || len(ch.Delete) == 0 {
-			continue
-		}
-		m := planMoveJSON{Unit: ch.Unit, From: []string{}, To: []string{}}
-		for _, p := range ch.Delete {
-			m.From = append(m.From, p.Machine)
-		}
-		for _, p := range ch.Put {
-			m.To = append(m.To, p.Machine)
-		}
-		out.Moves = append(out.Moves, m)
-	}
+	out.Moves = otherMoves(pv, names)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return unplaceable, enc.Encode(out)
