@@ -21,7 +21,7 @@ func TestMetricsAndHealth(t *testing.T) {
 	for i := 1; i <= machines; i++ {
 		ip := fmt.Sprintf("10.77.0.%d", 10+i)
 		text := get("http://" + ip + ":4920/metrics")
-		for _, want := range []string{"flota_build_info{version=", "flota_agent_reconcile_seconds_count ", `flota_agent_systemd_calls_total{call="Units",result="ok"}`, "go_goroutines "} {
+		for _, want := range []string{"flota_build_info{version=", "flota_agent_reconcile_seconds_count ", `flota_agent_systemd_calls_total{call="UnitFiles",result="ok"}`, "go_goroutines "} {
 			if !strings.Contains(text, want) {
 				t.Errorf("flota-m%d's /metrics has no %q", i, want)
 			}
