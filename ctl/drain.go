@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/registry"
 )
 
@@ -66,74 +65,33 @@ A deadline is measured by the engine's clock from the drain's start here.`)
 				said = line
 				fmt.Fprintln(c.out, line)
 			}
-			for _, s := range p.stuck {
-				if stuck[s.unit] != s.why {
-					stuck[s.unit] = s.why
-					fmt.Fprintf(c.errOut, "Unit %s %s\n", s.unit, s.why)
+			for _, s := range p.Stuck {
+				if why := s.Note.String(); stuck[s.Unit] != why {
+					stuck[s.Unit] = why
+					fmt.Fprintf(c.errOut, "Unit %s %s\n", s.Unit, why)
 				}
 			}
-			return p.done()
+			return p.Done()
 		}, nil)
 	}
 	return cmd
 }
 
-// progress is what is left of a drain.
+// progress is what is left of a drain, with the machine's legend.
 type progress struct {
-	legend   string
-	left     int // units placed on the machine that must leave it
-	moving   int // of those, also placed on their new machine
-	stopping int // units no longer placed there that still run there
-	stuck    []stuckUnit
+	legend string
+	registry.DrainProgress
 }
 
-type stuckUnit struct{ unit, why string }
-
-func (p progress) done() bool { return p.left == 0 && p.stopping == 0 }
-
 func (p progress) String() string {
-	if p.done() {
+	if p.Done() {
 		return "Machine " + p.legend + " drained"
 	}
 	return fmt.Sprintf("%s: units to move %d, moving %d, stopping %d, with nowhere to go %d",
-		p.legend, p.left, p.moving, p.stopping, len(p.stuck))
+		p.legend, p.Left, p.Moving, p.Stopping, len(p.Stuck))
 }
 
 // drainProgress reads what is left of the drain of machine id in st.
 func drainProgress(st *registry.Status, id string, includeGlobal bool) progress {
-	v := newView(st)
-	p := progress{legend: v.legend(id, false)}
-	global := map[string]bool{}
-	for _, u := range st.Units {
-		global[u.Name] = u.Global
-	}
-	placedHere := map[string]bool{}
-	elsewhere := map[string]bool{}
-	for _, pl := range st.Placements {
-		if pl.Machine == id {
-			placedHere[pl.Unit] = true
-		} else {
-			elsewhere[pl.Unit] = true
-		}
-	}
-	for name := range placedHere {
-		if global[name] && !includeGlobal {
-			continue
-		}
-		p.left++
-		if elsewhere[name] && !global[name] {
-			p.moving++
-		}
-		for _, n := range st.Notes[name] {
-			if n.Code == reason.DrainStuck {
-				p.stuck = append(p.stuck, stuckUnit{name, n.String()})
-			}
-		}
-	}
-	for _, s := range st.States {
-		if s.Machine == id && !placedHere[s.Unit] {
-			p.stopping++
-		}
-	}
-	return p
+	return progress{legend: newView(st).legend(id, false), DrainProgress: st.DrainOf(id, includeGlobal)}
 }

@@ -52,7 +52,7 @@ flotad version the machine's agent runs. -o json prints the rows as JSON.`)
 				switch {
 				case !ok:
 					return "-"
-				case drainProgress(st, m.ID, d.IncludeGlobal).done():
+				case st.DrainOf(m.ID, d.IncludeGlobal).Done():
 					return "drained"
 				}
 				return "draining"

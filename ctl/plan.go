@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -66,8 +65,7 @@ be placed, 3 when some cannot, 1 on a failure.`)
 		if err != nil {
 			return err
 		}
-		in := engine.InputOf(cluster)
-		absentAsNow(&in)
+		in := engine.PreviewInput(cluster, time.Now())
 		names, err := c.planUnits(ctx, cluster, &in, us)
 		if err != nil {
 			return err
@@ -110,27 +108,6 @@ func (c *cli) planUnits(ctx context.Context, cluster *registry.Cluster, in *engi
 	return names, nil
 }
 
-// absentAsNow gives the machines units are placed on but that are gone the
-// Engine's treatment of a machine it has just seen go: a plan has none of
-// its memory, and without this would show the gone machines' units (globals,
-// units with nowhere else to go) leaving them, which the Engine does not do.
-func absentAsNow(in *engine.Input) {
-	present := map[string]bool{}
-	for _, m := range in.Machines {
-		present[m.ID] = true
-	}
-	in.Now = time.Now()
-	in.StopMargin = engine.DefaultStopMargin
-	for _, p := range in.Placements {
-		if !present[p.Machine] {
-			if in.Absent == nil {
-				in.Absent = map[string]engine.Absence{}
-			}
-			in.Absent[p.Machine] = engine.Absence{Since: in.Now}
-		}
-	}
-}
-
 func indexUnit(us []engine.Unit, name string) int {
 	for i, u := range us {
 		if u.Name == name {
@@ -143,33 +120,28 @@ func indexUnit(us []engine.Unit, name string) int {
 // writePlan prints the preview and returns how many of the units named
 // cannot be placed.
 func writePlan(w io.Writer, cluster *registry.Cluster, pv engine.Preview, names []string, top int) int {
-	o := outcomeOf(cluster, pv)
-	where, before, reasons, notes := o.where, o.before, o.reasons, o.notes
+	o := pv.Outcome(cluster)
 	legend := func(id string) string { return clusterLegend(cluster, id) }
 	unplaceable := 0
 	tw := tabwriter.NewWriter(w, 0, 8, 1, '\t', 0)
 	fmt.Fprintln(tw, "UNIT\tMACHINE\tNOTE")
 	for _, n := range names {
-		ms := where[n]
+		ms := o.After[n]
 		sort.Strings(ms)
 		switch {
 		case len(ms) == 0:
 			unplaceable++
-			why := pv.Reasons[n] // counted, where the Plan's and the stored are not
-			if why.IsZero() {
-				why = reasons[n]
-			}
-			fmt.Fprintf(tw, "%s\t-\tcannot be placed: %s\n", n, why)
+			fmt.Fprintf(tw, "%s\t-\tcannot be placed: %s\n", n, o.Reason(n))
 		default:
 			var shown []string
 			for _, m := range ms {
 				shown = append(shown, legend(m))
 			}
 			note := "would be placed"
-			if sameSet(before[n], ms) {
+			if o.Stays(n) {
 				note = "stays"
 			}
-			if ns := notes[n]; len(ns) > 0 {
+			if ns := o.Notes[n]; len(ns) > 0 {
 				note += "; " + reason.Notes(ns)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", n, strings.Join(shown, ","), note)
@@ -211,7 +183,7 @@ func writePlan(w io.Writer, cluster *registry.Cluster, pv engine.Preview, names 
 		tw.Flush()
 	}
 	var moves []string
-	for _, m := range otherMoves(pv, names) {
+	for _, m := range o.Moves(names) {
 		from, to := mapStrings(m.From, legend), mapStrings(m.To, legend)
 		if len(to) == 0 {
 			moves = append(moves, fmt.Sprintf("%s would leave %s", m.Unit, strings.Join(from, ",")))
@@ -244,14 +216,6 @@ func fmtScore(v float64) string {
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }
 
-func remove(ms []string, m string) []string {
-	return slices.DeleteFunc(slices.Clone(ms), func(x string) bool { return x == m })
-}
-
-func sameSet(a, b []string) bool {
-	return len(a) == len(b) && !slices.ContainsFunc(a, func(x string) bool { return !slices.Contains(b, x) })
-}
-
 // clusterLegend shows a machine as plan does: its short ID and its IP,
 // when the cluster knows it.
 func clusterLegend(cluster *registry.Cluster, id string) string {
@@ -263,64 +227,6 @@ func clusterLegend(cluster *registry.Cluster, id string) string {
 		return short + "/" + m.IP
 	}
 	return short
-}
-
-// outcome is where a preview leaves the units: the machines each is on
-// after the run and before it, and the reasons and notes the run gives.
-type outcome struct {
-	where, before map[string][]string
-	reasons       map[string]reason.Unplaced
-	notes         map[string][]reason.Note
-}
-
-func outcomeOf(cluster *registry.Cluster, pv engine.Preview) outcome {
-	o := outcome{where: map[string][]string{}, before: map[string][]string{}, reasons: map[string]reason.Unplaced{}, notes: map[string][]reason.Note{}}
-	for u, byM := range cluster.Placements {
-		for m := range byM {
-			o.before[u] = append(o.before[u], m)
-			o.where[u] = append(o.where[u], m)
-		}
-	}
-	for u, ns := range cluster.Notes {
-		o.notes[u] = ns
-	}
-	for _, ch := range pv.Changes {
-		for _, p := range ch.Delete {
-			o.where[ch.Unit] = remove(o.where[ch.Unit], p.Machine)
-		}
-		for _, p := range ch.Put {
-			if !slices.Contains(o.where[ch.Unit], p.Machine) {
-				o.where[ch.Unit] = append(o.where[ch.Unit], p.Machine)
-			}
-		}
-		if ch.Unplaced != nil {
-			o.reasons[ch.Unit] = *ch.Unplaced
-		}
-		if ch.Notes != nil {
-			o.notes[ch.Unit] = *ch.Notes
-		}
-	}
-	return o
-}
-
-// otherMoves are the units not asked about that the run would move (To:
-// their new machines) or take off a machine (no To).
-func otherMoves(pv engine.Preview, names []string) []planMoveJSON {
-	out := []planMoveJSON{}
-	for _, ch := range pv.Changes {
-		if slices.Contains(names, ch.Unit) || len(ch.Delete) == 0 {
-			continue
-		}
-		m := planMoveJSON{Unit: ch.Unit, From: []string{}, To: []string{}}
-		for _, p := range ch.Delete {
-			m.From = append(m.From, p.Machine)
-		}
-		for _, p := range ch.Put {
-			m.To = append(m.To, p.Machine)
-		}
-		out = append(out, m)
-	}
-	return out
 }
 
 func mapStrings(in []string, f func(string) string) []string {

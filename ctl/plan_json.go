@@ -56,27 +56,23 @@ type planMoveJSON struct {
 // writePlanJSON prints the preview as JSON and returns how many of the
 // units named cannot be placed, as writePlan.
 func writePlanJSON(w io.Writer, cluster *registry.Cluster, pv engine.Preview, names []string) (int, error) {
-	o := outcomeOf(cluster, pv)
+	o := pv.Outcome(cluster)
 	out := planJSON{Units: []planUnitJSON{}}
 	unplaceable := 0
 	for _, n := range names {
-		u := planUnitJSON{Unit: n, Machines: o.where[n], Scores: []planScoreJSON{}}
+		u := planUnitJSON{Unit: n, Machines: o.After[n], Scores: []planScoreJSON{}}
 		if u.Machines == nil {
 			u.Machines = []string{}
 		}
 		if len(u.Machines) == 0 {
 			unplaceable++
-			why := pv.Reasons[n]
-			if why.IsZero() {
-				why = o.reasons[n]
-			}
-			if !why.IsZero() {
+			if why := o.Reason(n); !why.IsZero() {
 				u.Reason, u.ReasonText = &why, why.String()
 			}
 		} else {
-			u.Stays = sameSet(o.before[n], u.Machines)
+			u.Stays = o.Stays(n)
 		}
-		if ns := o.notes[n]; len(ns) > 0 {
+		if ns := o.Notes[n]; len(ns) > 0 {
 			u.Notes, u.NotesText = ns, reason.Notes(ns)
 		}
 		for _, s := range pv.Scores[n] {
@@ -95,7 +91,10 @@ func writePlanJSON(w io.Writer, cluster *registry.Cluster, pv engine.Preview, na
 		}
 		out.Units = append(out.Units, u)
 	}
-	out.Moves = otherMoves(pv, names)
+	out.Moves = []planMoveJSON{}
+	for _, m := range o.Moves(names) {
+		out.Moves = append(out.Moves, planMoveJSON(m))
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return unplaceable, enc.Encode(out)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"text/tabwriter"
+	"time"
 
 	"github.com/flota-dev/flota/engine"
 	"github.com/flota-dev/flota/registry"
@@ -23,8 +24,7 @@ func (c *cli) planRebalance(ctx context.Context, r engine.Rebalance) error {
 	if err != nil {
 		return err
 	}
-	in := engine.InputOf(cluster)
-	absentAsNow(&in)
+	in := engine.PreviewInput(cluster, time.Now())
 	in.Rebalance = r
 	writeMoves(c.out, cluster, engine.SchedulePreview(in, nil).Changes)
 	return nil

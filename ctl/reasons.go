@@ -3,6 +3,7 @@ package ctl
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/flota-dev/flota/engine"
 	"github.com/flota-dev/flota/registry"
@@ -26,8 +27,7 @@ func (c *cli) countReasons(ctx context.Context, st *registry.Status) error {
 	if err != nil {
 		return err
 	}
-	in := engine.InputOf(cluster)
-	absentAsNow(&in)
+	in := engine.PreviewInput(cluster, time.Now())
 	counted := engine.Reasons(in)
 	for name, stored := range st.Unplaced {
 		if r, ok := counted[name]; ok && r.Equal(stored) {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"text/tabwriter"
+	"time"
 
 	"github.com/flota-dev/flota/engine"
 	"github.com/flota-dev/flota/registry"
@@ -52,8 +53,7 @@ func (c *cli) planScale(ctx context.Context, cmd *command, tmplArg string, opera
 		if err != nil {
 			return err
 		}
-		in := engine.InputOf(cluster)
-		absentAsNow(&in)
+		in := engine.PreviewInput(cluster, time.Now())
 		us := make([]unitArg, len(d.Create))
 		for i, n := range d.Create {
 			us[i] = unitArg{arg: filepath.Join(filepath.Dir(a.arg), n), name: n}
