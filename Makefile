@@ -46,11 +46,12 @@ deb:
 
 # What the test machines need (Debian packages), when we can install them:
 # the end-to-end tests skip without them (and fail under CI=true).
-# (busybox-static gives the image-build tests a tree nspawn can run a shell in.)
+# (busybox-static gives the image-build tests a tree nspawn can run a shell in;
+# chromium is the headless browser of the dashboard's test.)
 deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "deps: not root, skipping harness/cluster deps"; exit 0; fi; \
 	harness/cluster deps; \
-	dpkg -s busybox-static >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q --no-install-recommends busybox-static; }
+	dpkg -s busybox-static chromium >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q --no-install-recommends busybox-static chromium; }
 
 # The seed's story on a real cluster of systemd-nspawn machines (root).
 demo: build deps
@@ -61,9 +62,12 @@ demo-local: build
 	./demo/story.sh
 
 # Unit, integration (real embedded etcd) and property tests, with the race
-# detector, then a short run of the unit-file fuzzer.
+# detector, then a short run of the unit-file fuzzer. Tests' artifacts (the
+# dashboard's screenshots) are kept under $(ARTIFACTS)/_artifacts/.
+ARTIFACTS ?= $(BIN)/test-artifacts
 test: lint deps
-	$(GO) test -race -count=1 ./...
+	mkdir -p $(ARTIFACTS)
+	$(GO) test -race -count=1 -artifacts -outputdir=$(abspath $(ARTIFACTS)) ./...
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=20s ./unit/
 
 # The placement benchmarks run five times each (the plain mix places 10,996

@@ -20,6 +20,7 @@ import (
 	"github.com/flota-dev/flota/agent/runtime"
 	"github.com/flota-dev/flota/agent/subvol"
 	"github.com/flota-dev/flota/agent/systemd"
+	"github.com/flota-dev/flota/dashboard"
 	"github.com/flota-dev/flota/engine"
 	"github.com/flota-dev/flota/fleetapi"
 	"github.com/flota-dev/flota/metrics"
@@ -221,7 +222,16 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 	// The agent API, with /metrics and /health: on every flotad with an
 	// agent or images to serve, and on any other given --agent-api.
 	if listen != "" && (api != nil || c.ServeImages != "" || c.AgentAPI != "") {
-		h := m.Requests(apiHandler(agentAPIHandler(api, c.ServeImages), m.Handler(), healthHandler(registered, leading)))
+		var ui http.Handler // the dashboard, read-only, and live while a browser follows it
+		if c.Dashboard {
+			d := dashboard.NewServer(reg, dashboard.Config{}, log.With("part", "dashboard"))
+			parts = append(parts, d.Run)
+			if ui = d.Handler(dashboardPrefix); apiTLS != nil {
+				ui = agentapi.OperatorsOnly(ui)
+			}
+			log.Info("serving the dashboard", "url", advertise+dashboardPrefix)
+		}
+		h := m.Requests(apiHandler(agentAPIHandler(api, c.ServeImages), ui, m.Handler(), healthHandler(registered, leading)))
 		if c.ServeImages != "" {
 			log.Info("serving images", "dir", c.ServeImages, "url", advertise+imagesPrefix)
 		}

@@ -230,6 +230,18 @@ func TestDaemonSingleMachine(t *testing.T) {
 			t.Errorf("/health: %d %q, want 200 %q", code, body, want)
 		}
 	})
+	ok = ok && t.Run("the dashboard", func(t *testing.T) {
+		// / sends a browser to the dashboard, which shows hello.service.
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", apiPort))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/ui/" || !strings.Contains(string(body), `data-unit="hello.service"`) {
+			t.Errorf("GET / ended at %s: %d, want the dashboard showing hello.service:\n%s", resp.Request.URL.Path, resp.StatusCode, body)
+		}
+	})
 	if !ok {
 		t.FailNow()
 	}

@@ -79,13 +79,20 @@ func agentAPIHandler(api http.Handler, serveImages string) http.Handler {
 	return mux
 }
 
+// dashboardPrefix is where the dashboard is served on the API address.
+const dashboardPrefix = "/ui/"
+
 // apiHandler is everything flotad serves on its API address: /metrics,
-// /health, and the agent API (nil: none, on a flotad without agent or
-// images).
-func apiHandler(api, metrics, health http.Handler) http.Handler {
+// /health, the dashboard under /ui/ (nil: off), and the agent API (nil:
+// none, on a flotad without agent or images).
+func apiHandler(api, ui, metrics, health http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metrics)
 	mux.Handle("GET /health", health)
+	if ui != nil {
+		mux.Handle(dashboardPrefix, ui)
+		mux.Handle("GET /{$}", http.RedirectHandler(dashboardPrefix, http.StatusFound))
+	}
 	if api != nil {
 		mux.Handle("/", api)
 	}
