@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/flota-dev/flota/agent/api"
+	"github.com/flota-dev/flota/machineapi"
 	"github.com/flota-dev/flota/registry"
 )
 
@@ -71,7 +71,7 @@ func (c *cli) agentGet(ctx context.Context, m registry.Machine, path string, q u
 	if _, err := io.Copy(w, resp.Body); err != nil {
 		return 0, fmt.Errorf("agent of machine %s: %w", machineID(m.ID, false), err)
 	}
-	status, err := strconv.Atoi(resp.Trailer.Get(api.ExitTrailer))
+	status, err := strconv.Atoi(resp.Trailer.Get(machineapi.ExitTrailer))
 	if err != nil {
 		return 0, fmt.Errorf("agent of machine %s: no exit status in its answer", machineID(m.ID, false))
 	}

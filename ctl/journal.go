@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+
+	"github.com/flota-dev/flota/machineapi"
 )
 
 func journalCommand() *command {
@@ -45,7 +47,7 @@ machine in turn for a global unit), through that machine's agent.`)
 			if len(machines) > 1 {
 				fmt.Fprintf(c.out, "-- %s on %s --\n", name, newView(st).legend(m.ID, false))
 			}
-			if _, err := c.agentGet(ctx, m, "/v1/units/"+name+"/journal", q, c.out); err != nil {
+			if _, err := c.agentGet(ctx, m, machineapi.JournalPath(name), q, c.out); err != nil {
 				return err
 			}
 		}

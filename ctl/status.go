@@ -3,6 +3,8 @@ package ctl
 import (
 	"context"
 	"fmt"
+
+	"github.com/flota-dev/flota/machineapi"
 )
 
 func statusCommand() *command {
@@ -37,7 +39,7 @@ first non-zero status systemctl gave (3: the unit is not running).`)
 				if len(machines) > 1 {
 					fmt.Fprintf(c.out, "-- %s on %s --\n", a.name, newView(st).legend(m.ID, false))
 				}
-				status, err := c.agentGet(ctx, m, "/v1/units/"+a.name+"/status", nil, c.out)
+				status, err := c.agentGet(ctx, m, machineapi.StatusPath(a.name), nil, c.out)
 				if err != nil {
 					return err
 				}

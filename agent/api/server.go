@@ -13,12 +13,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/flota-dev/flota/machineapi"
 	"github.com/flota-dev/flota/unit"
 )
-
-// ExitTrailer carries the exit status of the command whose output the body
-// streamed.
-const ExitTrailer = "X-Flota-Exit"
 
 // Runner runs a command on this Machine, writing its output to w, and
 // returns its exit status (non-zero statuses are not errors: systemctl
@@ -223,7 +220,7 @@ func (s *Server) follow(w http.ResponseWriter, r *http.Request, name string, arg
 // exit status last.
 func (s *Server) run1(ctx context.Context, w http.ResponseWriter, early bool, name string, args ...string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Trailer", ExitTrailer)
+	w.Header().Set("Trailer", machineapi.ExitTrailer)
 	fw := &flushWriter{w: w, rc: http.NewResponseController(w)}
 	if early {
 		w.WriteHeader(http.StatusOK)
@@ -235,7 +232,7 @@ func (s *Server) run1(ctx context.Context, w http.ResponseWriter, early bool, na
 		fmt.Fprintf(fw, "flotad: %v\n", err)
 		status = 127
 	}
-	w.Header().Set(ExitTrailer, strconv.Itoa(status))
+	w.Header().Set(machineapi.ExitTrailer, strconv.Itoa(status))
 }
 
 type flushWriter struct {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/flota-dev/flota/agent/api"
+	"github.com/flota-dev/flota/machineapi"
 )
 
 // recorder is a Runner that records the command and answers with canned
@@ -71,7 +72,7 @@ func TestAPI(t *testing.T) {
 			if !strings.Contains(string(body), tc.wantBody) {
 				t.Fatalf("body %q, want it to contain %q", body, tc.wantBody)
 			}
-			if got := resp.Trailer.Get(api.ExitTrailer); got != tc.exit {
+			if got := resp.Trailer.Get(machineapi.ExitTrailer); got != tc.exit {
 				t.Fatalf("exit trailer %q, want %q", got, tc.exit)
 			}
 		})
