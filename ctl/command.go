@@ -22,8 +22,11 @@ type command struct {
 	// than shorthand flags (label's removals); a word that is exactly a
 	// known shorthand ("-h") stays a flag, and "--" ends the flags as ever.
 	dashOperands bool
-	flags        *pflag.FlagSet
-	run          func(ctx context.Context, c *cli, args []string) error
+	// operandEndsFlags makes the first operand end the flags: the words
+	// after it are operands, as a command line's (exec UNIT ls -l).
+	operandEndsFlags bool
+	flags            *pflag.FlagSet
+	run              func(ctx context.Context, c *cli, args []string) error
 }
 
 func newCommand(name, args, summary, desc string) *command {
@@ -54,6 +57,7 @@ func commands() []*command {
 		destroyCommand(),
 		drainCommand(),
 		endpointsCommand(),
+		execCommand(),
 		helpCommand(),
 		journalCommand(),
 		labelCommand(),
@@ -66,6 +70,7 @@ func commands() []*command {
 		planCommand(),
 		restartCommand(),
 		scaleCommand(),
+		shellCommand(),
 		startCommand(),
 		statusCommand(),
 		stopCommand(),

@@ -66,6 +66,7 @@ func (c *cli) main(ctx context.Context, g *globals, args []string, env func(stri
 	if cmd.dashOperands {
 		args, shielded = shieldDashOperands(args, fs)
 	}
+	fs.SetInterspersed(!cmd.operandEndsFlags)
 	if err := fs.Parse(args); err != nil {
 		return flagError(cmd, err)
 	}

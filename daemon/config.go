@@ -55,6 +55,7 @@ type Config struct {
 	AgentAPI            string
 	API                 string // --api: where fleet's API v1 is served
 	Dashboard           bool   // --dashboard: the web dashboard at /ui/ on the agent API
+	Exec                string // --exec: auto, true or false
 	ShowVersion         bool   // --version: print it and exit
 	APIMaxFollows       int
 	APIFollowsPerCaller int
@@ -118,6 +119,7 @@ func flags(fs *pflag.FlagSet, c *Config) {
 	fs.StringVar(&c.Containers, "containers", "auto", "run units with an [X-Container] section: true, false, or auto (true when --image-store is on BTRFS)")
 	fs.Lookup("containers").NoOptDefVal = "true"
 	fs.StringVar(&c.AgentAPI, "agent-api", "", `where the agent serves flotactl status and journal: host:port, or "off" (default: the public IP, else 127.0.0.1, port 4920)`)
+	fs.StringVar(&c.Exec, "exec", "auto", `serve flotactl exec and shell (a command run as root in a unit's container, or on this machine for a plain unit): true, false, or auto (true when the agent API serves TLS, and so operators' certificates only)`)
 	fs.BoolVar(&c.Dashboard, "dashboard", true, "serve the web dashboard at /ui/ on the agent API address (read-only; over TLS, to operators' certificates only)")
 	lim := agentapi.DefaultLimits()
 	fs.IntVar(&c.APIMaxFollows, "api-max-follows", lim.Follows, "agent API: journal -f streams served at once (each a journalctl process and an inotify instance); 0: no limit")

@@ -207,7 +207,16 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 		ready = ag.FirstRegistered()
 		// Its API answers flotactl status and journal for units placed here.
 		limits := agentapi.Limits{Follows: c.APIMaxFollows, PerCaller: c.APIFollowsPerCaller, Timeout: c.APITimeout}
-		api = agentapi.NewServer(ag.Placed, agentapi.ExecRunner{}, limits, log.With("part", "agent-api")).Handler()
+		srv := agentapi.NewServer(ag.Placed, agentapi.ExecRunner{}, limits, log.With("part", "agent-api"))
+		if on, err := execOn(c.Exec, apiTLS != nil); err != nil {
+			return err
+		} else if on {
+			srv.EnableExec(agentapi.ExecConfig{Max: agentapi.DefaultMaxExecs, Where: func(ctx context.Context, u string) (agentapi.Where, bool, error) {
+				container, placed, err := ag.ContainerOf(ctx, u)
+				return agentapi.Where{Container: container}, placed, err
+			}})
+		}
+		api = srv.Handler()
 		if apiTLS != nil {
 			// Over TLS, every certificate of the CA may fetch images;
 			// only an operator's reads units.
@@ -367,4 +376,19 @@ func runAll(ctx context.Context, parts []func(context.Context) error) error {
 		}
 	}
 	return nil
+}
+
+// execOn reads --exec: auto serves exec only over TLS, where the agent API
+// takes operators' certificates only; on plain HTTP whoever reaches the
+// port could run commands as root, so only an explicit true allows it.
+func execOn(flag string, tls bool) (bool, error) {
+	switch flag {
+	case "auto":
+		return tls, nil
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, fmt.Errorf("--exec %q: want true, false or auto", flag)
 }

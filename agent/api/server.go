@@ -72,9 +72,12 @@ type Server struct {
 	limits Limits
 	log    *slog.Logger
 
+	exec ExecConfig
+
 	mu      sync.Mutex
 	follows map[string]int // streams under way, by caller
 	total   int
+	execs   int // exec sessions under way
 }
 
 // NewServer returns a Server; placed says whether a Unit is placed on this
@@ -88,6 +91,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/units/{unit}/status", s.status)
 	mux.HandleFunc("GET /v1/units/{unit}/journal", s.journal)
+	mux.HandleFunc("GET /v1/units/{unit}/exec", s.execUnit)
 	return mux
 }
 

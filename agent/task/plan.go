@@ -55,7 +55,7 @@ type Mount struct {
 // Plan translates a container unit into what systemd must run. The
 // [Service] section's ExecStart= (the one in force) becomes
 //
-//	<nspawn> --quiet --keep-unit --register=no --directory=<snapshot>
+//	<nspawn> --quiet --keep-unit --register=yes --directory=<snapshot>
 //	  --machine=<name> <mode> [--notify-ready=yes] [--private-network]
 //	  [--private-users=pick --private-users-ownership=map]
 //	  [--bind=<host>:<path>[:idmap] | --bind-ro=<host>:<path>[:idmap]]...
@@ -73,6 +73,11 @@ type Mount struct {
 // boots its own init with Boot=yes. --notify-ready=yes is added for
 // Type=notify: the unit is then ready when the command, or the booted
 // init, says READY=1, rather than when the container starts.
+//
+// --register=yes with --keep-unit registers the unit's own service with
+// systemd-machined under the container's name (MachineName), so that
+// machinectl list and status show it, and flotactl exec finds its leader
+// there; the registration ends with the unit.
 //
 // The command's words are written back as they were written, so that
 // systemd reads quotes, escapes, specifiers and $VARIABLES in them as it
@@ -166,7 +171,7 @@ func Plan(in PlanInput) (Spec, error) {
 	}
 	noEnv := cmd.NoEnvExpand()
 	machine := MachineName(in.Unit)
-	args := []string{in.Nspawn, "--quiet", "--keep-unit", "--register=no",
+	args := []string{in.Nspawn, "--quiet", "--keep-unit", "--register=yes",
 		"--directory=" + in.Snapshot, "--machine=" + machine}
 	if c.Boot {
 		args = append(args, "--boot")

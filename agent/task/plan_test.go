@@ -34,7 +34,7 @@ func text(opts []*sdunit.UnitOption) string {
 }
 
 func TestPlan(t *testing.T) {
-	const head = nspawn + " --quiet --keep-unit --register=no --directory=" + snap
+	const head = nspawn + " --quiet --keep-unit --register=yes --directory=" + snap
 	tests := []struct {
 		name    string
 		unit    string // default web.service
@@ -142,7 +142,7 @@ func TestPlan(t *testing.T) {
 			change: func(in *task.PlanInput) {
 				in.Snapshot = `/pool/100%/"q"`
 			},
-			want: "[Service]\nExecStart=" + nspawn + ` --quiet --keep-unit --register=no "--directory=/pool/100%%/\"q\""` +
+			want: "[Service]\nExecStart=" + nspawn + ` --quiet --keep-unit --register=yes "--directory=/pool/100%%/\"q\""` +
 				` --machine=web --kill-signal=SIGTERM "--bind=/pool/my vol/$$x:/data/100%%" -- /usr/bin/web` + "\n" +
 				"KillMode=mixed\nDelegate=yes\n\n[X-Container]\nImage=app-web:3\nVolume=d:/data/100%%\n",
 			mounts: []task.Mount{{Volume: "d", Source: "/pool/my vol/$x", Target: "/data/100%"}},
