@@ -260,9 +260,16 @@ type ctlResult struct {
 // reaches with no flags at all, as an operator would.
 func (c *cluster) ctl(t testing.TB, timeout time.Duration, args ...string) ctlResult {
 	t.Helper()
+	return c.ctlIn(t, timeout, "", args...)
+}
+
+// ctlIn is ctl with stdin.
+func (c *cluster) ctlIn(t testing.TB, timeout time.Duration, stdin string, args ...string) ctlResult {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(c.bin, "flotactl"), args...)
+	cmd.Stdin = strings.NewReader(stdin)
 	cmd.Env = append(os.Environ(), c.env...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut

@@ -14,8 +14,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/creack/pty"
-
 	"github.com/flota-dev/flota/machineapi"
 )
 
@@ -64,7 +62,7 @@ func (s *Server) execUnit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tty := q.Get("tty") == "1"
-	var size pty.Winsize
+	var size Size
 	if tty {
 		rows, err1 := strconv.ParseUint(q.Get("rows"), 10, 16)
 		cols, err2 := strconv.ParseUint(q.Get("cols"), 10, 16)
@@ -72,7 +70,7 @@ func (s *Server) execUnit(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, fmt.Sprintf("exec: a terminal wants rows and cols, not %q and %q", q.Get("rows"), q.Get("cols")), http.StatusBadRequest)
 			return
 		}
-		size = pty.Winsize{Rows: uint16(rows), Cols: uint16(cols)}
+		size = Size{Rows: uint16(rows), Cols: uint16(cols)}
 	}
 	if !strings.EqualFold(r.Header.Get("Upgrade"), machineapi.ExecProtocol) {
 		http.Error(w, "exec: want Connection: Upgrade and Upgrade: "+machineapi.ExecProtocol, http.StatusUpgradeRequired)
@@ -87,7 +85,7 @@ func (s *Server) execUnit(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("unit %s is not placed on this machine", name), http.StatusNotFound)
 		return
 	}
-	cmdline, err := s.execLine(r.Context(), where, argv)
+	cmdline, ptmx, err := s.execLine(r.Context(), where, argv)
 	if err != nil {
 		http.Error(w, fmt.Sprintf("exec in %s: %v", name, err), http.StatusConflict)
 		return
@@ -110,27 +108,33 @@ func (s *Server) execUnit(w http.ResponseWriter, r *http.Request) {
 	// The session ends with the connection: a client gone kills the command.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	defer cancel()
-	Session(ctx, brw.Reader, conn, cmdline, tty, size)
+	if !tty {
+		ptmx = ""
+	}
+	Session(ctx, brw.Reader, conn, cmdline, ptmx, size)
 }
+
+// Size is a terminal's size.
+type Size struct{ Rows, Cols uint16 }
 
 // execLine is the command line that runs argv where w says: on this
 // machine, or through nsenter into every namespace, the root and the
 // working directory of the container's leader (its PID 1), which
-// systemd-machined names.
-func (s *Server) execLine(ctx context.Context, w Where, argv []string) ([]string, error) {
+// systemd-machined names; and the terminal multiplexer of that place.
+func (s *Server) execLine(ctx context.Context, w Where, argv []string) (cmdline []string, ptmx string, err error) {
 	if w.Container == "" {
-		return argv, nil
+		return argv, "/dev/ptmx", nil
 	}
 	var out bytes.Buffer
 	status, err := s.run.Run(ctx, &out, "machinectl", "show", "--property=Leader", "--value", w.Container)
 	leader := strings.TrimSpace(out.String())
 	if err != nil || status != 0 || leader == "" || leader == "0" {
-		return nil, fmt.Errorf("its container %s is not running (machinectl show: %s)", w.Container, strings.TrimSpace(out.String()))
+		return nil, "", fmt.Errorf("its container %s is not running (machinectl show: %s)", w.Container, strings.TrimSpace(out.String()))
 	}
 	if _, err := strconv.Atoi(leader); err != nil {
-		return nil, fmt.Errorf("container %s: leader %q is not a PID", w.Container, leader)
+		return nil, "", fmt.Errorf("container %s: leader %q is not a PID", w.Container, leader)
 	}
-	return append([]string{"nsenter", "--target=" + leader, "--all", "--root", "--wd", "--"}, argv...), nil
+	return append([]string{"nsenter", "--target=" + leader, "--all", "--root", "--wd", "--"}, argv...), "/proc/" + leader + "/root/dev/pts/ptmx", nil
 }
 
 func (s *Server) admitExec() bool {
@@ -151,13 +155,15 @@ func (s *Server) releaseExec() {
 
 // Session runs cmdline for one exec stream: frames from in feed its stdin
 // (or terminal) and resize it; its output goes to out as frames, then its
-// exit status, or why it could not run. It returns when the command ended
-// and its output was sent, or when in breaks (the client went), after
-// killing the command.
-func Session(ctx context.Context, in *bufio.Reader, out io.Writer, cmdline []string, tty bool, size pty.Winsize) {
+// exit status, or why it could not run. With ptmx, the command runs on a
+// new terminal of that multiplexer, of size, as its session's controlling
+// terminal. It returns when the command ended and its output was sent, or
+// when in breaks (the client went), after killing the command.
+func Session(ctx context.Context, in *bufio.Reader, out io.Writer, cmdline []string, ptmx string, size Size) {
 	fw := machineapi.NewFrameWriter(out)
 	cmd := exec.CommandContext(ctx, cmdline[0], cmdline[1:]...)
 	cmd.Env = execEnv
+	tty := ptmx != ""
 	if tty {
 		cmd.Env = append(cmd.Env, "TERM=xterm-256color")
 	}
@@ -165,7 +171,12 @@ func Session(ctx context.Context, in *bufio.Reader, out io.Writer, cmdline []str
 	var term *os.File
 	var err error
 	if tty {
-		if term, err = pty.StartWithSize(cmd, &size); err == nil {
+		var peer *os.File
+		if term, peer, err = openTerminal(ptmx, size.Rows, size.Cols); err == nil {
+			cmd.Stdin, cmd.Stdout, cmd.Stderr = peer, peer, peer
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+			err = cmd.Start()
+			peer.Close() // the command holds it now: the end of its output is the end of theirs
 			stdin = term
 		}
 	} else {
@@ -176,6 +187,9 @@ func Session(ctx context.Context, in *bufio.Reader, out io.Writer, cmdline []str
 		}
 	}
 	if err != nil {
+		if term != nil {
+			term.Close()
+		}
 		_ = fw.Write(machineapi.FrameError, []byte(err.Error()))
 		return
 	}
@@ -204,7 +218,7 @@ func Session(ctx context.Context, in *bufio.Reader, out io.Writer, cmdline []str
 				}
 			case machineapi.FrameResize:
 				if rows, cols, err := machineapi.ParseSize(f.Payload); err == nil && tty {
-					_ = pty.Setsize(term, &pty.Winsize{Rows: rows, Cols: cols})
+					_ = resize(term, rows, cols)
 				}
 			}
 		}

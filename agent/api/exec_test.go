@@ -107,6 +107,7 @@ func TestExec(t *testing.T) {
 		{name: "stderr apart", unit: "web.service", q: cmd("sh", "-c", "echo oops >&2"), code: 101, stderr: "oops\n"},
 		{name: "killed by a signal", unit: "web.service", q: cmd("sh", "-c", "kill -TERM $$"), code: 101, status: 143},
 		{name: "a terminal of the size asked", unit: "web.service", q: withTTY(cmd("sh", "-c", "test -t 0 && stty size"), 33, 101), code: 101, stdout: "33 101"},
+		{name: "a terminal with a name", unit: "web.service", q: withTTY(cmd("tty"), 24, 80), code: 101, stdout: "/dev/pts/"},
 		{name: "resized", unit: "web.service", q: withTTY(cmd("sh", "-c", "sleep 0.5; stty size"), 24, 80), resize: []uint16{50, 132}, code: 101, stdout: "50 132"},
 		{name: "a command that does not exist", unit: "web.service", q: cmd("/no/such/cmd"), code: 101, status: -1},
 		{name: "no command", unit: "web.service", q: url.Values{}, code: 400, stderr: "want a command"},
