@@ -1,15 +1,11 @@
 package ctl
 
 import (
-	"cmp"
 	"context"
-	"net"
 	"path"
-	"slices"
 	"strconv"
 
-	"github.com/flota-dev/flota/registry"
-	"github.com/flota-dev/flota/unit"
+	"github.com/flota-dev/flota/clusterapi"
 )
 
 func endpointsCommand() *command {
@@ -38,25 +34,25 @@ unit. Rows are sorted by unit, machine, then port.`)
 		if err != nil {
 			return err
 		}
-		return writeTable(c.out, &t, cols, endpointRows(st, globs), func(e endpoint, col string) string {
+		return writeTable(c.out, &t, cols, clusterapi.Endpoints(st, globs), func(e clusterapi.Endpoint, col string) string {
 			switch col {
 			case "unit":
-				return e.unit
+				return e.Unit
 			case "machine":
-				return machineID(e.machine, t.full)
+				return machineID(e.Machine, t.full)
 			case "ip":
-				return dash(e.ip)
+				return dash(e.IP)
 			case "port":
-				if e.port.Number == 0 {
+				if e.Port == 0 {
 					return "-"
 				}
-				return strconv.Itoa(e.port.Number)
+				return strconv.Itoa(e.Port)
 			case "name":
-				return dash(e.port.Name)
+				return dash(e.Name)
 			case "proto":
-				return dash(e.port.Proto)
+				return dash(e.Proto)
 			case "address":
-				return e.address()
+				return dash(e.Address)
 			}
 			return ""
 		})
@@ -66,56 +62,3 @@ unit. Rows are sorted by unit, machine, then port.`)
 
 // endpoint is one port of a unit running on a machine (port zero: the
 // machine's address alone).
-type endpoint struct {
-	unit, machine, ip string
-	port              unit.Port
-}
-
-// address is ip:port (ip alone for no port; "-" for a machine with no IP).
-func (e endpoint) address() string {
-	switch {
-	case e.ip == "":
-		return "-"
-	case e.port.Number == 0:
-		return e.ip
-	}
-	return net.JoinHostPort(e.ip, strconv.Itoa(e.port.Number))
-}
-
-// endpointRows are the endpoints of the units matching globs (all when
-// none) that a machine reports active, with the ports their records
-// declare: one reading of the cluster, so that units, states and machines
-// agree.
-func endpointRows(st *registry.Status, globs []string) []endpoint {
-	units := make(map[string]registry.Unit, len(st.Units))
-	for _, u := range st.Units {
-		units[u.Name] = u
-	}
-	ips := make(map[string]string, len(st.Machines))
-	for _, m := range st.Machines {
-		ips[m.ID] = m.IP
-	}
-	var out []endpoint
-	for _, s := range st.States {
-		u, ok := units[s.Unit]
-		if !ok || s.Active != "active" || s.Condition != "" || len(globs) > 0 && !unit.AnyMatch(globs, s.Unit) {
-			continue
-		}
-		req, _, err := unit.ParseOptions(s.Unit, u.Fleet)
-		if err != nil {
-			continue // submit refuses such a record; an older one declares nothing readable
-		}
-		ip := ips[s.Machine]
-		if len(req.Ports) == 0 {
-			out = append(out, endpoint{unit: s.Unit, machine: s.Machine, ip: ip})
-		}
-		for _, p := range req.Ports {
-			out = append(out, endpoint{unit: s.Unit, machine: s.Machine, ip: ip, port: p})
-		}
-	}
-	slices.SortFunc(out, func(a, b endpoint) int {
-		return cmp.Or(cmp.Compare(a.unit, b.unit), cmp.Compare(a.machine, b.machine),
-			cmp.Compare(a.port.Number, b.port.Number), cmp.Compare(a.port.Proto, b.port.Proto))
-	})
-	return out
-}

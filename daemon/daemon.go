@@ -20,6 +20,7 @@ import (
 	"github.com/flota-dev/flota/agent/runtime"
 	"github.com/flota-dev/flota/agent/subvol"
 	"github.com/flota-dev/flota/agent/systemd"
+	"github.com/flota-dev/flota/clusterapi"
 	"github.com/flota-dev/flota/dashboard"
 	"github.com/flota-dev/flota/engine"
 	"github.com/flota-dev/flota/fleetapi"
@@ -246,13 +247,17 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 		}
 		parts = append(parts, func(ctx context.Context) error { return serve(ctx, listen, h, apiTLS) })
 	}
-	// fleet's API v1, over the cluster this flotad reaches.
-	fl, fh, err := fleetAPIListener(c, m.Requests(fleetapi.NewServer(reg).Handler()), apiTLS)
+	// fleet's API v1 and flota's own /v1/, over the cluster this flotad
+	// reaches.
+	apis := http.NewServeMux()
+	apis.Handle(fleetapi.Prefix, fleetapi.NewServer(reg).Handler())
+	apis.Handle("/v1/", clusterapi.NewServer(reg, nil, log.With("part", "api")).Handler())
+	fl, fh, err := fleetAPIListener(c, m.Requests(apis), apiTLS)
 	if err != nil {
 		return err
 	}
 	if fl != nil {
-		log.Info("serving fleet's API v1", "address", fl.Addr().Network()+"://"+fl.Addr().String())
+		log.Info("serving fleet's API v1 and flota's /v1/", "address", fl.Addr().Network()+"://"+fl.Addr().String())
 		parts = append(parts, func(ctx context.Context) error { return serveOn(ctx, "fleet API", fl, fh) })
 	}
 	// systemd hears when flotad is ready (Type=notify) and its watchdog

@@ -177,7 +177,7 @@ func TestDaemonSingleMachine(t *testing.T) {
 			t.Fatalf("Layer = %q, %v", data, err)
 		}
 	})
-	ok = ok && t.Run("fleet's API v1 on its socket, for root only", func(t *testing.T) {
+	ok = ok && t.Run("fleet's API v1 and flota's on its socket, for root only", func(t *testing.T) {
 		sock := filepath.Join(dataDir, "flota.sock")
 		if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o600 {
 			t.Fatalf("%s: %v, mode %v, want a socket of mode 0600", sock, err, fi.Mode())
@@ -188,6 +188,7 @@ func TestDaemonSingleMachine(t *testing.T) {
 		for path, want := range map[string]string{
 			"/fleet/v1/machines": `{"machines":[{"id":"` + id + `","primaryIP":"127.0.0.1","metadata":{"rack":"r1","zone":"dmz"}}]}`,
 			"/fleet/v1/units":    `"name":"hello.service"`,
+			"/v1/status":         `"name": "hello.service"`, // flota's own, beside fleet's
 		} {
 			resp, err := client.Get("http://flotad" + path)
 			if err != nil {
