@@ -2,6 +2,7 @@ package ctl
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -60,6 +61,30 @@ func TestStatusAndJournal(t *testing.T) {
 	awaitCtl(t, c, "aaaaaaaa.../127.0.0.1\teverywhere.service\nbbbbbbbb.../127.0.0.1\teverywhere.service\naaaaaaaa.../127.0.0.1\thello.service\n",
 		"list-units", "--no-legend", "--fields=machine,unit")
 
+	t.Run("status -o json is the API's document, without asking the machines", func(t *testing.T) {
+		before := len(logs["aaaaaaaa11111111"].ran)
+		r := c.ctl("status", "-o", "json", "hello.service", "everywhere.service")
+		var doc struct {
+			Units []struct {
+				Name       string `json:"name"`
+				Desired    string `json:"desiredState"`
+				Placements []struct {
+					Machine string `json:"machine"`
+				} `json:"placements"`
+			} `json:"units"`
+		}
+		if err := json.Unmarshal([]byte(r.out), &doc); r.code != 0 || err != nil {
+			t.Fatalf("exit %d, %v:\n%s%s", r.code, err, r.out, r.errOut)
+		}
+		if len(doc.Units) != 2 || doc.Units[0].Name != "hello.service" || doc.Units[0].Desired != "launched" ||
+			len(doc.Units[0].Placements) != 1 || len(doc.Units[1].Placements) != 2 {
+			t.Errorf("document %+v", doc)
+		}
+		if got := len(logs["aaaaaaaa11111111"].ran); got != before {
+			t.Errorf("status -o json ran %d commands on a machine", got-before)
+		}
+		check(t, c.ctl("status", "-o", "json", "nope.service"), 1, "", "Unit nope.service does not exist.\n")
+	})
 	t.Run("status exits with systemctl's status", func(t *testing.T) {
 		r := c.ctl("status", "hello")
 		check(t, r, 3, "● hello.service - demo\n     Active: inactive (dead)\n", "")
