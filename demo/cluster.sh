@@ -136,6 +136,10 @@ say "the unit's own systemd, through its machine's agent: systemd-nspawn on a ta
 run status nginx@1
 run journal --lines=3 nginx@1
 
+say "into the container: flotactl exec runs a command in it (and machinectl on its machine sees it)"
+run exec nginx@1 sh -c 'echo "hostname $(cat /proc/sys/kernel/hostname); it serves: $(cat /usr/share/www/index.html)"'
+echo "the live dashboard of the cluster: http://10.77.0.11:4920/ui/ (any machine's, while the demo runs)"
+
 say "one and only one on each DMZ machine: Global=true with MachineMetadata=zone=dmz"
 quietly "$cluster" add flota-m5 zone=lan,rack=r5
 run start proxy.service
