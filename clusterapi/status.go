@@ -56,14 +56,7 @@ type Placement struct {
 func StatusOf(st *registry.Status) Status {
 	out := Status{Revision: st.Revision, Machines: []Machine{}, Units: []Unit{}}
 	for _, m := range slices.SortedFunc(slices.Values(st.Machines), func(a, b registry.Machine) int { return cmp.Compare(a.ID, b.ID) }) {
-		mj := Machine{ID: m.ID, IP: m.IP, Metadata: m.Metadata, Capacity: m.Capacity, Version: m.Version}
-		if d, ok := st.Drains[m.ID]; ok {
-			mj.Drain = "draining"
-			if st.DrainOf(m.ID, d.IncludeGlobal).Done() {
-				mj.Drain = "drained"
-			}
-		}
-		out.Machines = append(out.Machines, mj)
+		out.Machines = append(out.Machines, Machine{ID: m.ID, IP: m.IP, Metadata: m.Metadata, Capacity: m.Capacity, Version: m.Version, Drain: st.DrainState(m.ID)})
 	}
 	states := map[[2]string]registry.UnitState{}
 	for _, s := range st.States {

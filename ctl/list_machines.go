@@ -48,14 +48,7 @@ flotad version the machine's agent runs. -o json prints the rows as JSON.`)
 			case "machine":
 				return machineID(m.ID, t.full)
 			case "drain":
-				d, ok := st.Drains[m.ID]
-				switch {
-				case !ok:
-					return "-"
-				case st.DrainOf(m.ID, d.IncludeGlobal).Done():
-					return "drained"
-				}
-				return "draining"
+				return dash(st.DrainState(m.ID))
 			case "ip":
 				return dash(m.IP)
 			case "version":

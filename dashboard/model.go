@@ -84,15 +84,10 @@ func Build(st *registry.Status) Model {
 		state[[2]string{s.Unit, s.Machine}] = s
 	}
 	for _, mc := range slices.SortedFunc(slices.Values(st.Machines), func(a, b registry.Machine) int { return cmp.Compare(a.ID, b.ID) }) {
-		row := MachineRow{ID: mc.ID, Short: short(mc.ID), IP: mc.IP, Version: mc.Version, Capacity: capacity(mc.Capacity), Units: slices.Sorted(slices.Values(placed[mc.ID]))}
+		row := MachineRow{ID: mc.ID, Short: short(mc.ID), IP: mc.IP, Version: mc.Version, Capacity: capacity(mc.Capacity),
+			Drain: st.DrainState(mc.ID), Units: slices.Sorted(slices.Values(placed[mc.ID]))}
 		for _, k := range slices.Sorted(maps.Keys(mc.Metadata)) {
 			row.Metadata = append(row.Metadata, k+"="+mc.Metadata[k])
-		}
-		if d, ok := st.Drains[mc.ID]; ok {
-			row.Drain = "draining"
-			if st.DrainOf(mc.ID, d.IncludeGlobal).Done() {
-				row.Drain = "drained"
-			}
 		}
 		m.Machines = append(m.Machines, row)
 	}

@@ -61,3 +61,17 @@ func (s *Status) DrainOf(id string, includeGlobal bool) DrainProgress {
 	}
 	return p
 }
+
+// DrainState is machine id's drain in one word, as flotactl list-machines,
+// the dashboard and the API show it: "" when it is not drained,
+// "draining" while units are still to leave it, "drained" once none is.
+func (s *Status) DrainState(id string) string {
+	d, ok := s.Drains[id]
+	switch {
+	case !ok:
+		return ""
+	case s.DrainOf(id, d.IncludeGlobal).Done():
+		return "drained"
+	}
+	return "draining"
+}
