@@ -26,17 +26,17 @@ func (d *driver) apply(ctx context.Context, p Plan) error {
 		skip[name] = true
 		errs = append(errs, err)
 	}
-	files, bad := containerFiles(p.Write)
-	for name, err := range bad {
-		d.override[name] = holdBack{cond: reason.ConditionContainerFailed, detail: err.Error()}
-		fail(name, fmt.Errorf("prepare container of %s: %w", name, err))
+	for _, img := range p.Pull {
+		d.startPull(ctx, img)
 	}
-	// A container whose image is not here yet waits for its pull before
-	// anything of it is touched: a new version's old one keeps running
-	// meanwhile.
-	for name, err := range d.awaitImages(ctx, files, skip) {
-		d.override[name] = holdBack{cond: reason.ConditionImagePullFailed, detail: err.Error()}
-		fail(name, fmt.Errorf("pull the image of %s: %w", name, err))
+	// The units the plan holds back say why; a failure makes the pass
+	// retry, backing off (a pull again, a file that may be mended).
+	for _, name := range slices.Sorted(maps.Keys(p.Hold)) {
+		h := p.Hold[name]
+		d.override[name] = holdBack{cond: h.Condition, detail: h.Detail}
+		if h.Condition.Failed() {
+			errs = append(errs, fmt.Errorf("container of %s: %s: %s", name, h.Condition, h.Detail))
+		}
 	}
 	for name, err := range d.stopAll(ctx, slices.DeleteFunc(slices.Clone(p.Stop), func(n string) bool { return skip[n] })) {
 		fail(name, err)
@@ -65,10 +65,10 @@ func (d *driver) apply(ctx context.Context, p Plan) error {
 			continue
 		}
 		data := w.Data
-		f, container := files[w.Name]
+		container := w.Container != nil
 		if container {
 			var err error
-			if data, err = d.containerFile(ctx, w, f); err != nil {
+			if data, err = d.containerFile(ctx, w, w.Container); err != nil {
 				d.override[w.Name] = holdBack{cond: reason.ConditionContainerFailed, detail: err.Error()}
 				fail(w.Name, fmt.Errorf("prepare container of %s: %w", w.Name, err))
 				continue
@@ -86,7 +86,7 @@ func (d *driver) apply(ctx context.Context, p Plan) error {
 			continue
 		}
 		if err, bad := werrs[w.Name]; bad {
-			if _, container := files[w.Name]; container {
+			if w.Container != nil {
 				err = errors.Join(err, d.cleanup(ctx, w.Name, false))
 			}
 			fail(w.Name, err)

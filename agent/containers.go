@@ -6,13 +6,13 @@ import (
 	"crypto/sha1"
 	"fmt"
 	"io"
+	"maps"
 	"sync"
 	"time"
 
 	sdunit "github.com/coreos/go-systemd/v22/unit"
 
 	"github.com/flota-dev/flota/agent/runtime"
-	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
 )
@@ -75,23 +75,45 @@ func isContainer(data []byte) bool {
 	return false
 }
 
-// containerFiles parses the container units among writes, once a pass;
-// bad are those whose file does not parse.
-func containerFiles(writes []Write) (files map[string]*unit.File, bad map[string]error) {
-	files, bad = map[string]*unit.File{}, map[string]error{}
-	for _, w := range writes {
-		if !isContainer(w.Data) {
-			continue
-		}
-		f, err := unit.Parse(w.Name, w.Data)
-		if err != nil {
-			bad[w.Name] = err
-			continue
-		}
-		files[w.Name] = f
+// containers parses the placed container units' files, once per unit
+// and hash (kept while placed), and reads what the machine has of the
+// images they name: the Input of a pass's decisions about containers.
+func (d *driver) containers(ctx context.Context, desired map[string]registry.Placement) (map[string]Container, map[string]Image) {
+	if d.rt == nil {
+		return nil, nil
 	}
-	return files, bad
+	cs, imgs := map[string]Container{}, map[string]Image{}
+	for name, pl := range desired {
+		data, ok := d.cache[pl.Hash]
+		if !ok || unit.IsTemplate(name) || !isContainer(data) {
+			continue
+		}
+		key := parsedKey{name, pl.Hash}
+		c, ok := d.parsed[key]
+		if !ok {
+			f, err := unit.Parse(name, data)
+			c = Container{File: f, Err: err}
+			d.parsed[key] = c
+		}
+		cs[name] = c
+		if c.Err == nil {
+			if ref := c.File.Container.Image.String(); !hasKey(imgs, ref) {
+				imgs[ref] = d.image(ctx, ref)
+			}
+		}
+	}
+	maps.DeleteFunc(d.parsed, func(k parsedKey, _ Container) bool { return desired[k.name].Hash != k.hash })
+	return cs, imgs
 }
+
+// parsedKey is a parsed file's unit and hash: an instance's specifiers
+// make its template's file mean something of its own.
+type parsedKey struct {
+	name string
+	hash unit.Hash
+}
+
+func hasKey[K comparable, V any](m map[K]V, k K) bool { _, ok := m[k]; return ok }
 
 // containerFile is what the Agent writes for a container unit, f parsed
 // from w: the source hash line, then the runtime's options.
@@ -153,51 +175,40 @@ type pulls struct {
 	wg       sync.WaitGroup
 }
 
-// awaitImages marks in skip the container units (files, by name) whose
-// image is not on the machine, starting its pull; the pull's end kicks
-// another pass. It returns the units whose image's pull failed.
-func (d *driver) awaitImages(ctx context.Context, files map[string]*unit.File, skip map[string]bool) map[string]error {
-	if d.rt == nil {
-		return nil
-	}
-	failed := map[string]error{}
-	for name, f := range files {
-		ready, err := d.imageReady(ctx, f.Container.Image.String())
-		switch {
-		case err != nil:
-			failed[name] = err
-		case !ready:
-			skip[name] = true
-			if _, running := d.onDisk[name]; !running {
-				d.override[name] = holdBack{cond: reason.ConditionPullingImage, detail: f.Container.Image.String()}
-			}
-		}
-	}
-	return failed
-}
-
-// imageReady reports whether img is on the machine, starting its pull
-// when it is not and none runs. A pull that failed is reported (for
-// every unit of the image in this pass) and the next pass pulls again:
-// the failed pass's retry backs off.
-func (d *driver) imageReady(ctx context.Context, img string) (bool, error) {
+// image is what the machine has of img: on it, being pulled, or its
+// last pull failed. A failure is reported once (to every unit of the
+// image in this pass): the next pass pulls again, and the failed pass's
+// retry backs off.
+func (d *driver) image(ctx context.Context, img string) Image {
 	has, err := d.rt.Has(ctx, img)
-	if err != nil || has {
-		return has, err
+	switch {
+	case err != nil:
+		return Image{Err: err}
+	case has:
+		return Image{Ready: true}
 	}
 	p := &d.pulls
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err, ok := p.failed[img]; ok {
 		p.reported = append(p.reported, img)
-		return false, err
+		return Image{Err: err}
 	}
-	if !p.running[img] {
-		p.running[img] = true
-		p.wg.Add(1)
-		go d.pull(ctx, img)
+	return Image{Pulling: p.running[img]}
+}
+
+// startPull pulls img in the background, unless a pull of it runs; its
+// end kicks another pass.
+func (d *driver) startPull(ctx context.Context, img string) {
+	p := &d.pulls
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.running[img] {
+		return
 	}
-	return false, nil
+	p.running[img] = true
+	p.wg.Add(1)
+	go d.pull(ctx, img)
 }
 
 func (d *driver) pull(ctx context.Context, img string) {

@@ -388,7 +388,68 @@ func TestReconcileNoContainers(t *testing.T) {
 		t.Errorf("plan %+v: want web.service unrunnable, not written", p)
 	}
 	in.NoContainers = false
-	if p := agent.Reconcile(in); len(p.Write) != 1 || len(p.Unrunnable) != 0 {
+	f, err := unit.Parse("web.service", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Containers = map[string]agent.Container{"web.service": {File: f}}
+	in.Images = map[string]agent.Image{"web:1": {Ready: true}}
+	if p := agent.Reconcile(in); len(p.Write) != 1 || p.Write[0].Container != f || len(p.Unrunnable) != 0 {
 		t.Errorf("plan with a runtime %+v", p)
+	}
+}
+
+// TestReconcileContainers: the pure reconcile decides what a container
+// unit waits for, from the parsed file and the image's state it is given:
+// the pull to start, the condition to publish, and that nothing of the
+// unit is touched meanwhile (an old version runs on).
+func TestReconcileContainers(t *testing.T) {
+	data := []byte("[Service]\nExecStart=/app/web\n\n[X-Container]\nImage=web:1\n")
+	h := unit.Hash(sha1.Sum(data))
+	f, err := unit.Parse("web.service", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := unit.Hash(sha1.Sum([]byte("old")))
+	running := map[string]agent.UnitStatus{"web.service": {Load: "loaded", Active: "active", Sub: "running"}}
+	for _, tt := range []struct {
+		name    string
+		c       agent.Container
+		img     agent.Image
+		onDisk  map[string]unit.Hash
+		units   map[string]agent.UnitStatus
+		pull    []string
+		hold    map[string]agent.Hold
+		written bool
+	}{
+		{name: "its image is here: written", c: agent.Container{File: f}, img: agent.Image{Ready: true}, written: true},
+		{name: "its image is not: pulled, and it says so", c: agent.Container{File: f}, img: agent.Image{},
+			pull: []string{"web:1"}, hold: map[string]agent.Hold{"web.service": {Condition: reason.ConditionPullingImage, Detail: "web:1"}}},
+		{name: "a pull runs: not started again", c: agent.Container{File: f}, img: agent.Image{Pulling: true},
+			hold: map[string]agent.Hold{"web.service": {Condition: reason.ConditionPullingImage, Detail: "web:1"}}},
+		{name: "the pull failed", c: agent.Container{File: f}, img: agent.Image{Err: errors.New("tag web:1: not found")},
+			hold: map[string]agent.Hold{"web.service": {Condition: reason.ConditionImagePullFailed, Detail: "tag web:1: not found"}}},
+		{name: "a file the runtime cannot read", c: agent.Container{Err: errors.New("Volume=: bad")},
+			hold: map[string]agent.Hold{"web.service": {Condition: reason.ConditionContainerFailed, Detail: "Volume=: bad"}}},
+		{name: "a new version waits for its image, the old one runs on, unsaid", c: agent.Container{File: f}, img: agent.Image{},
+			onDisk: map[string]unit.Hash{"web.service": old}, units: running, pull: []string{"web:1"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := agent.Input{
+				Desired:    map[string]registry.Placement{"web.service": launched("web.service", h)},
+				Files:      map[unit.Hash][]byte{h: data},
+				OnDisk:     tt.onDisk,
+				Units:      tt.units,
+				Containers: map[string]agent.Container{"web.service": tt.c},
+				Images:     map[string]agent.Image{"web:1": tt.img},
+			}
+			p := agent.Reconcile(in)
+			if written := len(p.Write) == 1; written != tt.written || !tt.written && len(p.Stop)+len(p.Remove)+len(p.Start) != 0 {
+				t.Errorf("plan %+v: written %v, want %v, and nothing else done to the unit while it waits", p, written, tt.written)
+			}
+			if !slices.Equal(p.Pull, tt.pull) || !maps.Equal(p.Hold, tt.hold) {
+				t.Errorf("pull %q, hold %v; want %q, %v", p.Pull, p.Hold, tt.pull, tt.hold)
+			}
+		})
 	}
 }

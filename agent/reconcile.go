@@ -7,6 +7,7 @@ import (
 
 	sdunit "github.com/coreos/go-systemd/v22/unit"
 
+	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
 )
@@ -30,6 +31,33 @@ type Input struct {
 	// lease. They are stopped and forgotten as started, so that they start
 	// again once the fence is lifted.
 	Fenced map[string]bool
+	// Containers are the placed units whose file has an [X-Container]
+	// section, by name: parsed and checked once, or why they do not parse.
+	Containers map[string]Container
+	// Images are the images those containers name: on the machine, being
+	// pulled, or their last pull failed.
+	Images map[string]Image
+}
+
+// Container is a placed container unit's file, parsed and checked (File),
+// or why it could not be (Err).
+type Container struct {
+	File *unit.File
+	Err  error
+}
+
+// Image is what the machine has of an image.
+type Image struct {
+	Ready   bool  // on the machine
+	Pulling bool  // a pull of it runs
+	Err     error // its last pull failed (Ready and Pulling false)
+}
+
+// Hold is why a placed unit is held back from systemd, published beside
+// systemd's view of it: a reason.Condition and its detail.
+type Hold struct {
+	Condition reason.Condition
+	Detail    string
 }
 
 // Memory is what the Agent remembers of its own actions, so that it does
@@ -57,11 +85,13 @@ func (m Memory) clone() Memory {
 	return out
 }
 
-// Write is a unit file to write and link.
+// Write is a unit file to write and link; for a container unit, its file
+// parsed (the runtime rewrites it into systemd-nspawn's).
 type Write struct {
-	Name string
-	Hash unit.Hash
-	Data []byte
+	Name      string
+	Hash      unit.Hash
+	Data      []byte
+	Container *unit.File
 }
 
 // Plan is what to do, in this order: Stop, Remove, Write, Enable, Load
@@ -102,7 +132,15 @@ type Plan struct {
 	// container runtime: like a unit that left, they are stopped and
 	// removed if there, and never written.
 	Unrunnable []string
-	Memory     Memory
+	// Hold are the container units left alone this pass, and why: a file
+	// the runtime cannot read, an image being pulled (or to pull: Pull),
+	// an image whose pull failed. A new version's old one, if it runs,
+	// keeps running meanwhile, and is not in Hold while it only waits for
+	// its image (nothing to say: it runs).
+	Hold map[string]Hold
+	// Pull are the images to start pulling.
+	Pull   []string
+	Memory Memory
 }
 
 // ReloadWhy is why a unit needs a daemon-reload.
@@ -130,7 +168,7 @@ const (
 
 // Empty reports whether the plan changes nothing on the machine.
 func (p Plan) Empty() bool {
-	return len(p.Stop)+len(p.Remove)+len(p.Write)+len(p.Enable)+len(p.Start) == 0 && !p.Reload
+	return len(p.Stop)+len(p.Remove)+len(p.Write)+len(p.Enable)+len(p.Start)+len(p.Hold)+len(p.Pull) == 0 && !p.Reload
 }
 
 // reloadFor records that name needs a reload, and why.
@@ -228,6 +266,10 @@ func Reconcile(in Input) Plan {
 				}
 				continue
 			}
+			c, container := in.Containers[name]
+			if container && p.waits(name, c, in.Images, onDisk) {
+				continue // left alone: its old version, if any, runs on
+			}
 			if changed {
 				if running(st) {
 					p.Stop = append(p.Stop, name) // under its old definition
@@ -241,7 +283,7 @@ func Reconcile(in Input) Plan {
 			} else if onDisk {
 				p.Memory.Relinked[name] = pl.Hash
 			}
-			p.Write = append(p.Write, Write{Name: name, Hash: pl.Hash, Data: data})
+			p.Write = append(p.Write, Write{Name: name, Hash: pl.Hash, Data: data, Container: c.File})
 			if hasInstall(data) {
 				p.Enable = append(p.Enable, name)
 				p.reloadFor(name, ReloadInstall)
@@ -261,6 +303,39 @@ func Reconcile(in Input) Plan {
 	}
 	p.settle(removedHeld)
 	return p
+}
+
+// waits decides whether container unit name, to be written, waits: for a
+// file the runtime can read, or for its image (pulled first when no pull
+// runs), saying why in Hold. A unit whose old version is on disk waits
+// for its image in silence: it runs meanwhile.
+func (p *Plan) waits(name string, c Container, images map[string]Image, onDisk bool) bool {
+	if c.Err != nil {
+		p.hold(name, reason.ConditionContainerFailed, c.Err.Error())
+		return true
+	}
+	ref := c.File.Container.Image.String()
+	switch img := images[ref]; {
+	case img.Ready:
+		return false
+	case img.Err != nil:
+		p.hold(name, reason.ConditionImagePullFailed, img.Err.Error())
+	default:
+		if !img.Pulling && !slices.Contains(p.Pull, ref) {
+			p.Pull = append(p.Pull, ref)
+		}
+		if !onDisk {
+			p.hold(name, reason.ConditionPullingImage, ref)
+		}
+	}
+	return true
+}
+
+func (p *Plan) hold(name string, c reason.Condition, detail string) {
+	if p.Hold == nil {
+		p.Hold = map[string]Hold{}
+	}
+	p.Hold[name] = Hold{Condition: c, Detail: detail}
 }
 
 // launch starts a launched unit that does not run, once per hash.

@@ -39,7 +39,8 @@ type driver struct {
 	kick   chan struct{}
 
 	// Owned by run.
-	cache     map[unit.Hash][]byte // unit files by hash
+	cache     map[unit.Hash][]byte    // unit files by hash
+	parsed    map[parsedKey]Container // placed container units' files, parsed
 	mem       Memory
 	onDisk    map[string]unit.Hash  // nil until read
 	status    map[string]UnitStatus // systemd's view of our units
@@ -87,6 +88,7 @@ func newDriver(sd Systemd, file func(context.Context, unit.Hash) ([]byte, error)
 		cache: map[unit.Hash][]byte{}, mem: Memory{}.clone(), status: map[string]UnitStatus{},
 		published: map[string]registry.UnitState{}, templates: map[string]bool{},
 		override:   map[string]holdBack{},
+		parsed:     map[parsedKey]Container{},
 		sweepDue:   true, // what a crash left behind
 		pulls:      pulls{running: map[string]bool{}, failed: map[string]error{}},
 		disconnect: cfg.Disconnect, policies: map[stopPolicy]bool{}, fenceStopped: map[string]bool{},
@@ -342,6 +344,7 @@ func (d *driver) plan(ctx context.Context, desired map[string]registry.Placement
 	}
 	in := Input{Desired: desired, Files: d.cache, OnDisk: d.onDisk, Units: d.status, Memory: d.mem, NoContainers: d.rt == nil,
 		Stale: stale, Fenced: d.fencedUnits(desired)}
+	in.Containers, in.Images = d.containers(ctx, desired)
 	plan := Reconcile(in)
 	if len(plan.Fetch) > 0 {
 		for _, h := range plan.Fetch {
@@ -350,6 +353,7 @@ func (d *driver) plan(ctx context.Context, desired map[string]registry.Placement
 			}
 		}
 		in.Fenced = d.fencedUnits(desired)
+		in.Containers, in.Images = d.containers(ctx, desired)
 		plan = Reconcile(in) // units whose file could not be read are left alone
 	}
 	// Keep only the files still placed: replaced versions go.
