@@ -36,9 +36,10 @@ type ContainerRuntime interface {
 	Sweep(ctx context.Context, units []string, now time.Time) (runtime.Swept, error)
 	// Has reports whether the image ("name:tag") is on this machine.
 	Has(ctx context.Context, img string) (bool, error)
-	// Pull fetches the image; it must not wait on Prepare, Cleanup or
-	// Sweep, as the Agent pulls in the background while it acts.
-	Pull(ctx context.Context, img string) error
+	// Pull fetches the image, telling progress how far it is; it must
+	// not wait on Prepare, Cleanup or Sweep, as the Agent pulls in the
+	// background while it acts.
+	Pull(ctx context.Context, img string, progress func(runtime.PullProgress)) error
 }
 
 // SourceHashPrefix starts the first line of a unit file the Agent wrote
@@ -170,10 +171,15 @@ func (d *driver) sweep(ctx context.Context, desired map[string]registry.Placemen
 type pulls struct {
 	mu       sync.Mutex
 	running  map[string]bool
-	failed   map[string]error // pulls that ended in an error, until a pass reports them
+	progress map[string]runtime.PullProgress // of the running pulls
+	failed   map[string]error                // pulls that ended in an error, until a pass reports them
 	reported []string
 	wg       sync.WaitGroup
 }
+
+// progressEvery is how often a pull's progress is published: a state
+// record written per unit that waits for it.
+const progressEvery = 2 * time.Second
 
 // image is what the machine has of img: on it, being pulled, or its
 // last pull failed. A failure is reported once (to every unit of the
@@ -194,7 +200,8 @@ func (d *driver) image(ctx context.Context, img string) Image {
 		p.reported = append(p.reported, img)
 		return Image{Err: err}
 	}
-	return Image{Pulling: p.running[img]}
+	pr := p.progress[img]
+	return Image{Pulling: p.running[img], Layer: pr.Layer, Layers: pr.Layers, Bytes: pr.Bytes}
 }
 
 // startPull pulls img in the background, unless a pull of it runs; its
@@ -215,11 +222,34 @@ func (d *driver) pull(ctx context.Context, img string) {
 	defer d.pulls.wg.Done()
 	start := time.Now()
 	d.log.Info("pulling image", "image", img)
-	err := d.rt.Pull(ctx, img)
-	d.obs.Pulled(time.Since(start), err)
 	p := &d.pulls
+	// While it runs, a pass every progressEvery publishes how far it is.
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-d.clock.After(progressEvery):
+				select {
+				case d.kick <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	err := d.rt.Pull(ctx, img, func(pr runtime.PullProgress) {
+		p.mu.Lock()
+		p.progress[img] = pr
+		p.mu.Unlock()
+	})
+	close(done)
+	d.obs.Pulled(time.Since(start), err)
 	p.mu.Lock()
 	delete(p.running, img)
+	delete(p.progress, img)
 	if err != nil {
 		p.failed[img] = err // logged by the pass that reports it
 	}

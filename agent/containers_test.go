@@ -103,11 +103,12 @@ func (f *fakeRuntime) Has(ctx context.Context, img string) (bool, error) {
 	return !f.absent[img], nil
 }
 
-func (f *fakeRuntime) Pull(ctx context.Context, img string) error {
+func (f *fakeRuntime) Pull(ctx context.Context, img string, progress func(runtime.PullProgress)) error {
 	f.mu.Lock()
 	gate := f.gate
 	f.mu.Unlock()
 	if gate != nil {
+		progress(runtime.PullProgress{Layer: 2, Layers: 3, Bytes: 5 << 20}) // how far a slow download got
 		select {
 		case <-gate:
 		case <-ctx.Done():
@@ -260,7 +261,12 @@ func TestContainerImagePulledInBackground(t *testing.T) {
 	// The small one runs while the big image is still on its way.
 	r.published(t, "small.service", isLaunched)
 	r.published(t, "big.service", func(s registry.UnitState) bool {
-		return s.Condition == reason.ConditionPullingImage && s.Detail == "big:1" && s.Load == "not-found" && s.Active == "inactive"
+		return s.Condition == reason.ConditionPullingImage && strings.HasPrefix(s.Detail, "big:1") && s.Load == "not-found" && s.Active == "inactive"
+	})
+	// How far the pull is comes within a pass or two (one every 2 s while
+	// it runs).
+	r.published(t, "big.service", func(s registry.UnitState) bool {
+		return s.Condition == reason.ConditionPullingImage && s.Detail == "big:1 (layer 2 of 3, 5 MiB received)"
 	})
 	if _, ok := r.fake.File("big.service"); ok {
 		t.Fatal("big.service written before its image arrived")

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"fmt"
 	"maps"
 	"slices"
 
@@ -49,8 +50,20 @@ type Container struct {
 // Image is what the machine has of an image.
 type Image struct {
 	Ready   bool  // on the machine
-	Pulling bool  // a pull of it runs
+	Pulling bool  // a pull of it runs: of Layer (1-based) of Layers, Bytes received
 	Err     error // its last pull failed (Ready and Pulling false)
+
+	Layer, Layers int
+	Bytes         int64
+}
+
+// pullDetail says what a unit waiting for image ref waits on: the image,
+// and how far its pull is.
+func pullDetail(ref string, img Image) string {
+	if !img.Pulling || img.Layers == 0 {
+		return ref
+	}
+	return fmt.Sprintf("%s (layer %d of %d, %s received)", ref, img.Layer, img.Layers, reason.FormatBytes(uint64(img.Bytes)))
 }
 
 // Hold is why a placed unit is held back from systemd, published beside
@@ -325,7 +338,7 @@ func (p *Plan) waits(name string, c Container, images map[string]Image, onDisk b
 			p.Pull = append(p.Pull, ref)
 		}
 		if !onDisk {
-			p.hold(name, reason.ConditionPullingImage, ref)
+			p.hold(name, reason.ConditionPullingImage, pullDetail(ref, img))
 		}
 	}
 	return true

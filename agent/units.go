@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/flota-dev/flota/agent/runtime"
+	"github.com/flota-dev/flota/clock"
 	"github.com/flota-dev/flota/reason"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
@@ -37,6 +39,7 @@ type driver struct {
 	pub    Publisher // nil between registrations
 	pubGen int       // bumped by every setPublisher
 	kick   chan struct{}
+	clock  clock.Clock
 
 	// Owned by run.
 	cache     map[unit.Hash][]byte    // unit files by hash
@@ -81,6 +84,9 @@ func newDriver(sd Systemd, file func(context.Context, unit.Hash) ([]byte, error)
 	if cfg.Observer == nil {
 		cfg.Observer = noObserver{}
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.System{}
+	}
 	return &driver{
 		sd: sd, rt: cfg.Containers, file: file, placements: placements, machine: cfg.MachineID,
 		debounce: cfg.Debounce, resync: cfg.Resync, obs: cfg.Observer, log: log,
@@ -90,7 +96,8 @@ func newDriver(sd Systemd, file func(context.Context, unit.Hash) ([]byte, error)
 		override:   map[string]holdBack{},
 		parsed:     map[parsedKey]Container{},
 		sweepDue:   true, // what a crash left behind
-		pulls:      pulls{running: map[string]bool{}, failed: map[string]error{}},
+		pulls:      pulls{running: map[string]bool{}, progress: map[string]runtime.PullProgress{}, failed: map[string]error{}},
+		clock:      cfg.Clock,
 		disconnect: cfg.Disconnect, policies: map[stopPolicy]bool{}, fenceStopped: map[string]bool{},
 	}
 }

@@ -47,7 +47,7 @@ func TestPullInBackground(t *testing.T) {
 		t.Fatalf("Has before a pull: %v, %v", has, err)
 	}
 	pulled := make(chan error, 1)
-	go func() { pulled <- rt.Pull(ctx, "web:1") }()
+	go func() { pulled <- rt.Pull(ctx, "web:1", nil) }()
 	select {
 	case <-src.opened:
 	case err := <-pulled:
@@ -76,5 +76,45 @@ func TestPullInBackground(t *testing.T) {
 	}
 	if n := src.chains.Load(); n != 1 {
 		t.Errorf("the source was asked for the chain %d times, want once", n)
+	}
+}
+
+// TestPullProgress: a pull tells which of the missing layers it fetches
+// and how many bytes arrived, up to the layers' streams' whole size.
+func TestPullProgress(t *testing.T) {
+	ctx := context.Background()
+	dir, _, _ := builder(t)
+	_, s, v := storeAndVolumes(t)
+	src := runtime.DirSource{Dir: dir}
+	rt := runtime.New(runtime.Config{Images: s, Volumes: v, Source: src})
+	chain, err := src.Chain(ctx, "web:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var size int64
+	for _, id := range chain {
+		rc, err := src.Layer(ctx, "web:1", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := io.Copy(io.Discard, rc)
+		rc.Close()
+		size += n
+	}
+	var seen []runtime.PullProgress
+	if err := rt.Pull(ctx, "web:1", func(p runtime.PullProgress) { seen = append(seen, p) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) < 2 {
+		t.Fatalf("progress told %d times: %v", len(seen), seen)
+	}
+	first, last := seen[0], seen[len(seen)-1]
+	if first != (runtime.PullProgress{Layer: 1, Layers: len(chain)}) || last.Layer != len(chain) || last.Layers != len(chain) || last.Bytes != size {
+		t.Errorf("progress from %+v to %+v; want from layer 1 of %d at 0 bytes to layer %d at %d bytes", first, last, len(chain), len(chain), size)
+	}
+	for i := 1; i < len(seen); i++ {
+		if seen[i].Bytes < seen[i-1].Bytes || seen[i].Layer < seen[i-1].Layer {
+			t.Fatalf("progress went back: %+v then %+v", seen[i-1], seen[i])
+		}
 	}
 }

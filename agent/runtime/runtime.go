@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -134,7 +136,7 @@ func (r *Runtime) Prepare(ctx context.Context, name string, f *unit.File) (opts 
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	layer, err := r.resolve(ctx, c.Image.String())
+	layer, err := r.resolve(ctx, c.Image.String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("runtime: %s: image %s: %w", name, c.Image, err)
 	}
@@ -201,19 +203,27 @@ func (r *Runtime) Has(ctx context.Context, img string) (bool, error) {
 	return err == nil, err
 }
 
-// Pull fetches image img from the source unless the store has it. It
-// holds no lock Prepare, Cleanup or Sweep wait on, so an agent can pull
-// in the background and keep acting on its other units.
-func (r *Runtime) Pull(ctx context.Context, img string) error {
-	if _, err := r.resolve(ctx, img); err != nil {
+// PullProgress is how far a pull is: the layer being fetched (1-based)
+// of the layers the store lacks, and the bytes received so far.
+type PullProgress struct {
+	Layer, Layers int
+	Bytes         int64
+}
+
+// Pull fetches image img from the source unless the store has it,
+// telling progress (when not nil) how far it is as bytes arrive. It holds
+// no lock Prepare, Cleanup or Sweep wait on, so an agent can pull in the
+// background and keep acting on its other units.
+func (r *Runtime) Pull(ctx context.Context, img string, progress func(PullProgress)) error {
+	if _, err := r.resolve(ctx, img, progress); err != nil {
 		return fmt.Errorf("runtime: image %s: %w", img, err)
 	}
 	return nil
 }
 
 // resolve finds an image's top layer, fetching the image when the store
-// lacks it.
-func (r *Runtime) resolve(ctx context.Context, img string) (image.LayerID, error) {
+// lacks it (and telling progress, when not nil, how far it is).
+func (r *Runtime) resolve(ctx context.Context, img string, progress func(PullProgress)) (image.LayerID, error) {
 	id, err := r.images.Resolve(ctx, img)
 	if err == nil || !errors.Is(err, image.ErrNotFound) || r.source == nil {
 		return id, err
@@ -233,10 +243,18 @@ func (r *Runtime) resolve(ctx context.Context, img string) (image.LayerID, error
 	}
 	r.hold(chain, 1)
 	defer r.hold(chain, -1)
-	var parent image.LayerID
+	var missing []image.LayerID
 	for _, id := range chain {
 		if _, err := r.images.Layer(ctx, id); err != nil {
-			if err := r.fetch(ctx, img, id, parent); err != nil {
+			missing = append(missing, id)
+		}
+	}
+	pr := PullProgress{Layers: len(missing)}
+	var parent image.LayerID
+	for _, id := range chain {
+		if slices.Contains(missing, id) {
+			pr.Layer++
+			if err := r.fetch(ctx, img, id, parent, &pr, progress); err != nil {
 				return "", err
 			}
 		}
@@ -269,14 +287,35 @@ func (r *Runtime) holds(layer image.LayerID) bool {
 	return r.held[layer] > 0
 }
 
-func (r *Runtime) fetch(ctx context.Context, img string, id, parent image.LayerID) error {
+func (r *Runtime) fetch(ctx context.Context, img string, id, parent image.LayerID, pr *PullProgress, progress func(PullProgress)) error {
 	rc, err := r.source.Layer(ctx, img, id)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	_, err = r.images.ImportVerified(ctx, rc, parent, id)
+	var in io.Reader = rc
+	if progress != nil {
+		progress(*pr)
+		in = &counting{r: rc, pr: pr, tell: progress}
+	}
+	_, err = r.images.ImportVerified(ctx, in, parent, id)
 	return err
+}
+
+// counting tells how many bytes of a pull arrived, as they arrive.
+type counting struct {
+	r    io.Reader
+	pr   *PullProgress
+	tell func(PullProgress)
+}
+
+func (c *counting) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 {
+		c.pr.Bytes += int64(n)
+		c.tell(*c.pr)
+	}
+	return n, err
 }
 
 // Cleanup removes unit name's Task snapshot; with failed it keeps it in
