@@ -6,7 +6,6 @@ import (
 	"crypto/sha1"
 	"fmt"
 	"io"
-	"maps"
 	"sync"
 	"time"
 
@@ -89,13 +88,7 @@ func (d *driver) containers(ctx context.Context, desired map[string]registry.Pla
 		if !ok || unit.IsTemplate(name) || !isContainer(data) {
 			continue
 		}
-		key := parsedKey{name, pl.Hash}
-		c, ok := d.parsed[key]
-		if !ok {
-			f, err := unit.Parse(name, data)
-			c = Container{File: f, Err: err}
-			d.parsed[key] = c
-		}
+		c := d.parse(name, pl.Hash, data)
 		cs[name] = c
 		if c.Err == nil {
 			if ref := c.File.Container.Image.String(); !hasKey(imgs, ref) {
@@ -103,8 +96,21 @@ func (d *driver) containers(ctx context.Context, desired map[string]registry.Pla
 			}
 		}
 	}
-	maps.DeleteFunc(d.parsed, func(k parsedKey, _ Container) bool { return desired[k.name].Hash != k.hash })
 	return cs, imgs
+}
+
+// parse is unit name's file data (of hash h) parsed and checked, once per
+// unit and hash while it is placed: the containers' decisions and the
+// fence's policies read the same parse.
+func (d *driver) parse(name string, h unit.Hash, data []byte) Container {
+	key := parsedKey{name, h}
+	c, ok := d.parsed[key]
+	if !ok {
+		f, err := unit.Parse(name, data)
+		c = Container{File: f, Err: err}
+		d.parsed[key] = c
+	}
+	return c
 }
 
 // parsedKey is a parsed file's unit and hash: an instance's specifiers

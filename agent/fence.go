@@ -125,8 +125,8 @@ func (d *driver) fencedUnits(desired map[string]registry.Placement) map[string]b
 				stops[name] = !unit.IsTemplate(name)
 				continue
 			}
-			f, err := unit.Parse(name, data)
-			s = err == nil && f.Fleet.StopsOnDisconnect(d.disconnect)
+			c := d.parse(name, p.Hash, data)
+			s = c.Err == nil && c.File.Fleet.StopsOnDisconnect(d.disconnect)
 			d.policies[key] = s
 		}
 		if s {

@@ -369,5 +369,6 @@ func (d *driver) plan(ctx context.Context, desired map[string]registry.Placement
 		placed[p.Hash] = true
 	}
 	maps.DeleteFunc(d.cache, func(h unit.Hash, _ []byte) bool { return !placed[h] })
+	maps.DeleteFunc(d.parsed, func(k parsedKey, _ Container) bool { return desired[k.name].Hash != k.hash })
 	return plan, errors.Join(errs...)
 }

@@ -127,9 +127,11 @@ func Key(name string) string {
 // template's file is resolved for the instance by Prepare). If a step
 // fails, the snapshot this call made is removed again.
 func (r *Runtime) Prepare(ctx context.Context, name string, f *unit.File) (opts []*sdunit.UnitOption, err error) {
-	c, err := unit.ParseContainer(name, f.Options)
-	if err != nil {
-		return nil, err
+	c := f.Container // parsed for name already, unless f is its template's
+	if c == nil || f.Name != name {
+		if c, err = unit.ParseContainer(name, f.Options); err != nil {
+			return nil, err
+		}
 	}
 	if c == nil {
 		return nil, fmt.Errorf("runtime: %s has no [X-Container] section", name)
