@@ -84,7 +84,8 @@ func TestUsage(t *testing.T) {
 	}{
 		{name: "no arguments", code: 2, stderr: "USAGE:"},
 		{name: "unknown command", args: []string{"frobnicate"}, code: 2, stderr: `flotactl: unknown command "frobnicate"`},
-		{name: "fleetctl command not here yet", args: []string{"ssh", "x"}, code: 2, stderr: `command "ssh" is not implemented`},
+		{name: "fleetctl command not here yet", args: []string{"fd-forward", "x"}, code: 2, stderr: `command "fd-forward" is not implemented by flotactl yet`},
+		{name: "fleetctl's ssh points to shell and exec", args: []string{"ssh", "x"}, code: 2, stderr: `flotactl shell UNIT opens a shell in the unit's container`},
 		{name: "unknown global flag", args: []string{"--frob", "list-units"}, code: 2, stderr: "unknown flag: --frob"},
 		{name: "unknown command flag", args: []string{"list-units", "--frob"}, code: 2, stderr: "list-units: unknown flag: --frob\nUsage: flotactl list-units [command options]"},
 		{name: "flag of another command", args: []string{"stop", "--replace", "x"}, code: 2, stderr: "unknown flag: --replace"},

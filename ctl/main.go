@@ -53,7 +53,12 @@ func (c *cli) main(ctx context.Context, g *globals, args []string, env func(stri
 	}
 	cmd := c.lookup(rest[0])
 	if cmd == nil {
-		if notYet(rest[0]) {
+		switch {
+		case rest[0] == "ssh":
+			// fleetctl ssh opened a shell on a unit's machine over ssh;
+			// flota's goes through the agent, into the unit's container.
+			return usageErrorf(nil, `command "ssh" is not implemented by flotactl: flotactl shell UNIT opens a shell in the unit's container (on its machine for a plain unit), flotactl exec UNIT CMD runs a command there`)
+		case notYet(rest[0]):
 			return usageErrorf(nil, "command %q is not implemented by flotactl yet", rest[0])
 		}
 		return usageErrorf(nil, "unknown command %q", rest[0])
@@ -127,7 +132,7 @@ func flagError(cmd *command, err error) error {
 // a clearer answer than "unknown command".
 func notYet(name string) bool {
 	switch name {
-	case "ssh", "fd-forward":
+	case "fd-forward":
 		return true
 	}
 	return false
