@@ -32,9 +32,10 @@ const heartbeat = 25 * time.Second
 
 // Server answers flota's API from a Store.
 type Server struct {
-	store Store
-	clock clock.Clock
-	log   *slog.Logger
+	store  Store
+	writer Writer // nil: reads only
+	clock  clock.Clock
+	log    *slog.Logger
 }
 
 // NewServer returns a Server over store; a nil clock is the system's.
@@ -52,6 +53,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/plan", s.plan)
 	mux.HandleFunc("GET /v1/endpoints", s.endpoints)
 	mux.HandleFunc("GET /v1/events", s.events)
+	mux.HandleFunc("POST /v1/units", s.createUnits)
+	mux.HandleFunc("POST /v1/units/desired-state", s.setDesiredState)
+	mux.HandleFunc("POST /v1/units/destroy", s.destroyUnits)
 	return mux
 }
 

@@ -251,7 +251,7 @@ func run(ctx context.Context, c *Config, log *slog.Logger) error {
 	// reaches.
 	apis := http.NewServeMux()
 	apis.Handle(fleetapi.Prefix, fleetapi.NewServer(reg).Handler())
-	apis.Handle("/v1/", clusterapi.NewServer(reg, nil, log.With("part", "api")).Handler())
+	apis.Handle("/v1/", clusterapi.NewServer(reg, nil, log.With("part", "api")).EnableWrites(reg).Handler())
 	fl, fh, err := fleetAPIListener(c, m.Requests(apis), apiTLS)
 	if err != nil {
 		return err
