@@ -128,6 +128,26 @@ func TestDaemonTLS(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), `"etcd" is not one`) {
 		t.Fatalf("the agent API answered the member's certificate %d %q, want 403: not an operator's", resp.StatusCode, body)
 	}
+	// The dashboard, and exec (on by default over TLS): an operator's
+	// only.
+	for _, tt := range []struct {
+		cert, path string
+		code       int
+	}{
+		{"operator", "/ui/", http.StatusOK},
+		{"etcd", "/ui/", http.StatusForbidden},
+		{"etcd", "/v1/units/x.service/exec?cmd=true", http.StatusForbidden},
+		{"operator", "/v1/units/x.service/exec?cmd=true", http.StatusNotFound}, // served: the unit is not placed here
+	} {
+		resp, err := client(tt.cert).Get(api + tt.path)
+		if err != nil {
+			t.Fatalf("%s with the %s certificate: %v", tt.path, tt.cert, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.code {
+			t.Errorf("%s with the %s certificate: %d, want %d", tt.path, tt.cert, resp.StatusCode, tt.code)
+		}
+	}
 	// Another machine's certificate (not an operator's) fetches images,
 	// as its --image-source does.
 	resp, err = client("m2").Get(api + "/images/web_1/chain.json")
