@@ -8,6 +8,8 @@
 // Routes, under /v1/:
 //
 //	GET /v1/status              every unit, machine, placement and state at one revision
+//	                            (?form=registry: the registry's own Status, for flotactl)
+//	GET /v1/files/HASH          a unit file's text
 //	GET /v1/plan?unit=U...      flotactl plan U... -o json, for units of the cluster
 //	GET /v1/endpoints[?glob=G]  where running units answer (flotactl endpoints)
 //	GET /v1/events[?after=REV]  application/x-ndjson: {"revision":N} after each change

@@ -16,6 +16,7 @@ import (
 	"github.com/flota-dev/flota/clock"
 	"github.com/flota-dev/flota/engine"
 	"github.com/flota-dev/flota/registry"
+	"github.com/flota-dev/flota/unit"
 )
 
 // Store is what the API reads of the cluster.
@@ -23,6 +24,7 @@ type Store interface {
 	ReadStatus(ctx context.Context) (*registry.Status, error)
 	WatchStatus(ctx context.Context, after int64) <-chan registry.StatusChange
 	LoadCluster(ctx context.Context, log *slog.Logger) (*registry.Cluster, error)
+	File(ctx context.Context, h unit.Hash) ([]byte, error)
 }
 
 var _ Store = (*registry.Registry)(nil)
@@ -50,6 +52,7 @@ func NewServer(store Store, c clock.Clock, log *slog.Logger) *Server {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", s.status)
+	mux.HandleFunc("GET /v1/files/{hash}", s.file)
 	mux.HandleFunc("GET /v1/plan", s.plan)
 	mux.HandleFunc("GET /v1/endpoints", s.endpoints)
 	mux.HandleFunc("GET /v1/events", s.events)
@@ -59,13 +62,45 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
+// status answers the API's document, or with ?form=registry the
+// registry's Status itself as Go encodes it: what flotactl --driver=API
+// reads, all it would have read from etcd (its shape is flota's inner
+// one, and changes with flotactl).
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	st, err := s.store.ReadStatus(r.Context())
 	if err != nil {
 		fail(w, err)
 		return
 	}
-	reply(w, StatusOf(st))
+	switch form := r.URL.Query().Get("form"); form {
+	case "":
+		reply(w, StatusOf(st))
+	case "registry":
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(st)
+	default:
+		http.Error(w, fmt.Sprintf("form %q: want registry, or none", form), http.StatusBadRequest)
+	}
+}
+
+// file answers a unit file's text by its hash, as stored.
+func (s *Server) file(w http.ResponseWriter, r *http.Request) {
+	h, err := unit.ParseHash(r.PathValue("hash"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	data, err := s.store.File(r.Context(), h)
+	if errors.Is(err, registry.ErrNotFound) {
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write(data)
 }
 
 func (s *Server) endpoints(w http.ResponseWriter, r *http.Request) {

@@ -22,8 +22,9 @@ type cli struct {
 	log       *slog.Logger
 	cmds      []*command
 	global    *pflag.FlagSet
-	reg       *registry.Registry
+	reg       clusterStore
 	endpoints string
+	api       string // flotad's API, with --driver=API
 	timeout   time.Duration
 	// apiTLS is what flotactl presents to agent APIs served over https:
 	// the same CA and certificate as to etcd (nil: none given).

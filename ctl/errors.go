@@ -116,6 +116,10 @@ func (c *cli) exitCode(ctx context.Context, err error) int {
 			fmt.Fprintf(c.errOut, "Error: %v (flotactl --ca-file, --cert-file, --key-file)\n", why)
 			return exitFailure
 		}
+		if c.api != "" {
+			fmt.Fprintf(c.errOut, "Error: flotad's API unreachable at %s: %v\n", c.api, err)
+			return exitFailure
+		}
 		fmt.Fprintf(c.errOut, "Error: etcd unreachable at %s (request timeout %s): %v\n", c.endpoints, c.timeout, err)
 		return exitFailure
 	}

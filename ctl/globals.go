@@ -29,6 +29,12 @@ type globals struct {
 	help     bool
 	tunnel   string
 
+	// driverSet and endpointSet say --driver and --endpoint were given
+	// (flag, or FLOTACTL_DRIVER; for the endpoint FLEETCTL_ENDPOINT too):
+	// fleetctl's default driver is API, flotactl's has always been etcd,
+	// so only an explicit --driver=API talks to flotad's API.
+	driverSet, endpointSet bool
+
 	// fleetctl's SSH options: they only ever configured SSH, which flotactl
 	// never uses, so they are accepted and ignored; --tunnel is refused.
 	sshUser    string
@@ -43,7 +49,7 @@ func newGlobalFlags(g *globals) *pflag.FlagSet {
 	fs.SetOutput(io.Discard)
 	fs.SortFlags = false
 	fs.StringVar(&g.endpoint, "endpoint", DefaultEndpoint, "etcd endpoint(s) of the cluster, comma-separated")
-	fs.StringVar(&g.driver, "driver", "API", "accepted for fleetctl compatibility (API or etcd); flotactl always talks to etcd")
+	fs.StringVar(&g.driver, "driver", "API", "etcd: talk to etcd at --endpoint (what flotactl does unless --driver is given); API: talk to flotad's API at --endpoint (default "+DefaultAPIEndpoint+", or http(s)://HOST:PORT)")
 	fs.StringVar(&g.prefix, "etcd-key-prefix", registry.DefaultPrefix, "key prefix under which the cluster lives in etcd")
 	fs.StringVar(&g.keyFile, "key-file", "", "TLS client key file")
 	fs.StringVar(&g.certFile, "cert-file", "", "TLS client certificate file")
@@ -93,6 +99,7 @@ func applyEnv(fs *pflag.FlagSet, env func(string) string) error {
 
 // settings are the validated global options.
 type settings struct {
+	api       string // flotad's API (--driver=API), "": etcd
 	endpoints []string
 	timeout   time.Duration
 	reg       registry.Config
@@ -105,9 +112,16 @@ func (g *globals) check() (settings, error) {
 		return s, usageErrorf(nil, "SSH tunnelling is not supported (--tunnel %s): flotactl talks to etcd directly; give the cluster's etcd with --endpoint", g.tunnel)
 	}
 	switch strings.ToLower(g.driver) {
-	case "api", "etcd":
+	case "api":
+		if g.driverSet {
+			s.api = DefaultAPIEndpoint
+			if g.endpointSet {
+				s.api = g.endpoint
+			}
+		}
+	case "etcd":
 	default:
-		return s, usageErrorf(nil, "invalid --driver %q: want API or etcd (flotactl always talks to etcd)", g.driver)
+		return s, usageErrorf(nil, "invalid --driver %q: want API (flotad's API) or etcd", g.driver)
 	}
 	for _, ep := range strings.Split(g.endpoint, ",") {
 		if ep = strings.TrimSpace(ep); ep != "" {
@@ -133,5 +147,8 @@ func (g *globals) check() (settings, error) {
 }
 
 func (s settings) String() string {
+	if s.api != "" {
+		return fmt.Sprintf("api=%s timeout=%s", s.api, s.timeout)
+	}
 	return fmt.Sprintf("endpoints=%s prefix=%s timeout=%s", strings.Join(s.endpoints, ","), s.reg.Prefix, s.timeout)
 }

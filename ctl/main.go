@@ -96,6 +96,8 @@ func (c *cli) main(ctx context.Context, g *globals, args []string, env func(stri
 	if cmd.offline {
 		return cmd.run(ctx, c, operands)
 	}
+	g.driverSet = c.global.Changed("driver") || env("FLOTACTL_DRIVER") != ""
+	g.endpointSet = c.global.Changed("endpoint") || env("FLOTACTL_ENDPOINT") != "" || env("FLEETCTL_ENDPOINT") != ""
 	if err := applyEnv(c.global, env); err != nil {
 		return err
 	}
@@ -110,6 +112,16 @@ func (c *cli) main(ctx context.Context, g *globals, args []string, env func(stri
 	c.log.Debug("flotactl", "command", cmd.name, "settings", s.String())
 	if c.apiTLS, err = registry.TLSConfig(s.reg); err != nil {
 		return err
+	}
+	if s.api != "" {
+		c.api = s.api
+		api, err := newAPIStore(s.api, c.apiTLS)
+		if err != nil {
+			return err
+		}
+		defer api.Close()
+		c.reg = api
+		return cmd.run(ctx, c, operands)
 	}
 	reg, err := registry.Connect(s.reg)
 	if err != nil {

@@ -2,6 +2,8 @@ package registry
 
 import (
 	"context"
+	"log/slog"
+	"maps"
 	"strings"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -152,4 +154,51 @@ func (r *Registry) WatchStatus(ctx context.Context, after int64) <-chan StatusCh
 type StatusChange struct {
 	Revision int64
 	Err      error
+}
+
+// Cluster is s as LoadCluster would have read it at s's revision: what a
+// dry run (engine.PreviewInput) reads, for a client that has the Status
+// from flotad's API rather than from etcd. It is a snapshot: it takes no
+// watch updates (Apply).
+func (s *Status) Cluster() *Cluster {
+	c := &Cluster{
+		Revision:   s.Revision,
+		Units:      make(map[string]Unit, len(s.Units)),
+		Machines:   make(map[string]Machine, len(s.Machines)),
+		Placements: map[string]map[string]Placement{},
+		Unplaced:   maps.Clone(s.Unplaced),
+		Notes:      maps.Clone(s.Notes),
+		Drains:     maps.Clone(s.Drains),
+		Moves:      maps.Clone(s.Moves),
+		Labels:     maps.Clone(s.Labels),
+		log:        slog.New(slog.DiscardHandler),
+	}
+	for _, u := range s.Units {
+		c.Units[u.Name] = u
+	}
+	for _, m := range s.Machines {
+		c.Machines[m.ID] = m
+	}
+	for _, p := range s.Placements {
+		if c.Placements[p.Unit] == nil {
+			c.Placements[p.Unit] = map[string]Placement{}
+		}
+		c.Placements[p.Unit][p.Machine] = p
+	}
+	if c.Unplaced == nil {
+		c.Unplaced = map[string]reason.Unplaced{}
+	}
+	if c.Notes == nil {
+		c.Notes = map[string][]reason.Note{}
+	}
+	if c.Drains == nil {
+		c.Drains = map[string]Drain{}
+	}
+	if c.Moves == nil {
+		c.Moves = map[string]Move{}
+	}
+	if c.Labels == nil {
+		c.Labels = map[string]Labels{}
+	}
+	return c
 }
