@@ -24,6 +24,7 @@ type Store interface {
 	CreateUnits(ctx context.Context, files []*unit.File, desired registry.State) error
 	SetDesiredState(ctx context.Context, names []string, state registry.State) error
 	DestroyUnits(ctx context.Context, names []string) error
+	SetLabels(ctx context.Context, machine string, ch registry.LabelChange) (registry.Labels, error)
 }
 
 var _ Store = (*registry.Registry)(nil)
@@ -43,6 +44,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("DELETE "+Prefix+"units/{name}", s.deleteUnit)
 	mux.HandleFunc("GET "+Prefix+"state", s.listStates)
 	mux.HandleFunc("GET "+Prefix+"machines", s.listMachines)
+	mux.HandleFunc("PATCH "+Prefix+"machines", s.patchMachines)
 	return mux
 }
 

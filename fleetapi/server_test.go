@@ -60,6 +60,13 @@ func TestFleetAPI(t *testing.T) {
 		{"a missing unit", "GET", "/fleet/v1/units/nope.service", "", http.StatusNotFound, `{"error":{"code":404,`},
 		{"machines", "GET", "/fleet/v1/machines", "", http.StatusOK, `{"machines":[{"id":"m1","primaryIP":"10.0.0.1","metadata":{"zone":"a"}}]}`},
 		{"a page token", "GET", "/fleet/v1/machines?nextPageToken=x", "", http.StatusBadRequest, "nextPageToken"},
+		{"metadata patched", "PATCH", "/fleet/v1/machines", `[{"op":"add","path":"/m1/metadata/rack","value":"r1"},{"op":"remove","path":"/m1/metadata/zone"}]`, http.StatusNoContent, ""},
+		{"the patch, as labels", "GET", "/fleet/v1/machines", "", http.StatusOK, `"metadata":{"rack":"r1"}}]}`},
+		{"a patch of two machines", "PATCH", "/fleet/v1/machines", `[{"op":"add","path":"/m1/metadata/a","value":"1"},{"op":"add","path":"/m2/metadata/a","value":"1"}]`, http.StatusBadRequest, "a patch changes one machine"},
+		{"a patch of a machine not there", "PATCH", "/fleet/v1/machines", `[{"op":"add","path":"/m9/metadata/a","value":"1"}]`, http.StatusNotFound, "machine m9 does not exist"},
+		{"a bad path", "PATCH", "/fleet/v1/machines", `[{"op":"add","path":"/m1/ip","value":"1"}]`, http.StatusBadRequest, "/m1/ip"},
+		{"a bad op", "PATCH", "/fleet/v1/machines", `[{"op":"move","path":"/m1/metadata/a"}]`, http.StatusBadRequest, "want add, replace or remove"},
+		{"nothing half applied", "GET", "/fleet/v1/machines", "", http.StatusOK, `"metadata":{"rack":"r1"}}]}`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			code, body := do(tt.method, tt.path, tt.body)
