@@ -76,8 +76,8 @@ func TestDriverAPI(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		r := runCtl(ctx, nil, "--driver=API", "--request-timeout=1", "list-units")
-		if r.code == 0 || !strings.Contains(r.errOut, DefaultAPIEndpoint[len("unix://"):]) {
-			t.Errorf("exit %d, stderr %q: want a failure naming %s", r.code, r.errOut, DefaultAPIEndpoint)
+		if r.code == 0 || !strings.Contains(r.errOut, clusterapi.DefaultEndpoint[len("unix://"):]) {
+			t.Errorf("exit %d, stderr %q: want a failure naming %s", r.code, r.errOut, clusterapi.DefaultEndpoint)
 		}
 	})
 	t.Run("the default is still etcd", func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/flota-dev/flota/clusterapi"
 	"github.com/flota-dev/flota/registry"
 )
 
@@ -49,7 +50,7 @@ func newGlobalFlags(g *globals) *pflag.FlagSet {
 	fs.SetOutput(io.Discard)
 	fs.SortFlags = false
 	fs.StringVar(&g.endpoint, "endpoint", DefaultEndpoint, "etcd endpoint(s) of the cluster, comma-separated")
-	fs.StringVar(&g.driver, "driver", "API", "etcd: talk to etcd at --endpoint (what flotactl does unless --driver is given); API: talk to flotad's API at --endpoint (default "+DefaultAPIEndpoint+", or http(s)://HOST:PORT)")
+	fs.StringVar(&g.driver, "driver", "API", "etcd: talk to etcd at --endpoint (what flotactl does unless --driver is given); API: talk to flotad's API at --endpoint (default "+clusterapi.DefaultEndpoint+", or http(s)://HOST:PORT)")
 	fs.StringVar(&g.prefix, "etcd-key-prefix", registry.DefaultPrefix, "key prefix under which the cluster lives in etcd")
 	fs.StringVar(&g.keyFile, "key-file", "", "TLS client key file")
 	fs.StringVar(&g.certFile, "cert-file", "", "TLS client certificate file")
@@ -114,7 +115,7 @@ func (g *globals) check() (settings, error) {
 	switch strings.ToLower(g.driver) {
 	case "api":
 		if g.driverSet {
-			s.api = DefaultAPIEndpoint
+			s.api = clusterapi.DefaultEndpoint
 			if g.endpointSet {
 				s.api = g.endpoint
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/flota-dev/flota/clusterapi"
 	"github.com/flota-dev/flota/registry"
 )
 
@@ -115,9 +116,9 @@ func (c *cli) main(ctx context.Context, g *globals, args []string, env func(stri
 	}
 	if s.api != "" {
 		c.api = s.api
-		api, err := newAPIStore(s.api, c.apiTLS)
+		api, err := clusterapi.NewClient(s.api, c.apiTLS)
 		if err != nil {
-			return err
+			return usageErrorf(nil, "--endpoint %v (--driver=API)", err)
 		}
 		defer api.Close()
 		c.reg = api

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/flota-dev/flota/clusterapi"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
 )
@@ -35,5 +36,5 @@ type clusterStore interface {
 
 var (
 	_ clusterStore = (*registry.Registry)(nil)
-	_ clusterStore = (*apiStore)(nil)
+	_ clusterStore = (*clusterapi.Client)(nil)
 )

@@ -1,4 +1,4 @@
-package ctl
+package clusterapi
 
 import (
 	"bufio"
@@ -16,45 +16,44 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/flota-dev/flota/clusterapi"
 	"github.com/flota-dev/flota/registry"
 	"github.com/flota-dev/flota/unit"
 )
 
-// apiStore is the cluster through flotad's API (--driver=API): reads of
-// /v1/status in the registry's own form, writes through /v1/units, each
-// one transaction on flotad's side as on etcd. What only etcd's
-// credentials may do (labels, drains, users) is refused, naming
+// Client is the cluster through flotad's API, with the registry's method
+// set (flotactl --driver=API): reads of /v1/status in the registry's own
+// form, writes through /v1/units, each one transaction on flotad's side as
+// on etcd, errors classified by the registry's sentinels. What only
+// etcd's credentials may do (labels, drains, users) is refused, naming
 // --driver=etcd.
-type apiStore struct {
+type Client struct {
 	base   string // http://flotad, or https://HOST:PORT
 	client *http.Client
 }
 
-// DefaultAPIEndpoint is where --driver=API finds flotad's API without an
-// --endpoint: flotad's default --api socket.
-const DefaultAPIEndpoint = "unix:///var/lib/flota/flota.sock"
+// DefaultEndpoint is flotad's default --api socket.
+const DefaultEndpoint = "unix:///var/lib/flota/flota.sock"
 
-// newAPIStore reaches flotad's API at endpoint: unix:///PATH, or
+// NewClient reaches flotad's API at endpoint: unix:///PATH, or
 // http(s)://HOST:PORT (https with tc's certificates).
-func newAPIStore(endpoint string, tc *tls.Config) (*apiStore, error) {
+func NewClient(endpoint string, tc *tls.Config) (*Client, error) {
 	switch {
 	case strings.HasPrefix(endpoint, "unix://"):
 		path := strings.TrimPrefix(endpoint, "unix://")
-		return &apiStore{base: "http://flotad", client: &http.Client{Transport: &http.Transport{
+		return &Client{base: "http://flotad", client: &http.Client{Transport: &http.Transport{
 			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 				return (&net.Dialer{}).DialContext(ctx, "unix", path)
 			}}}}, nil
 	case strings.HasPrefix(endpoint, "http://"), strings.HasPrefix(endpoint, "https://"):
-		return &apiStore{base: strings.TrimSuffix(endpoint, "/"), client: &http.Client{Transport: &http.Transport{TLSClientConfig: tc}}}, nil
+		return &Client{base: strings.TrimSuffix(endpoint, "/"), client: &http.Client{Transport: &http.Transport{TLSClientConfig: tc}}}, nil
 	}
-	return nil, usageErrorf(nil, "--endpoint %q: --driver=API wants flotad's API: unix:///PATH (default %s), http://HOST:PORT or https://HOST:PORT", endpoint, DefaultAPIEndpoint)
+	return nil, fmt.Errorf("%q: want flotad's API: unix:///PATH (default %s), http://HOST:PORT or https://HOST:PORT", endpoint, DefaultEndpoint)
 }
 
 // do sends one request and decodes a 2xx answer's JSON into out (when not
 // nil); any other answer is an error of the registry's kind for its
 // status, with flotad's words.
-func (a *apiStore) do(ctx context.Context, method, path string, in, out any) error {
+func (a *Client) do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -101,7 +100,7 @@ func apiError(code int, msg string) error {
 	return fmt.Errorf("flotad's API: %d: %s", code, msg)
 }
 
-func (a *apiStore) ReadStatus(ctx context.Context) (*registry.Status, error) {
+func (a *Client) ReadStatus(ctx context.Context) (*registry.Status, error) {
 	var st registry.Status
 	if err := a.do(ctx, http.MethodGet, "/v1/status?form=registry", nil, &st); err != nil {
 		return nil, err
@@ -109,7 +108,7 @@ func (a *apiStore) ReadStatus(ctx context.Context) (*registry.Status, error) {
 	return &st, nil
 }
 
-func (a *apiStore) LoadCluster(ctx context.Context, _ *slog.Logger) (*registry.Cluster, error) {
+func (a *Client) LoadCluster(ctx context.Context, _ *slog.Logger) (*registry.Cluster, error) {
 	st, err := a.ReadStatus(ctx)
 	if err != nil {
 		return nil, err
@@ -117,7 +116,7 @@ func (a *apiStore) LoadCluster(ctx context.Context, _ *slog.Logger) (*registry.C
 	return st.Cluster(), nil
 }
 
-func (a *apiStore) Unit(ctx context.Context, name string) (registry.Unit, error) {
+func (a *Client) Unit(ctx context.Context, name string) (registry.Unit, error) {
 	st, err := a.ReadStatus(ctx)
 	if err != nil {
 		return registry.Unit{}, err
@@ -128,7 +127,7 @@ func (a *apiStore) Unit(ctx context.Context, name string) (registry.Unit, error)
 	return registry.Unit{}, fmt.Errorf("%w: unit %s", registry.ErrNotFound, name)
 }
 
-func (a *apiStore) Machines(ctx context.Context) ([]registry.Machine, error) {
+func (a *Client) Machines(ctx context.Context) ([]registry.Machine, error) {
 	st, err := a.ReadStatus(ctx)
 	if err != nil {
 		return nil, err
@@ -136,7 +135,7 @@ func (a *apiStore) Machines(ctx context.Context) ([]registry.Machine, error) {
 	return st.Machines, nil
 }
 
-func (a *apiStore) File(ctx context.Context, h unit.Hash) ([]byte, error) {
+func (a *Client) File(ctx context.Context, h unit.Hash) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.base+"/v1/files/"+h.String(), nil)
 	if err != nil {
 		return nil, err
@@ -155,22 +154,22 @@ func (a *apiStore) File(ctx context.Context, h unit.Hash) ([]byte, error) {
 
 // TxnOps is what a request may carry: flotad batches each write under
 // etcd's limit itself.
-func (a *apiStore) TxnOps() int { return 128 }
+func (a *Client) TxnOps() int { return 128 }
 
-func (a *apiStore) CreateUnits(ctx context.Context, files []*unit.File, desired registry.State) error {
-	body := clusterapi.NewUnits{DesiredState: desired}
+func (a *Client) CreateUnits(ctx context.Context, files []*unit.File, desired registry.State) error {
+	body := NewUnits{DesiredState: desired}
 	for _, f := range files {
-		body.Units = append(body.Units, clusterapi.NewUnit{Name: f.Name, File: string(f.Bytes())})
+		body.Units = append(body.Units, NewUnit{Name: f.Name, File: string(f.Bytes())})
 	}
 	return a.do(ctx, http.MethodPost, "/v1/units", body, nil)
 }
 
-func (a *apiStore) SetDesiredState(ctx context.Context, names []string, state registry.State) error {
-	return a.do(ctx, http.MethodPost, "/v1/units/desired-state", clusterapi.UnitNames{DesiredState: state, Units: names}, nil)
+func (a *Client) SetDesiredState(ctx context.Context, names []string, state registry.State) error {
+	return a.do(ctx, http.MethodPost, "/v1/units/desired-state", UnitNames{DesiredState: state, Units: names}, nil)
 }
 
-func (a *apiStore) DestroyUnits(ctx context.Context, names []string) error {
-	return a.do(ctx, http.MethodPost, "/v1/units/destroy", clusterapi.UnitNames{Units: names}, nil)
+func (a *Client) DestroyUnits(ctx context.Context, names []string) error {
+	return a.do(ctx, http.MethodPost, "/v1/units/destroy", UnitNames{Units: names}, nil)
 }
 
 // unreachable is flotad's API not answering: registry.ErrUnavailable to
@@ -186,25 +185,25 @@ func errNeedsEtcd(what string) error {
 	return fmt.Errorf("%s is not done through flotad's API: use --driver=etcd with etcd's endpoint", what)
 }
 
-func (a *apiStore) ReplaceUnit(context.Context, *unit.File) error {
+func (a *Client) ReplaceUnit(context.Context, *unit.File) error {
 	return errNeedsEtcd("submit --replace")
 }
 
-func (a *apiStore) SetLabels(context.Context, string, registry.LabelChange) (registry.Labels, error) {
+func (a *Client) SetLabels(context.Context, string, registry.LabelChange) (registry.Labels, error) {
 	return registry.Labels{}, errNeedsEtcd("label")
 }
-func (a *apiStore) SetDrain(context.Context, registry.Drain) error { return errNeedsEtcd("drain") }
-func (a *apiStore) Undrain(context.Context, string) (bool, error) {
+func (a *Client) SetDrain(context.Context, registry.Drain) error { return errNeedsEtcd("drain") }
+func (a *Client) Undrain(context.Context, string) (bool, error) {
 	return false, errNeedsEtcd("undrain")
 }
-func (a *apiStore) Grant(context.Context, string, ...string) error { return errNeedsEtcd("auth-grant") }
-func (a *apiStore) EnableAuth(context.Context) error               { return errNeedsEtcd("auth-enable") }
-func (a *apiStore) TLSRefusal(context.Context) error               { return nil }
-func (a *apiStore) Close() error                                   { a.client.CloseIdleConnections(); return nil }
+func (a *Client) Grant(context.Context, string, ...string) error { return errNeedsEtcd("auth-grant") }
+func (a *Client) EnableAuth(context.Context) error               { return errNeedsEtcd("auth-enable") }
+func (a *Client) TLSRefusal(context.Context) error               { return nil }
+func (a *Client) Close() error                                   { a.client.CloseIdleConnections(); return nil }
 
 // WatchStatus follows /v1/events: a change after each revision line; the
 // channel closes when ctx ends or the stream does (after an error).
-func (a *apiStore) WatchStatus(ctx context.Context, after int64) <-chan registry.StatusChange {
+func (a *Client) WatchStatus(ctx context.Context, after int64) <-chan registry.StatusChange {
 	out := make(chan registry.StatusChange, 1)
 	go func() {
 		defer close(out)
