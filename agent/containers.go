@@ -252,8 +252,8 @@ func (d *driver) pull(ctx context.Context, img string) {
 		p.mu.Unlock()
 	})
 	close(done)
-	d.obs.Pulled(time.Since(start), err)
 	p.mu.Lock()
+	d.obs.Pulled(time.Since(start), p.progress[img].Bytes, err)
 	delete(p.running, img)
 	delete(p.progress, img)
 	if err != nil {

@@ -27,6 +27,7 @@ type Metrics struct {
 	reconErrors prometheus.Counter
 	pulls       *prometheus.CounterVec
 	pullSeconds prometheus.Histogram
+	pullBytes   prometheus.Counter
 	requests    *prometheus.CounterVec
 	info        *prometheus.GaugeVec
 	sdCalls     *prometheus.CounterVec
@@ -60,6 +61,8 @@ func New(version string) *Metrics {
 			Help: "Agent passes that ended in an error (retried)."}),
 		pulls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flota_agent_image_pulls_total",
 			Help: "Image pulls the agent ended, by result: ok or failed."}, []string{"result"}),
+		pullBytes: prometheus.NewCounter(prometheus.CounterOpts{Name: "flota_agent_image_pull_bytes_total",
+			Help: "Bytes of image layers the agent's pulls received."}),
 		pullSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "flota_agent_image_pull_seconds",
 			Help:    "How long the agent's image pulls took.",
 			Buckets: prometheus.ExponentialBuckets(0.05, 3, 9)}),
@@ -74,7 +77,7 @@ func New(version string) *Metrics {
 			Help: "1, labelled with the flotad version."}, []string{"version"}),
 	}
 	m.reg.MustRegister(m.leader, m.passes, m.changes, m.placements, m.removals, m.passErrors, m.unplaced,
-		m.reconciles, m.reconErrors, m.pulls, m.pullSeconds, m.requests, m.info, m.sdCalls, m.sdSeconds)
+		m.reconciles, m.reconErrors, m.pulls, m.pullSeconds, m.pullBytes, m.requests, m.info, m.sdCalls, m.sdSeconds)
 	m.info.WithLabelValues(version).Set(1)
 	return m
 }
@@ -140,13 +143,14 @@ func (m *Metrics) Reconciled(took time.Duration, err error) {
 }
 
 // Pulled records one image pull.
-func (m *Metrics) Pulled(took time.Duration, err error) {
+func (m *Metrics) Pulled(took time.Duration, bytes int64, err error) {
 	result := "ok"
 	if err != nil {
 		result = "failed"
 	}
 	m.pulls.WithLabelValues(result).Inc()
 	m.pullSeconds.Observe(took.Seconds())
+	m.pullBytes.Add(float64(bytes))
 }
 
 // Requests counts the requests h answers, by route (the mux pattern that

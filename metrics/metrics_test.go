@@ -30,8 +30,8 @@ func TestSeries(t *testing.T) {
 	}))
 	m.Reconciled(5*time.Millisecond, nil)
 	m.Reconciled(5*time.Millisecond, errors.New("systemd"))
-	m.Pulled(time.Second, nil)
-	m.Pulled(time.Second, errors.New("404"))
+	m.Pulled(time.Second, 3<<20, nil)
+	m.Pulled(time.Second, 1<<20, errors.New("404"))
 	sd := m.Systemd(systemdtest.NewFake())
 	if _, err := sd.Units(t.Context(), []string{"a.service"}); err != nil {
 		t.Fatal(err)
@@ -67,6 +67,7 @@ func TestSeries(t *testing.T) {
 		{"agent errors", "flota_agent_reconcile_errors_total 1"},
 		{"pulls ok", `flota_agent_image_pulls_total{result="ok"} 1`},
 		{"pulls failed", `flota_agent_image_pulls_total{result="failed"} 1`},
+		{"bytes pulled", `flota_agent_image_pull_bytes_total 4.194304e+06`},
 		{"API requests by route and code", `flota_api_requests_total{code="404",route="GET /v1/units/{unit}/status"} 2`},
 		{"systemd calls", `flota_agent_systemd_calls_total{call="Units",result="ok"} 1`},
 		{"systemd calls that failed", `flota_agent_systemd_calls_total{call="Start",result="error"} 1`},
